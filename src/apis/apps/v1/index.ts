@@ -1,0 +1,5 @@
+import type { Schema } from '../../schema.js';
+import type { ResourceType } from '../../types.js';
+
+export const definitions: Record<string, Schema> = {};
+export const kinds: ResourceType[] = [];
