@@ -91,3 +91,31 @@ export const metaDefinitions: Record<string, Schema> = {
 
 export const objectMeta = (): Schema => ref(OBJECT_META, 'Standard object metadata.');
 export const labelSelector = (description = 'A label query over a set of resources.'): Schema => ref(LABEL_SELECTOR, description);
+
+/** status.conditions as every kind reports them: merged by type. */
+export const conditionList = (description = 'Latest observations of the object\'s state, one per condition type.'): Schema =>
+  arr(ref(CONDITION), { mergeKey: 'type', description });
+
+/**
+ * The top-level schema of a kind: apiVersion, kind, metadata plus its own
+ * fields (spec, status, data...), tagged with its group/version/kind so
+ * `kubectl explain` can find it.
+ */
+export function kindDefinition(
+  gvk: { group: string; version: string; kind: string },
+  description: string,
+  fields: Record<string, Schema>,
+  o: { required?: string[] } = {},
+): Schema {
+  const s = obj(
+    {
+      apiVersion: str('Versioned schema of this representation of the object; the server rejects other values.'),
+      kind: str('The REST resource this object represents, in CamelCase.'),
+      metadata: objectMeta(),
+      ...fields,
+    },
+    { description, required: o.required },
+  );
+  s['x-kubernetes-group-version-kind'] = [gvk];
+  return s;
+}

@@ -1,0 +1,265 @@
+// HTTP verbs on resources: maps method + path + query onto ResourceService.
+import type { KubeObject, ResourceType } from '../../apis/types.js';
+import { apiVersionOf } from '../../apis/types.js';
+import type { FieldValidation } from '../admission/schema-validator.js';
+import { encodedWithRevision } from '../codec.js';
+import type { PatchType } from '../resources/patching.js';
+import type { DeleteOptions, ResourceService, WriteContext } from '../resources/resource-service.js';
+import { parseRevision, watchResources } from '../resources/watch.js';
+import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
+import { compileSelectors } from './selection.js';
+import { tableRequest, tableFor } from './tables.js';
+import { decodeBody, mediaType, readBody, type ApiRequest } from './body.js';
+import { sendJson, sendRaw, warningHeaders, wantsYaml, type ApiResponse } from './respond.js';
+import type { ResourceRoute } from './route.js';
+
+const PATCH_TYPES: Record<string, PatchType> = {
+  'application/json-patch+json': 'json',
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
+  'application/apply-patch+cbor': 'apply',
+};
+const BODY_TYPES = ['application/json', 'application/yaml', '*/*'];
+
+function flag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === 'true' || v === '1';
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v)) throw badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: must be an integer`);
+  return Number(v);
+}
+
+function fieldValidation(q: URLSearchParams): FieldValidation {
+  const v = q.get('fieldValidation');
+  if (v === null || v === '') return 'Strict';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw badRequest(`fieldValidation must be one of Strict, Warn or Ignore, not ${JSON.stringify(v)}`);
+}
+
+function writeContext(req: ApiRequest, q: URLSearchParams, defaultManager: string): WriteContext {
+  const dryRun = q.getAll('dryRun');
+  for (const d of dryRun) if (d !== 'All') throw badRequest(`dryRun must be "All", not ${JSON.stringify(d)}`);
+  const manager = q.get('fieldManager') || managerFromUserAgent(String(req.headers['user-agent'] ?? '')) || defaultManager;
+  if (manager.length > 128) throw badRequest('fieldManager must be at most 128 characters');
+  return { manager, fieldValidation: fieldValidation(q), dryRun: dryRun.length > 0, warnings: [] };
+}
+
+/** "kubectl/v1.32.4 (linux/amd64) ..." → "kubectl", as the apiserver derives a default manager. */
+function managerFromUserAgent(ua: string): string {
+  return ua.split('/')[0].trim().slice(0, 128);
+}
+
+function listKind(rt: ResourceType): string {
+  return `${rt.kind}List`;
+}
+
+export async function handleResource(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
+  const { rt, namespace: ns, name, subresource } = route;
+  const method = req.method ?? 'GET';
+  const yaml = wantsYaml(String(req.headers.accept ?? ''));
+  if (rt.namespaced && !ns && name) throw notFound(rt, name);
+  if (subresource && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.kind === 'Namespace'))
+    throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);
+
+  if (!name) {
+    switch (method) {
+      case 'GET':
+        if (route.legacyWatch || flag(q, 'watch')) return watch(req, res, route, q, svc);
+        return list(req, res, route, q, svc);
+      case 'POST': {
+        if (rt.namespaced && !ns) throw methodNotAllowed(`create of ${rt.plural} needs a namespace in the path`);
+        const ctx = writeContext(req, q, 'unknown');
+        const body = decodeBody(await readBody(req), mediaType(req), BODY_TYPES);
+        const stored = await svc.create(rt, ns, body, ctx);
+        return sendJson(res, 201, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+      }
+      case 'DELETE':
+        return deleteCollection(req, res, route, q, svc);
+      default:
+        throw methodNotAllowed(`the server does not allow ${method} on ${rt.plural}`);
+    }
+  }
+
+  switch (method) {
+    case 'GET': {
+      if (route.legacyWatch) return watch(req, res, route, q, svc);
+      const got = await svc.get(rt, ns, name);
+      const table = tableRequest(req, q);
+      if (table) return sendJson(res, 200, tableFor(rt, [got.obj], table, { resourceVersion: got.obj.metadata.resourceVersion }, table.as !== 'Table'), { yaml });
+      return sendJson(res, 200, got.obj, { yaml });
+    }
+    case 'PUT': {
+      const ctx = writeContext(req, q, 'unknown');
+      const body = decodeBody(await readBody(req), mediaType(req), BODY_TYPES);
+      const sub = subresource as 'status' | 'finalize' | undefined;
+      const { stored, created } = await svc.update(rt, ns, name, body, ctx, sub);
+      return sendJson(res, created ? 201 : 200, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+    }
+    case 'PATCH': {
+      const type = PATCH_TYPES[mediaType(req)];
+      if (!type) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+      if (type === 'strategic' && !rt.strategicMergePatch)
+        throw new ApiError(415, 'UnsupportedMediaType', `strategic merge patch is not supported for ${rt.kind}.${rt.group}: use a JSON merge patch (--type merge) or a JSON patch (--type json)`);
+      const ctx = writeContext(req, q, 'unknown');
+      if (type === 'apply' && !q.get('fieldManager')) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager parameter');
+      if (subresource === 'finalize') throw methodNotAllowed('finalize takes PUT only');
+      const buf = await readBody(req);
+      let patch: unknown;
+      if (type === 'apply') patch = decodeBody(buf, 'application/yaml', ['application/yaml']);
+      else patch = decodeBody(buf, 'application/json', ['application/json']);
+      const force = flag(q, 'force');
+      if (force && type !== 'apply') throw badRequest('force may only be set for apply patches');
+      const { stored, created } = await svc.patch(rt, ns, name, type, patch, { ...ctx, force }, subresource as 'status' | undefined);
+      return sendJson(res, created ? 201 : 200, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+    }
+    case 'DELETE': {
+      if (subresource) throw methodNotAllowed(`the server does not allow DELETE on ${rt.plural}/${subresource}`);
+      const opts = await deleteOptions(req, q);
+      const { obj, deleted } = await svc.delete(rt, ns, name, opts);
+      return sendJson(res, deleted ? 200 : 202, obj, { yaml });
+    }
+    default:
+      throw methodNotAllowed(`the server does not allow ${method} on ${rt.plural}/${name}`);
+  }
+}
+
+async function deleteOptions(req: ApiRequest, q: URLSearchParams): Promise<DeleteOptions> {
+  const buf = await readBody(req);
+  let body: Record<string, unknown> = {};
+  if (buf.length && buf.toString().trim()) {
+    const decoded = decodeBody(buf, mediaType(req), BODY_TYPES);
+    if (!decoded || typeof decoded !== 'object') throw badRequest('DeleteOptions must be an object');
+    body = decoded as Record<string, unknown>;
+  }
+  let policy = (body.propagationPolicy as string | undefined) ?? q.get('propagationPolicy') ?? undefined;
+  const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? flag(q, 'orphanDependents') : undefined);
+  if (policy === undefined && orphan !== undefined) policy = orphan ? 'Orphan' : 'Background';
+  if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy))
+    throw badRequest(`propagationPolicy must be Foreground, Background or Orphan, not ${JSON.stringify(policy)}`);
+  const grace = (body.gracePeriodSeconds as number | undefined) ?? intParam(q, 'gracePeriodSeconds');
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw badRequest('gracePeriodSeconds must be a non-negative integer');
+  const dryRun = [...q.getAll('dryRun'), ...((body.dryRun as string[] | undefined) ?? [])];
+  return {
+    propagationPolicy: policy as DeleteOptions['propagationPolicy'],
+    gracePeriodSeconds: grace,
+    preconditions: body.preconditions as DeleteOptions['preconditions'],
+    dryRun: dryRun.includes('All'),
+  };
+}
+
+async function list(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
+  const { rt, namespace: ns } = route;
+  const match = compileSelectors(rt, q);
+  const limit = intParam(q, 'limit');
+  if (limit !== undefined && limit < 0) throw badRequest('limit must not be negative');
+  const rvMatch = q.get('resourceVersionMatch');
+  const rv = parseRevision(q.get('resourceVersion') ?? undefined);
+  if (rvMatch && !['Exact', 'NotOlderThan'].includes(rvMatch)) throw badRequest(`resourceVersionMatch must be Exact or NotOlderThan, not ${JSON.stringify(rvMatch)}`);
+  if (rvMatch && rv === undefined) throw badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
+  const cont = q.get('continue') || undefined;
+  if (cont && rv) throw badRequest('specifying resource version is not allowed when using continue');
+  const table = tableRequest(req, q);
+  const page = await svc.list(rt, ns, {
+    limit: limit || undefined,
+    continue: cont,
+    revision: rvMatch === 'Exact' ? rv : undefined,
+    match: match ?? (table ? () => true : undefined),
+  });
+  const meta: Record<string, unknown> = { resourceVersion: String(page.revision) };
+  if (page.continue) meta.continue = page.continue;
+  if (page.remaining !== undefined && page.continue) meta.remainingItemCount = page.remaining;
+  if (table) {
+    const objs = page.items.map((it) => it.obj as KubeObject);
+    return sendJson(res, 200, tableFor(rt, objs, table, meta), { yaml: wantsYaml(String(req.headers.accept ?? '')) });
+  }
+  if (wantsYaml(String(req.headers.accept ?? ''))) {
+    const items = page.items.map((it) => JSON.parse(encodedWithRevision(it.value, it.revision)));
+    return sendJson(res, 200, { kind: listKind(rt), apiVersion: apiVersionOf(rt), metadata: meta, items }, { yaml: true });
+  }
+  // Assemble the list from the stored text: no parse or re-serialize per item.
+  const head = `{"kind":${JSON.stringify(listKind(rt))},"apiVersion":${JSON.stringify(apiVersionOf(rt))},"metadata":${JSON.stringify(meta)},"items":[`;
+  const items = page.items.map((it) => encodedWithRevision(it.value, it.revision));
+  sendRaw(res, 200, `${head}${items.join(',')}]}`);
+}
+
+async function deleteCollection(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
+  const { rt, namespace: ns } = route;
+  const match = compileSelectors(rt, q);
+  const opts = await deleteOptions(req, q);
+  const page = await svc.list(rt, ns, { match: match ?? (() => true) });
+  const items: KubeObject[] = [];
+  for (const it of page.items) {
+    const obj = it.obj as KubeObject;
+    try {
+      const r = await svc.delete(rt, obj.metadata.namespace, obj.metadata.name as string, opts);
+      items.push(r.obj);
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+    }
+  }
+  sendJson(res, 200, { kind: listKind(rt), apiVersion: apiVersionOf(rt), metadata: { resourceVersion: String(page.revision) }, items });
+}
+
+async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
+  const { rt, namespace: ns, name } = route;
+  let match = compileSelectors(rt, q, name);
+  const table = tableRequest(req, q);
+  const timeout = intParam(q, 'timeoutSeconds');
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  req.on('close', stop);
+  res.on('close', stop);
+  let timer: NodeJS.Timeout | undefined;
+  if (timeout && timeout > 0) timer = setTimeout(stop, timeout * 1000);
+  if (table && !match) match = () => true;
+  const events = watchResources(svc, rt, ns, {
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    match,
+    sendInitialEvents: q.has('sendInitialEvents') ? flag(q, 'sendInitialEvents') : undefined,
+    bookmarks: flag(q, 'allowWatchBookmarks'),
+    signal: abort.signal,
+  });
+  // Validate before answering 200: a watch that started cannot report 400 any more.
+  parseRevision(q.get('resourceVersion') ?? undefined);
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
+  // Send headers now so clients know the watch is established before any event.
+  (res as { flushHeaders?: () => void }).flushHeaders?.();
+  try {
+    for await (const ev of events) {
+      if (abort.signal.aborted) break;
+      let line: string;
+      if (ev.type === 'ERROR') line = JSON.stringify({ type: 'ERROR', object: ev.status });
+      else if (ev.type === 'BOOKMARK') {
+        const metadata: Record<string, unknown> = { resourceVersion: String(ev.revision) };
+        if (ev.initialEventsEnd) metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
+        line = JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata } });
+      } else if (table) {
+        const obj = ev.obj ?? (JSON.parse(encodedWithRevision(ev.value as string, ev.revision)) as KubeObject);
+        obj.metadata.resourceVersion = String(ev.revision);
+        line = JSON.stringify({ type: ev.type, object: tableFor(rt, [obj], table, { resourceVersion: String(ev.revision) }, table.as === 'PartialObjectMetadata') });
+      } else {
+        line = `{"type":"${ev.type}","object":${encodedWithRevision(ev.value as string, ev.revision)}}`;
+      }
+      await writeLine(res, line);
+    }
+  } catch (e) {
+    const status = (e as { toStatus?: () => unknown }).toStatus?.() ?? { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: String((e as Error).message) };
+    await writeLine(res, JSON.stringify({ type: 'ERROR', object: status }));
+  } finally {
+    if (timer) clearTimeout(timer);
+    abort.abort();
+    res.end();
+  }
+}
+
+
+/** Write one watch line, waiting for the socket to drain when its buffer is full. */
+async function writeLine(res: ApiResponse, line: string): Promise<void> {
+  const w = res as unknown as import('node:stream').Writable;
+  if (!w.write(`${line}\n`)) await new Promise<void>((resolve) => w.once('drain', () => resolve()));
+}

@@ -1,0 +1,117 @@
+// The API server: HTTPS (HTTP/2 with HTTP/1.1 fallback), authentication by
+// admin bearer token or a client certificate signed by Lodge's CA, then
+// routing to discovery, OpenAPI and resource handlers.
+import { timingSafeEqual } from 'node:crypto';
+import http2, { type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import type { Registry } from '../../apis/registry.js';
+import type { Logger } from '../../util/log.js';
+import type { ResourceService } from '../resources/resource-service.js';
+import { ApiError, unauthorized } from '../status.js';
+import type { ApiRequest } from './body.js';
+import { handleMeta } from './meta-handler.js';
+import { handleResource } from './resource-handler.js';
+import { sendError, sendJson, type ApiResponse } from './respond.js';
+import { parseRoute } from './route.js';
+
+export interface ApiServerConfig {
+  host: string;
+  port: number;
+  tls: { key: string; cert: string; ca: string };
+  token: string;
+  service: ResourceService;
+  registry: Registry;
+  log: Logger;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Paths anyone may read, as Kubernetes allows for health and version. */
+const PUBLIC = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+function tlsSocket(req: ApiRequest): TLSSocket {
+  const h2 = req as Http2ServerRequest;
+  return (h2.stream?.session?.socket ?? req.socket) as TLSSocket;
+}
+
+export function authenticate(req: ApiRequest, token: string): string | null {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
+    const given = Buffer.from(auth.slice(7).trim());
+    const want = Buffer.from(token);
+    return given.length === want.length && timingSafeEqual(given, want) ? 'admin' : null;
+  }
+  const sock = tlsSocket(req);
+  if (sock.authorized) {
+    const cn = sock.getPeerCertificate()?.subject?.CN;
+    return typeof cn === 'string' && cn ? cn : null;
+  }
+  return null;
+}
+
+export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
+  const server: Http2SecureServer = http2.createSecureServer({
+    key: c.tls.key,
+    cert: c.tls.cert,
+    ca: c.tls.ca,
+    requestCert: true,
+    rejectUnauthorized: false,
+    allowHTTP1: true,
+  });
+  const log = c.log.child({ component: 'apiserver' });
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('request', (req: ApiRequest, res: ApiResponse) => {
+    void serve(req, res);
+  });
+  const serve = async (req: ApiRequest, res: ApiResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://lodge.invalid');
+    try {
+      if (!PUBLIC.has(url.pathname) && !authenticate(req, c.token)) throw unauthorized();
+      if (await handleMeta(req, res, url, c.registry)) return;
+      const route = parseRoute(c.registry, url.pathname);
+      switch (route.kind) {
+        case 'resource':
+          return await handleResource(req, res, route.route, url.searchParams, c.service);
+        case 'unknownResource':
+          throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${route.resource} in ${route.group || 'core'}/${route.version})`);
+        default:
+          throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+      }
+    } catch (e) {
+      if (!(e instanceof ApiError)) log.error('request failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });
+      sendError(res, e);
+    }
+  };
+  server.on('tlsClientError', () => {
+    /* a client that gave up during the handshake: nothing to answer */
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(c.port, c.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : c.port;
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
+}
+
+export { sendJson };

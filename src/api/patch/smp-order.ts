@@ -1,0 +1,70 @@
+// Element order of merged lists in a strategic merge patch, following
+// Kubernetes' rules (design proposal "preserve order in strategic merge patch"):
+// items named in the patch (or in $setElementOrder) keep the patch's order,
+// items only on the server keep the server's order, and the two sequences are
+// interleaved using the server's order where both items are known to it.
+// A consequence Kubernetes users see: without $setElementOrder, an item new to
+// the list lands in front of the server items that follow it, e.g. patching
+// containers [a, b] with a new container c gives [c, a, b].
+import { isScalar } from './json.js';
+
+/** What identifies an item for ordering: its merge key value, or the value itself for scalars. */
+export type Identity = (item: unknown) => unknown;
+
+/** A Map key for an identity value (scalars as themselves, anything else by its JSON). */
+export function idKey(v: unknown): unknown {
+  return isScalar(v) ? v : `\u0000${JSON.stringify(v)}`;
+}
+
+function positions(list: unknown[], id: Identity): Map<unknown, number> {
+  const m = new Map<unknown, number>();
+  list.forEach((item, i) => {
+    const k = idKey(id(item));
+    if (!m.has(k)) m.set(k, i);
+  });
+  return m;
+}
+
+/** Stable sort of `items` by where they occur in `reference`; unknown items keep their order at the end. */
+function sortByReference(items: unknown[], reference: Map<unknown, number>, id: Identity): unknown[] {
+  const rank = (x: unknown) => reference.get(idKey(id(x))) ?? Number.MAX_SAFE_INTEGER;
+  return items
+    .map((item, i) => ({ item, i, r: rank(item) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.item);
+}
+
+/**
+ * Interleave server-only items into the patch-ordered items. A server item
+ * goes first only when the server order knows both candidates and puts it
+ * first; otherwise the patch item goes first.
+ */
+function interleave(serverOnly: unknown[], patched: unknown[], server: Map<unknown, number>, id: Identity): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < patched.length) {
+    if (j >= patched.length) out.push(serverOnly[i++]);
+    else if (i >= serverOnly.length) out.push(patched[j++]);
+    else {
+      const li = server.get(idKey(id(serverOnly[i])));
+      const ri = server.get(idKey(id(patched[j])));
+      if (li !== undefined && ri !== undefined && li < ri) out.push(serverOnly[i++]);
+      else out.push(patched[j++]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Order `merged` (the merge result, in any order): items whose identity is in
+ * `patchOrder` follow that order, the rest follow `serverOrder`.
+ */
+export function orderMerged(merged: unknown[], patchOrder: unknown[], serverOrder: unknown[], id: Identity): unknown[] {
+  const inPatch = positions(patchOrder, id);
+  const patched: unknown[] = [];
+  const serverOnly: unknown[] = [];
+  for (const item of merged) (inPatch.has(idKey(id(item))) ? patched : serverOnly).push(item);
+  const server = positions(serverOrder, id);
+  return interleave(sortByReference(serverOnly, server, id), sortByReference(patched, inPatch, id), server, id);
+}

@@ -1,0 +1,433 @@
+// The verbs of the API over the Store: create, get, list, update, patch,
+// delete, watch — with Kubernetes' semantics for uid, generation,
+// resourceVersion, finalizers, deletionTimestamp, the status subresource and
+// namespaces. HTTP handlers and in-process controllers both call this, so a
+// controller gets exactly the checks a kubectl user gets.
+import { randomUUID } from 'node:crypto';
+import type { Registry } from '../../apis/registry.js';
+import type { KubeObject, ResourceType } from '../../apis/types.js';
+import type { Store } from '../../store/store.js';
+import { CompactedError, InvalidContinueError, KeyExistsError, NotFoundError, RevisionConflictError } from '../../store/store.js';
+import type { FieldValidation, SchemaValidator } from '../admission/schema-validator.js';
+import { canonical, decode, encode } from '../codec.js';
+import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleUpdate } from '../status.js';
+import { admit, checkTypeMeta } from './admit.js';
+import { nameSuffix, rfc3339 } from './clock.js';
+import { collectionPrefix, objectKey } from './keys.js';
+import { managedFieldsForWrite, type PatchType, applyPatch } from './patching.js';
+
+export interface WriteContext {
+  /** Field manager for managedFields (fieldManager param, else from the user agent). */
+  manager: string;
+  fieldValidation: FieldValidation;
+  dryRun: boolean;
+  /** Warnings to return as Warning headers. */
+  warnings: string[];
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface Stored {
+  obj: KubeObject;
+  revision: number;
+}
+
+/** Objects that Kubernetes lets PUT create when missing. */
+const CREATE_ON_UPDATE = new Set(['endpoints', 'leases', 'events']);
+
+/** Finalizers that block removal: metadata.finalizers, and a Namespace's spec.finalizers. */
+export function pendingFinalizers(obj: KubeObject): string[] {
+  const own = obj.metadata.finalizers ?? [];
+  if (obj.kind === 'Namespace' && obj.apiVersion === 'v1') {
+    const spec = (obj.spec?.finalizers as string[] | undefined) ?? [];
+    return [...own, ...spec];
+  }
+  return own;
+}
+
+/** Everything but metadata and status: what a generation counts. */
+function specOf(obj: KubeObject): string {
+  const { metadata: _m, status: _s, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+function withoutManagedFields(obj: KubeObject): string {
+  const { managedFields: _mf, resourceVersion: _rv, ...meta } = obj.metadata;
+  return JSON.stringify({ ...obj, metadata: meta });
+}
+
+export class ResourceService {
+  constructor(
+    readonly store: Store,
+    readonly registry: Registry,
+    private readonly validator: SchemaValidator,
+  ) {}
+
+  // ---- reads -------------------------------------------------------------
+
+  async get(rt: ResourceType, ns: string | undefined, name: string): Promise<Stored> {
+    const kv = await this.store.get(objectKey(rt, ns, name));
+    if (!kv) throw notFound(rt, name);
+    return { obj: decode(kv.value, kv.revision), revision: kv.revision };
+  }
+
+  async tryGet(rt: ResourceType, ns: string | undefined, name: string): Promise<Stored | null> {
+    const kv = await this.store.get(objectKey(rt, ns, name));
+    return kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
+  }
+
+  /**
+   * One page of a list. `match` filters (selectors); with a limit, pages are
+   * read from the store until `limit` matches are found or the data ends.
+   */
+  async list(
+    rt: ResourceType,
+    ns: string | undefined,
+    o: { limit?: number; continue?: string; revision?: number; match?: (obj: KubeObject) => boolean },
+  ): Promise<{ items: Array<{ value: string; revision: number; obj?: KubeObject }>; revision: number; continue?: string; remaining?: number }> {
+    const prefix = collectionPrefix(rt, ns);
+    const items: Array<{ value: string; revision: number; obj?: KubeObject }> = [];
+    let token = o.continue;
+    let revision = o.revision;
+    let listRevision = 0;
+    let remaining: number | undefined;
+    for (;;) {
+      const want = o.limit ? o.limit - items.length : undefined;
+      let page;
+      try {
+        page = await this.store.list(prefix, { limit: want, continue: token, revision: token ? undefined : revision });
+      } catch (e) {
+        if (e instanceof CompactedError)
+          throw gone(
+            token
+              ? 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'
+              : `too old resource version: ${revision} (${e.compactedRevision})`,
+          );
+        if (e instanceof InvalidContinueError) throw badRequest(`invalid continue token: ${e.message}`);
+        throw e;
+      }
+      listRevision = page.revision;
+      revision = page.revision;
+      for (const kv of page.items) {
+        if (o.match) {
+          const obj = decode(kv.value, kv.revision);
+          if (!o.match(obj)) continue;
+          items.push({ value: kv.value, revision: kv.revision, obj });
+        } else items.push({ value: kv.value, revision: kv.revision });
+      }
+      token = page.continue;
+      remaining = o.match ? undefined : page.remaining;
+      if (!token || !o.limit || items.length >= o.limit) break;
+    }
+    return { items, revision: listRevision, continue: token, remaining: token ? remaining : undefined };
+  }
+
+  // ---- create ------------------------------------------------------------
+
+  async create(rt: ResourceType, ns: string | undefined, body: unknown, ctx: WriteContext): Promise<Stored> {
+    const obj = checkTypeMeta(rt, body);
+    const meta = obj.metadata;
+    if (rt.namespaced) {
+      if (meta.namespace && ns && meta.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      ns = ns ?? meta.namespace ?? 'default';
+      meta.namespace = ns;
+      await this.checkNamespaceOpen(ns);
+    } else {
+      delete meta.namespace;
+    }
+    if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${nameSuffix()}`;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339();
+    meta.generation = 1;
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    if (rt.statusSubresource) delete obj.status;
+    admit(this.validator, rt, obj, { fieldValidation: ctx.fieldValidation, warnings: ctx.warnings });
+    rt.prepareForCreate?.(obj);
+    meta.managedFields = managedFieldsForWrite(this.registry, rt, undefined, obj, ctx.manager, meta.managedFields);
+    return this.insert(rt, ns, canonical(obj), ctx.dryRun);
+  }
+
+  /** Store a fully prepared new object. */
+  async insert(rt: ResourceType, ns: string | undefined, obj: KubeObject, dryRun: boolean): Promise<Stored> {
+    const name = obj.metadata.name as string;
+    if (dryRun) {
+      if (await this.store.get(objectKey(rt, ns, name))) throw alreadyExists(rt, name);
+      return { obj, revision: 0 };
+    }
+    try {
+      const revision = await this.store.create(objectKey(rt, ns, name), encode(obj));
+      obj.metadata.resourceVersion = String(revision);
+      return { obj, revision };
+    } catch (e) {
+      if (e instanceof KeyExistsError) throw alreadyExists(rt, name);
+      throw e;
+    }
+  }
+
+  private async checkNamespaceOpen(ns: string): Promise<void> {
+    const nsType = this.registry.resource('', 'v1', 'namespaces');
+    if (!nsType) return;
+    const got = await this.tryGet(nsType, undefined, ns);
+    if (!got) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+    if (got.obj.metadata.deletionTimestamp)
+      throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+
+  // ---- update / patch ----------------------------------------------------
+
+  /**
+   * Read-modify-write with compare-and-swap, retried on conflicts unless the
+   * caller pinned a resourceVersion. `mutate` returns the desired object
+   * (already admitted) or null to leave the object as it is.
+   */
+  private async guaranteedUpdate(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    mutate: (current: Stored | null) => Promise<KubeObject | null>,
+    o: { retry: boolean; dryRun: boolean },
+  ): Promise<{ stored: Stored; created: boolean }> {
+    const key = objectKey(rt, ns, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      const current = kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
+      const next = await mutate(current);
+      if (!next) {
+        if (!current) throw notFound(rt, name);
+        return { stored: current, created: false };
+      }
+      if (o.dryRun) return { stored: { obj: next, revision: current?.revision ?? 0 }, created: !current };
+      try {
+        if (!current) {
+          const stored = await this.insert(rt, ns, next, false);
+          return { stored, created: true };
+        }
+        // The last finalizer is gone from an object being deleted: remove it.
+        if (next.metadata.deletionTimestamp && pendingFinalizers(next).length === 0) {
+          const revision = await this.store.delete(key, current.revision);
+          next.metadata.resourceVersion = String(revision);
+          return { stored: { obj: next, revision }, created: false };
+        }
+        const revision = await this.store.update(key, encode(next), current.revision);
+        next.metadata.resourceVersion = String(revision);
+        return { stored: { obj: next, revision }, created: false };
+      } catch (e) {
+        const retriable = e instanceof RevisionConflictError || e instanceof NotFoundError || e instanceof KeyExistsError;
+        if (retriable && o.retry && attempt < 16) continue;
+        if (retriable) throw staleUpdate(rt, name);
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Turn an incoming full object into the next stored object: immutable
+   * metadata kept, status or spec kept depending on the subresource,
+   * admission, generation and managedFields. Returns null for a no-op.
+   */
+  private prepareUpdate(
+    rt: ResourceType,
+    current: KubeObject,
+    incoming: KubeObject,
+    ctx: WriteContext,
+    subresource: 'status' | 'finalize' | undefined,
+    managedFields?: KubeObject['metadata']['managedFields'],
+  ): KubeObject | null {
+    const old = current;
+    const name = old.metadata.name as string;
+    if (incoming.metadata.name && incoming.metadata.name !== name)
+      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+    if (rt.namespaced && incoming.metadata.namespace && incoming.metadata.namespace !== old.metadata.namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    let next: KubeObject;
+    if (subresource === 'status') {
+      next = { ...old, status: incoming.status };
+      if (incoming.status === undefined) delete next.status;
+    } else if (subresource === 'finalize') {
+      next = { ...old, spec: { ...(old.spec ?? {}), finalizers: (incoming.spec?.finalizers as unknown[]) ?? [] } };
+    } else {
+      next = { ...incoming, metadata: { ...incoming.metadata } };
+      if (rt.statusSubresource) {
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+    }
+    const m = next.metadata;
+    if (subresource) next.metadata = { ...old.metadata };
+    else {
+      m.name = name;
+      if (rt.namespaced) m.namespace = old.metadata.namespace;
+      else delete m.namespace;
+      m.uid = old.metadata.uid;
+      m.creationTimestamp = old.metadata.creationTimestamp;
+      m.generation = old.metadata.generation;
+      if (old.metadata.deletionTimestamp) {
+        m.deletionTimestamp = old.metadata.deletionTimestamp;
+        if (old.metadata.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+        const added = (m.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+        if (added.length)
+          throw new ApiError(422, 'Invalid', `${rt.kind} "${name}" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`, {
+            name,
+            kind: rt.kind,
+            causes: [{ reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: 'no new finalizers can be added if the object is being deleted' }],
+          });
+      } else {
+        delete m.deletionTimestamp;
+        delete m.deletionGracePeriodSeconds;
+      }
+    }
+    delete next.metadata.resourceVersion;
+    admit(this.validator, rt, next, { fieldValidation: ctx.fieldValidation, warnings: ctx.warnings, old });
+    if (specOf(next) !== specOf(old)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    next = canonical(next);
+    const oldCanon = { ...old, metadata: { ...old.metadata } };
+    if (withoutManagedFields(next) === withoutManagedFields(canonical(oldCanon))) {
+      if (!managedFields || JSON.stringify(managedFields) === JSON.stringify(old.metadata.managedFields)) return null;
+    }
+    next.metadata.managedFields =
+      managedFields ?? managedFieldsForWrite(this.registry, rt, old, next, ctx.manager, old.metadata.managedFields, subresource);
+    return next;
+  }
+
+  async update(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    ctx: WriteContext,
+    subresource?: 'status' | 'finalize',
+  ): Promise<{ stored: Stored; created: boolean }> {
+    const incoming = checkTypeMeta(rt, body);
+    const pinned = incoming.metadata.resourceVersion;
+    if (incoming.metadata.name && incoming.metadata.name !== name)
+      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+    return this.guaranteedUpdate(
+      rt,
+      ns,
+      name,
+      async (current) => {
+        if (!current) {
+          if (!CREATE_ON_UPDATE.has(rt.plural) || subresource) throw notFound(rt, name);
+          const created = await this.create(rt, ns, { ...incoming, metadata: { ...incoming.metadata, name } }, { ...ctx, dryRun: true });
+          return created.obj;
+        }
+        if (pinned && pinned !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
+        if (incoming.metadata.uid && incoming.metadata.uid !== current.obj.metadata.uid)
+          throw conflict(rt, name, `Precondition failed: UID in precondition: ${incoming.metadata.uid}, UID in object meta: ${current.obj.metadata.uid}`);
+        return this.prepareUpdate(rt, current.obj, structuredClone(incoming), ctx, subresource);
+      },
+      { retry: !pinned, dryRun: ctx.dryRun },
+    );
+  }
+
+  async patch(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    ctx: WriteContext & { force: boolean },
+    subresource?: 'status',
+  ): Promise<{ stored: Stored; created: boolean }> {
+    return this.guaranteedUpdate(
+      rt,
+      ns,
+      name,
+      async (current) => {
+        if (!current) {
+          if (type !== 'apply' || subresource) throw notFound(rt, name);
+          const result = applyPatch(this.registry, rt, undefined, type, patch, ctx.manager, ctx.force);
+          const obj = checkTypeMeta(rt, result.object);
+          if (obj.metadata.name && obj.metadata.name !== name)
+            throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+          obj.metadata.name = name;
+          const created = await this.create(rt, ns, obj, { ...ctx, dryRun: true });
+          created.obj.metadata.managedFields = result.managedFields;
+          return created.obj;
+        }
+        const pinned = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+        if (type !== 'json' && typeof pinned === 'string' && pinned !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
+        const result = applyPatch(this.registry, rt, current.obj, type, patch, ctx.manager, ctx.force);
+        const obj = checkTypeMeta(rt, result.object);
+        return this.prepareUpdate(rt, current.obj, obj, ctx, subresource, result.managedFields);
+      },
+      { retry: true, dryRun: ctx.dryRun },
+    );
+  }
+
+  // ---- delete ------------------------------------------------------------
+
+  /** Returns the object; `deleted` false when deletion is pending (finalizers, grace). */
+  async delete(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
+    const key = objectKey(rt, ns, name);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.tryGet(rt, ns, name);
+      if (!current) throw notFound(rt, name);
+      const obj = current.obj;
+      const pre = o.preconditions;
+      if (pre?.uid && pre.uid !== obj.metadata.uid)
+        throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
+      if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
+        throw conflict(
+          rt,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+        );
+      const next = this.markDeleting(rt, obj, o);
+      if (o.dryRun) return { obj: next ?? obj, deleted: !next };
+      try {
+        if (next) {
+          if (JSON.stringify(next) === JSON.stringify(obj)) return { obj, deleted: false };
+          const revision = await this.store.update(key, encode(next), current.revision);
+          next.metadata.resourceVersion = String(revision);
+          return { obj: next, deleted: false };
+        }
+        const revision = await this.store.delete(key, current.revision);
+        obj.metadata.resourceVersion = String(revision);
+        return { obj, deleted: true };
+      } catch (e) {
+        if ((e instanceof RevisionConflictError || e instanceof NotFoundError) && attempt < 16) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** The object as it should be while its deletion waits, or null to remove it now. */
+  private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions): KubeObject | null {
+    const next = structuredClone(obj);
+    delete next.metadata.resourceVersion;
+    const m = next.metadata;
+    let finalizers = [...(m.finalizers ?? [])];
+    const first = !m.deletionTimestamp;
+    if (first) {
+      if (o.propagationPolicy === 'Foreground') finalizers = [...finalizers.filter((f) => f !== 'orphan'), 'foregroundDeletion'];
+      else if (o.propagationPolicy === 'Orphan') finalizers = [...finalizers.filter((f) => f !== 'foregroundDeletion'), 'orphan'];
+      finalizers = [...new Set(finalizers)];
+    }
+    if (finalizers.length) m.finalizers = finalizers;
+    // A Pod on a node stops gracefully: its node agent removes it when the
+    // containers are gone (or at once with gracePeriodSeconds=0).
+    const graceful = rt.kind === 'Pod' && rt.group === '' && Boolean(next.spec?.nodeName) && o.gracePeriodSeconds !== 0;
+    if (rt.kind === 'Namespace' && rt.group === '' && first) {
+      next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+    }
+    if (!pendingFinalizers(next).length && !graceful) return null;
+    if (first) {
+      const grace = graceful ? (o.gracePeriodSeconds ?? (next.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30) : 0;
+      m.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
+      m.deletionGracePeriodSeconds = grace;
+    } else if (graceful && o.gracePeriodSeconds !== undefined && o.gracePeriodSeconds < (m.deletionGracePeriodSeconds ?? Infinity)) {
+      m.deletionGracePeriodSeconds = o.gracePeriodSeconds;
+    }
+    return next;
+  }
+}

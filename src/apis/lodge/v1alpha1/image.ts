@@ -1,0 +1,213 @@
+// Image: a template for the root disk of instances: a rootfs for containers,
+// a disk image for VMs, addressed by digest once imported. Cluster-scoped,
+// like a hypervisor's template library: every namespace launches from it.
+import { ageColumn, column } from '../../columns.js';
+import { arr, obj, quantity, str, stringMap, time, enumOf, int64, type Schema } from '../../schema.js';
+import type { FieldError, KubeObject, ResourceType } from '../../types.js';
+import { jsonEqual } from '../../core/v1/equality.js';
+import { forbidden, invalid, notSupported, required } from '../../core/v1/field-errors.js';
+import { check, dns1123Label, dns1123Subdomain } from '../../core/v1/name-validation.js';
+import { conditionList, kindDefinition } from '../../meta/v1.js';
+import { GROUP, VERSION, lodge, lodgeGVK, lodgeRef } from './names.js';
+
+/** Images Lodge can build itself. */
+export const BUILTIN_IMAGES = ['busybox', 'debian'] as const;
+export const IMAGE_PHASES = ['Pending', 'Importing', 'Ready', 'Failed'] as const;
+const SOURCE_KINDS = ['builtin', 'oci', 'rootfs', 'qcow2', 'publish'] as const;
+
+type Download = { url?: string; path?: string; sha256?: string };
+type ImageSource = {
+  builtin?: { name?: string; release?: string };
+  oci?: { reference?: string; path?: string };
+  rootfs?: Download;
+  qcow2?: Download;
+  publish?: { instanceName?: string; namespace?: string; snapshotName?: string };
+};
+type Image = KubeObject & {
+  spec?: { type?: 'container' | 'vm'; source?: ImageSource; architecture?: string; properties?: Record<string, string> };
+  status?: { phase?: string; digest?: string; size?: number | string; format?: string; nodes?: string[] };
+};
+
+const download = (what: string): Schema =>
+  obj(
+    {
+      url: str(`http(s) URL of the ${what}.`),
+      path: str(`Absolute path of the ${what} on the node that imports it.`),
+      sha256: str('Expected SHA-256 of the file (hex); checked after download.'),
+    },
+    { description: `Where to get the ${what}; exactly one of url and path.` },
+  );
+
+export const imageDefinitions: Record<string, Schema> = {
+  [lodge('ImageBuiltinSource')]: obj(
+    {
+      name: str(`Which built-in image: ${BUILTIN_IMAGES.join(', ')}.`),
+      release: str('Release to build, e.g. bookworm for debian; the latest stable when unset.'),
+    },
+    { required: ['name'], description: 'An image Lodge builds itself (busybox from its binary, debian with debootstrap).' },
+  ),
+  [lodge('ImageOCISource')]: obj(
+    {
+      reference: str('Registry reference, e.g. docker.io/library/debian:12.'),
+      path: str('Absolute path of an OCI image layout directory or archive on the importing node.'),
+    },
+    { description: 'An OCI image; exactly one of reference and path.' },
+  ),
+  [lodge('ImageFileSource')]: download('file'),
+  [lodge('ImagePublishSource')]: obj(
+    {
+      instanceName: str('The stopped instance whose root disk becomes the image.'),
+      namespace: str('Namespace of that instance.'),
+      snapshotName: str('Publish this snapshot of the instance instead of its current disk.'),
+    },
+    { required: ['instanceName', 'namespace'], description: 'An image made from an existing instance.' },
+  ),
+  [lodge('ImageSource')]: obj(
+    {
+      builtin: lodgeRef('ImageBuiltinSource', 'Built by Lodge.'),
+      oci: lodgeRef('ImageOCISource', 'From an OCI image.'),
+      rootfs: lodgeRef('ImageFileSource', 'From a root filesystem tarball (containers).'),
+      qcow2: lodgeRef('ImageFileSource', 'From a qcow2 disk image (VMs).'),
+      publish: lodgeRef('ImagePublishSource', 'From an instance.'),
+    },
+    { description: 'Where the image comes from; exactly one field is set.' },
+  ),
+  [lodge('ImageSpec')]: obj(
+    {
+      type: enumOf(['container', 'vm'], 'Kind of instance the image is for; vm for qcow2 sources, container otherwise when unset.'),
+      source: lodgeRef('ImageSource', 'Where the image comes from.'),
+      architecture: str('CPU architecture, e.g. amd64; the importing node\'s when unset.'),
+      properties: stringMap('Free-form descriptive properties: os, release, description, ...'),
+    },
+    { required: ['source'], description: 'Desired state of an image.' },
+  ),
+  [lodge('ImageStatus')]: obj(
+    {
+      observedGeneration: int64('The generation of the spec this status reflects.'),
+      phase: enumOf([...IMAGE_PHASES], 'Pending, Importing, Ready or Failed.'),
+      digest: str('Content digest of the imported image, sha256:<hex>.'),
+      size: quantity('Size of the image in bytes.'),
+      format: str('Stored format: oci-layout, rootfs or qcow2.'),
+      architecture: str('Architecture of the imported image.'),
+      importedAt: time('When the import finished.'),
+      nodes: arr(str(), { listType: 'set', description: 'Nodes holding a copy of the image.' }),
+      conditions: conditionList('Imported, Ready, ... with progress in messages.'),
+    },
+    { description: 'Observed state of an image.' },
+  ),
+  [lodge('Image')]: kindDefinition(lodgeGVK('Image'), 'A template that instances start from.', {
+    spec: lodgeRef('ImageSpec', 'Desired state of the image.'),
+    status: lodgeRef('ImageStatus', 'Observed state of the image.'),
+  }),
+};
+
+const asImage = (o: KubeObject): Image => o as Image;
+
+function sourceKind(s: ImageSource | undefined): string | undefined {
+  return SOURCE_KINDS.find((k) => s?.[k] !== undefined);
+}
+
+function validateDownload(field: string, d: Download): FieldError[] {
+  const errs: FieldError[] = [];
+  if ((d.url === undefined) === (d.path === undefined)) errs.push(required(field, 'exactly one of `url` and `path` must be set'));
+  if (d.url !== undefined && !/^https?:\/\/\S+$/.test(d.url)) errs.push(invalid(`${field}.url`, d.url, 'must be an http or https URL'));
+  if (d.path !== undefined && !d.path.startsWith('/')) errs.push(invalid(`${field}.path`, d.path, 'must be an absolute path'));
+  if (d.sha256 !== undefined && !/^[0-9a-f]{64}$/.test(d.sha256)) errs.push(invalid(`${field}.sha256`, d.sha256, 'must be 64 lower-case hex digits'));
+  return errs;
+}
+
+function validateImage(img: Image, old?: Image): FieldError[] {
+  const spec = img.spec;
+  if (!spec) return [required('spec')];
+  const errs: FieldError[] = [];
+  const src = spec.source ?? {};
+  const set = SOURCE_KINDS.filter((k) => src[k] !== undefined);
+  if (set.length === 0) errs.push(required('spec.source', `must specify one of: ${SOURCE_KINDS.map((k) => `\`${k}\``).join(', ')}`));
+  if (set.length > 1) errs.push(forbidden(`spec.source.${set[1]}`, 'may not specify more than one source'));
+  if (src.builtin?.name !== undefined && !(BUILTIN_IMAGES as readonly string[]).includes(src.builtin.name))
+    errs.push(notSupported('spec.source.builtin.name', src.builtin.name, BUILTIN_IMAGES));
+  if (src.oci && (src.oci.reference === undefined) === (src.oci.path === undefined))
+    errs.push(required('spec.source.oci', 'exactly one of `reference` and `path` must be set'));
+  if (src.oci?.path !== undefined && !src.oci.path.startsWith('/')) errs.push(invalid('spec.source.oci.path', src.oci.path, 'must be an absolute path'));
+  if (src.rootfs) errs.push(...validateDownload('spec.source.rootfs', src.rootfs));
+  if (src.qcow2) errs.push(...validateDownload('spec.source.qcow2', src.qcow2));
+  if (src.qcow2 && spec.type !== 'vm') errs.push(invalid('spec.type', spec.type ?? 'container', 'a qcow2 image is for virtual machines; set type: vm'));
+  if (src.rootfs && spec.type === 'vm') errs.push(invalid('spec.type', spec.type, 'a rootfs tarball is for containers; set type: container'));
+  if (src.publish) {
+    errs.push(...check('spec.source.publish.instanceName', src.publish.instanceName, dns1123Subdomain));
+    errs.push(...check('spec.source.publish.namespace', src.publish.namespace, dns1123Label));
+  }
+  if (old?.spec) {
+    // An image is content: a different source or type is a different image.
+    const { properties: _a, ...now } = spec;
+    const { properties: _b, ...before } = old.spec;
+    if (!jsonEqual(now, before)) errs.push(forbidden('spec', 'may not change except `properties`; create a new Image instead'));
+  }
+  return errs;
+}
+
+function sourceCell(img: Image): string {
+  const s = img.spec?.source;
+  switch (sourceKind(s)) {
+    case 'builtin':
+      return `builtin:${s!.builtin!.name ?? ''}${s!.builtin!.release ? `/${s!.builtin!.release}` : ''}`;
+    case 'oci':
+      return `oci:${s!.oci!.reference ?? s!.oci!.path ?? ''}`;
+    case 'rootfs':
+      return `rootfs:${s!.rootfs!.url ?? s!.rootfs!.path ?? ''}`;
+    case 'qcow2':
+      return `qcow2:${s!.qcow2!.url ?? s!.qcow2!.path ?? ''}`;
+    case 'publish':
+      return `publish:${s!.publish!.namespace ?? ''}/${s!.publish!.instanceName ?? ''}`;
+    default:
+      return '<none>';
+  }
+}
+
+export const image: ResourceType = {
+  group: GROUP,
+  version: VERSION,
+  kind: 'Image',
+  plural: 'images',
+  singular: 'image',
+  shortNames: ['img'],
+  categories: ['lodge'],
+  namespaced: false,
+  definition: lodge('Image'),
+  statusSubresource: true,
+  strategicMergePatch: false,
+  columns: [
+    column('Type', 'container or vm.', (o) => asImage(o).spec?.type ?? 'container'),
+    column('Source', 'Where the image comes from.', (o) => sourceCell(asImage(o))),
+    column('Status', 'Pending, Importing, Ready or Failed.', (o) => asImage(o).status?.phase ?? 'Pending'),
+    column('Size', 'Size of the image.', (o) => String(asImage(o).status?.size ?? '')),
+    ageColumn,
+    column('Digest', 'Content digest.', (o) => asImage(o).status?.digest ?? '', { priority: 1 }),
+  ],
+  selectableFields: {
+    'spec.type': (o) => asImage(o).spec?.type ?? '',
+    'status.phase': (o) => asImage(o).status?.phase ?? '',
+  },
+  applyDefaults(o) {
+    const spec = asImage(o).spec;
+    if (spec) spec.type ??= spec.source?.qcow2 ? 'vm' : 'container';
+  },
+  validate(o, old) {
+    return validateImage(asImage(o), old && asImage(old));
+  },
+  prepareForCreate(o) {
+    asImage(o).status = { phase: 'Pending' };
+  },
+  describe(o) {
+    const img = asImage(o);
+    return [
+      `Type:      ${img.spec?.type ?? 'container'}`,
+      `Source:    ${sourceCell(img)}`,
+      `Status:    ${img.status?.phase ?? 'Pending'}`,
+      `Digest:    ${img.status?.digest ?? ''}`,
+      `Size:      ${String(img.status?.size ?? '')}`,
+      `Nodes:     ${(img.status?.nodes ?? []).join(', ') || '<none>'}`,
+      ...Object.entries(img.spec?.properties ?? {}).map(([k, v]) => `  ${k}: ${v}`),
+    ];
+  },
+};

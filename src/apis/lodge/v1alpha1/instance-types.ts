@@ -1,0 +1,43 @@
+// TypeScript shape of Instance objects (the schema is the authority).
+import type { KubeObject } from '../../types.js';
+
+type Quantity = number | string;
+
+export type InstanceNetwork = { name?: string; network?: string; macAddress?: string; ipAddress?: string };
+export type InstanceDisk = { name?: string; size?: Quantity; storagePool?: string; image?: string; bus?: string; path?: string; readOnly?: boolean; bootOrder?: number };
+export type InstanceUser = { name?: string; sshAuthorizedKeys?: string[]; sudo?: boolean; shell?: string; groups?: string[] };
+export type InstanceForward = { hostPort?: number; port?: number; protocol?: string; hostIP?: string };
+
+export type InstanceSpec = {
+  type?: 'container' | 'vm';
+  image?: string;
+  cpu?: Quantity;
+  memory?: Quantity;
+  diskSize?: Quantity;
+  runStrategy?: string;
+  nodeName?: string;
+  nodeSelector?: Record<string, string>;
+  networks?: InstanceNetwork[];
+  disks?: InstanceDisk[];
+  cloudInit?: { hostname?: string; users?: InstanceUser[]; userData?: string; networkConfig?: string };
+  snapshots?: { schedule?: string; expiry?: string; stateful?: boolean };
+  forwards?: InstanceForward[];
+  terminationGracePeriodSeconds?: number;
+};
+
+export type InstanceStatus = {
+  observedGeneration?: number;
+  phase?: string;
+  state?: string;
+  reason?: string;
+  message?: string;
+  nodeName?: string;
+  ip?: string;
+  ips?: string[];
+  accelerator?: string;
+  startedAt?: string;
+  restartCount?: number;
+  conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }>;
+};
+
+export type Instance = KubeObject & { spec?: InstanceSpec; status?: InstanceStatus };

@@ -1,0 +1,43 @@
+// `lodge up`: run the single-host control plane in the foreground until
+// SIGTERM or SIGINT.
+import type { Command } from 'commander';
+import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
+import { createLogger } from '../util/log.js';
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run a single-host Lodge: store, API server and controllers')
+    .option('--data-dir <dir>', 'where Lodge keeps its state', DEFAULT_DATA_DIR)
+    .option('--listen <host:port>', 'address of the HTTPS API (port 0 picks a free one)', DEFAULT_LISTEN)
+    .option('--compact-interval <seconds>', 'how often history older than one interval is compacted', '300')
+    .action(async (opts: { dataDir: string; listen: string; compactInterval: string }) => {
+      const log = createLogger({ component: 'lodge' });
+      let plane;
+      try {
+        const compactSeconds = Number(opts.compactInterval);
+        if (!Number.isFinite(compactSeconds) || compactSeconds <= 0) throw new Error('--compact-interval must be a positive number of seconds');
+        plane = await startControlPlane({ dataDir: opts.dataDir, listen: opts.listen, log, compactIntervalMs: compactSeconds * 1000 });
+      } catch (e) {
+        process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`lodge: ready at ${plane.url}\n`);
+      log.info('ready', { url: plane.url, kubeconfig: plane.kubeconfig });
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        log.info('stopping', { signal });
+        plane
+          .close()
+          .then(() => process.exit(0))
+          .catch((e: Error) => {
+            log.error('shutdown failed', { error: e.message });
+            process.exit(1);
+          });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,160 @@
+// The garbage collector: ownerReferences drive cascading deletion.
+// - Background: a dependent whose owners are all gone is deleted.
+// - Foreground: an owner with the foregroundDeletion finalizer waits until its
+//   dependents are gone (the collector deletes them), then loses the finalizer.
+// - Orphan: an owner with the orphan finalizer has its references removed from
+//   its dependents, then loses the finalizer.
+import type { KubeObject, ResourceType } from '../apis/types.js';
+import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
+import { WorkQueue } from './runtime/workqueue.js';
+
+const MANAGER = 'garbage-collector';
+
+interface Ref {
+  rt: ResourceType;
+  namespace?: string;
+  name: string;
+}
+
+export async function runGarbageCollector(ctx: ControllerContext): Promise<void> {
+  const log = ctx.log.child({ controller: 'garbage-collector' });
+  const queue = new WorkQueue();
+  ctx.signal.addEventListener('abort', () => queue.stop());
+  /** uid → where the object lives. */
+  const byUid = new Map<string, Ref>();
+  /** owner uid → dependent uids. */
+  const dependents = new Map<string, Set<string>>();
+  const kindIndex = new Map<ResourceType, number>();
+  ctx.registry.kinds.forEach((k, i) => kindIndex.set(k, i));
+
+  const keyOf = (rt: ResourceType, o: KubeObject): string => `${kindIndex.get(rt)}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
+  const refOfKey = (key: string): Ref => {
+    const [i, ns, name] = key.split('|');
+    return { rt: ctx.registry.kinds[Number(i)], namespace: ns || undefined, name };
+  };
+  const index = (rt: ResourceType, o: KubeObject): void => {
+    const uid = o.metadata.uid as string;
+    byUid.set(uid, { rt, namespace: o.metadata.namespace, name: o.metadata.name as string });
+    for (const r of o.metadata.ownerReferences ?? []) {
+      let set = dependents.get(r.uid);
+      if (!set) dependents.set(r.uid, (set = new Set()));
+      set.add(uid);
+    }
+  };
+  const unindex = (o: KubeObject): void => {
+    const uid = o.metadata.uid as string;
+    byUid.delete(uid);
+    for (const r of o.metadata.ownerReferences ?? []) dependents.get(r.uid)?.delete(uid);
+  };
+  const enqueueUid = (uid: string): void => {
+    const ref = byUid.get(uid);
+    if (ref) queue.add(`${kindIndex.get(ref.rt)}|${ref.namespace ?? ''}|${ref.name}`);
+  };
+  const interesting = (o: KubeObject): boolean =>
+    Boolean(o.metadata.ownerReferences?.length) ||
+    Boolean(o.metadata.deletionTimestamp && o.metadata.finalizers?.some((f) => f === 'foregroundDeletion' || f === 'orphan'));
+
+  for (const rt of ctx.registry.kinds) {
+    const inf = ctx.informers.for(rt);
+    inf.addHandlers({
+      onAdd: (o) => {
+        index(rt, o);
+        if (interesting(o)) queue.add(keyOf(rt, o));
+      },
+      onUpdate: (old, o) => {
+        unindex(old);
+        index(rt, o);
+        if (interesting(o)) queue.add(keyOf(rt, o));
+        for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
+      },
+      onDelete: (o) => {
+        unindex(o);
+        // Its dependents may now be orphans; its owners may be waiting on it.
+        for (const d of dependents.get(o.metadata.uid as string) ?? []) enqueueUid(d);
+        for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
+      },
+    });
+  }
+
+  const current = async (ref: Ref): Promise<KubeObject | null> => (await ctx.svc.tryGet(ref.rt, ref.namespace, ref.name))?.obj ?? null;
+
+  const sync = async (key: string): Promise<void> => {
+    const ref = refOfKey(key);
+    const obj = await current(ref);
+    if (!obj) return;
+    const uid = obj.metadata.uid as string;
+    const fins = obj.metadata.finalizers ?? [];
+    if (obj.metadata.deletionTimestamp && fins.includes('orphan')) {
+      for (const d of [...(dependents.get(uid) ?? [])]) {
+        const dref = byUid.get(d);
+        const dep = dref && (await current(dref));
+        if (!dref || !dep) continue;
+        const refs = (dep.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+        await ctx.svc.patch(dref.rt, dref.namespace, dref.name, 'merge', { metadata: { ownerReferences: refs.length ? refs : null } }, { ...controllerWrite(MANAGER), force: false });
+      }
+      await removeFinalizer(ref, 'orphan');
+      return;
+    }
+    if (obj.metadata.deletionTimestamp && fins.includes('foregroundDeletion')) {
+      const deps = [...(dependents.get(uid) ?? [])].map((d) => byUid.get(d)).filter((r): r is Ref => Boolean(r));
+      let blocking = 0;
+      for (const dref of deps) {
+        const dep = await current(dref);
+        if (!dep) continue;
+        blocking++;
+        if (!dep.metadata.deletionTimestamp) await deleteQuietly(dref, 'Foreground');
+      }
+      if (blocking === 0) await removeFinalizer(ref, 'foregroundDeletion');
+      return;
+    }
+    const owners = obj.metadata.ownerReferences ?? [];
+    if (!owners.length || obj.metadata.deletionTimestamp) return;
+    let alive = 0;
+    let foregroundOwner = false;
+    for (const o of owners) {
+      const oref = byUid.get(o.uid);
+      const owner = oref ? await current(oref) : null;
+      if (owner && owner.metadata.uid === o.uid) {
+        alive++;
+        if (owner.metadata.deletionTimestamp && owner.metadata.finalizers?.includes('foregroundDeletion')) foregroundOwner = true;
+      }
+    }
+    if (alive === 0) {
+      // Confirm with the store, not just the caches: an owner created a moment ago may not be indexed yet.
+      for (const o of owners) {
+        const rt = ctx.registry.kinds.find((k) => k.kind === o.kind && (k.group ? `${k.group}/${k.version}` : k.version) === o.apiVersion);
+        if (!rt) continue;
+        const owner = await ctx.svc.tryGet(rt, rt.namespaced ? obj.metadata.namespace : undefined, o.name);
+        if (owner && owner.obj.metadata.uid === o.uid) return;
+      }
+      log.info('deleting object whose owners are gone', { kind: ref.rt.kind, namespace: ref.namespace, name: ref.name });
+      await deleteQuietly(ref, 'Background');
+    } else if (foregroundOwner) {
+      await deleteQuietly(ref, 'Foreground');
+    }
+  };
+
+  const deleteQuietly = async (ref: Ref, policy: 'Foreground' | 'Background'): Promise<void> => {
+    try {
+      await ctx.svc.delete(ref.rt, ref.namespace, ref.name, { propagationPolicy: policy });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 404) throw e;
+    }
+  };
+
+  const removeFinalizer = async (ref: Ref, finalizer: string): Promise<void> => {
+    const obj = await current(ref);
+    if (!obj?.metadata.finalizers?.includes(finalizer)) return;
+    const finalizers = obj.metadata.finalizers.filter((f) => f !== finalizer);
+    await ctx.svc.patch(
+      ref.rt,
+      ref.namespace,
+      ref.name,
+      'merge',
+      { metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion: obj.metadata.resourceVersion } },
+      { ...controllerWrite(MANAGER), force: false },
+    );
+  };
+
+  await queue.run(sync, (key, err) => log.warn('garbage collection failed', { key, error: (err as Error).message }), 2);
+}

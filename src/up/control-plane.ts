@@ -1,0 +1,97 @@
+// `lodge up`: the single-host control plane in one process — store, API
+// server and controllers, wired over the same interfaces a cluster uses.
+import { setMaxListeners } from 'node:events';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SchemaValidator } from '../api/admission/schema-validator.js';
+import { startApiServer } from '../api/http/server.js';
+import { ResourceService } from '../api/resources/resource-service.js';
+import { registry as defaultRegistry } from '../apis/registry.js';
+import { writeKubeconfig } from '../client/kubeconfig.js';
+import { runGarbageCollector } from '../controllers/garbage-collector.js';
+import { runNamespaceController } from '../controllers/namespace-controller.js';
+import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
+import { ensurePki } from '../pki/index.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Logger } from '../util/log.js';
+import { bootstrapNamespaces } from './bootstrap.js';
+import { startCompactor } from './compactor.js';
+
+export const DEFAULT_DATA_DIR = '/var/lib/lodge';
+export const DEFAULT_LISTEN = '127.0.0.1:6443';
+
+export interface UpOptions {
+  dataDir: string;
+  listen: string;
+  log: Logger;
+  /** Copy the kubeconfig to ~/.lodge/kubeconfig (default: when dataDir is the default). */
+  copyKubeconfig?: boolean;
+  /** Compaction interval (default 5 minutes). */
+  compactIntervalMs?: number;
+}
+
+export interface ControlPlane {
+  url: string;
+  kubeconfig: string;
+  service: ResourceService;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen must be HOST:PORT, not ${JSON.stringify(listen)}`);
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) throw new Error(`--listen port out of range: ${port}`);
+  return { host: m[1] || '127.0.0.1', port };
+}
+
+export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
+  const dataDir = resolve(o.dataDir);
+  const { host, port } = parseListen(o.listen);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const pki = await ensurePki(dataDir, [host]);
+  const store = SqliteStore.open(join(dataDir, 'store.db'));
+  const registry = defaultRegistry();
+  const service = new ResourceService(store, registry, new SchemaValidator(registry));
+  await bootstrapNamespaces(service);
+
+  const server = await startApiServer({
+    host,
+    port,
+    tls: { key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.caPem },
+    token: pki.token,
+    service,
+    registry,
+    log: o.log,
+  });
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caPem, token: pki.token, contextName: 'lodge' });
+  if (o.copyKubeconfig ?? dataDir === DEFAULT_DATA_DIR) {
+    const dir = join(homedir(), '.lodge');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await copyFile(kubeconfig, join(dir, 'kubeconfig'));
+  }
+
+  const abort = new AbortController();
+  // Every informer and controller listens on this one signal.
+  setMaxListeners(0, abort.signal);
+  const informers = new InformerFactory(service, o.log, abort.signal);
+  const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
+  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx)];
+  const compactor = startCompactor(store, o.log, o.compactIntervalMs);
+
+  return {
+    url: server.url,
+    kubeconfig,
+    service,
+    close: async () => {
+      abort.abort();
+      compactor.stop();
+      await server.close();
+      await Promise.allSettled(controllers);
+      await informers.stopped();
+      await store.close();
+    },
+  };
+}
