@@ -96,6 +96,8 @@ export interface ResourceType {
   applyDefaults?(obj: KubeObject): void;
   /** Semantic validation beyond the schema. `old` is set on update. */
   validate?(obj: KubeObject, old?: KubeObject): FieldError[];
+  /** Called on update before admission, e.g. to carry server-allocated fields (a Service's clusterIP) that the new object left empty. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Called once on create, e.g. to set an initial status (Pod phase Pending). */
   prepareForCreate?(obj: KubeObject): void;
   /** Kind-specific `kubectl describe` lines (beyond metadata), used by `lodge describe`. */

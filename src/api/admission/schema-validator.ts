@@ -15,8 +15,10 @@ const BASE = 'https://lodge.dev/schemas/';
 type JsonSchema = Record<string, unknown>;
 
 function translate(s: Schema): JsonSchema {
-  if (s.$ref) return { $ref: BASE + s.$ref };
-  if (s['x-kubernetes-int-or-string']) return { anyOf: [{ type: 'integer' }, { type: 'string' }] };
+  // Defaults beside a $ref or on an int-or-string still apply (Ajv reads a property's own `default`).
+  const withDefault = (o: JsonSchema): JsonSchema => (s.default !== undefined ? { ...o, default: s.default } : o);
+  if (s.$ref) return withDefault({ $ref: BASE + s.$ref });
+  if (s['x-kubernetes-int-or-string']) return withDefault({ anyOf: [{ type: 'integer' }, { type: 'string' }] });
   const out: JsonSchema = {};
   if (s.type) out.type = s.type;
   if (s.enum) out.enum = s.enum;

@@ -286,6 +286,7 @@ export class ResourceService {
       }
     }
     delete next.metadata.resourceVersion;
+    if (!subresource) rt.prepareForUpdate?.(next, old);
     admit(this.validator, rt, next, { fieldValidation: ctx.fieldValidation, warnings: ctx.warnings, old });
     if (specOf(next) !== specOf(old)) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     next = canonical(next);
@@ -382,7 +383,7 @@ export class ResourceService {
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
         );
-      const next = this.markDeleting(rt, obj, o);
+      const next = this.markDeleting(rt, obj, o, await this.runsOnNode(rt, obj));
       if (o.dryRun) return { obj: next ?? obj, deleted: !next };
       try {
         if (next) {
@@ -402,7 +403,14 @@ export class ResourceService {
   }
 
   /** The object as it should be while its deletion waits, or null to remove it now. */
-  private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions): KubeObject | null {
+  /** A Pod bound to an existing Node: its agent must stop it before it goes. */
+  private async runsOnNode(rt: ResourceType, obj: KubeObject): Promise<boolean> {
+    if (rt.kind !== 'Pod' || rt.group !== '' || !obj.spec?.nodeName) return false;
+    const nodeType = this.registry.resource('', 'v1', 'nodes');
+    return Boolean(nodeType && (await this.tryGet(nodeType, undefined, String(obj.spec.nodeName))));
+  }
+
+  private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions, onNode: boolean): KubeObject | null {
     const next = structuredClone(obj);
     delete next.metadata.resourceVersion;
     const m = next.metadata;
@@ -416,7 +424,7 @@ export class ResourceService {
     if (finalizers.length) m.finalizers = finalizers;
     // A Pod on a node stops gracefully: its node agent removes it when the
     // containers are gone (or at once with gracePeriodSeconds=0).
-    const graceful = rt.kind === 'Pod' && rt.group === '' && Boolean(next.spec?.nodeName) && o.gracePeriodSeconds !== 0;
+    const graceful = onNode && o.gracePeriodSeconds !== 0;
     if (rt.kind === 'Namespace' && rt.group === '' && first) {
       next.status = { ...(next.status ?? {}), phase: 'Terminating' };
     }

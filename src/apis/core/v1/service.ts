@@ -174,8 +174,7 @@ function validateServiceSpec(spec: ServiceSpec | undefined): FieldError[] {
 
 function validateServiceUpdate(spec: ServiceSpec | undefined, old: ServiceSpec | undefined): FieldError[] {
   if (!spec || !old || spec.type === 'ExternalName' || old.type === 'ExternalName') return [];
-  // Kubernetes keeps an allocated clusterIP when an update leaves it empty;
-  // until Lodge has an update hook to carry it over, it has to be sent back.
+  // An update that leaves clusterIP empty keeps the allocated one (prepareForUpdate).
   if (old.clusterIP && spec.clusterIP !== old.clusterIP) return [immutable('spec.clusterIP', spec.clusterIP ?? '')];
   return [];
 }
@@ -226,6 +225,19 @@ export const service: ResourceType = {
   selectableFields: {
     'spec.clusterIP': (o) => asService(o).spec?.clusterIP ?? '',
     'spec.type': (o) => asService(o).spec?.type ?? '',
+  },
+  prepareForUpdate(o, old) {
+    // As Kubernetes does: an update that leaves allocated fields empty keeps them.
+    const spec = asService(o).spec;
+    const prev = asService(old).spec;
+    if (!spec || !prev || spec.type === 'ExternalName') return;
+    if (!spec.clusterIP && prev.clusterIP) spec.clusterIP = prev.clusterIP;
+    if (!spec.clusterIPs?.length && prev.clusterIPs?.length) spec.clusterIPs = prev.clusterIPs;
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort) continue;
+      const same = (prev.ports ?? []).find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (same?.nodePort && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')) p.nodePort = same.nodePort;
+    }
   },
   applyDefaults(o) {
     applyServiceDefaults(asService(o).spec);
