@@ -90,6 +90,8 @@ export interface ResourceType {
   columns: Column[];
   /** Field selectors beyond metadata.name and metadata.namespace. */
   selectableFields?: Record<string, (obj: KubeObject) => string | undefined>;
+  /** A /scale subresource (autoscaling/v1 Scale), as Deployments and ReplicaSets have: where replicas live. */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
   /** Kubernetes kinds accept strategic merge patches; lodge.dev kinds answer 415 as CRDs do. */
   strategicMergePatch: boolean;
   /** Defaults the schema's `default` keywords cannot express. Mutates obj. */

@@ -189,11 +189,12 @@ async function watchGet(ctx: CliContext, r: ResolvedRequest, scope: Scope, forma
   const nameSelector = r.names.length === 1 ? `metadata.name=${r.names[0]}` : undefined;
   const fieldSelector = [opts.fieldSelector, nameSelector].filter(Boolean).join(',') || undefined;
   const listScope: Scope = { ...scope, opts: { ...opts, fieldSelector } };
-  const named: ResolvedRequest = { resource, names: [] }; // list + field selector, so we get a resourceVersion
+  // Always a list (a name becomes a field selector): a list carries the resourceVersion to watch from.
+  const listRequest: ResolvedRequest = { resource, names: [] };
   const table = format.kind === 'table';
   const writer = new StreamingTable(opts.headers === false);
   const view = viewFor(r, opts, format, false);
-  let columns = undefined as Table['columnDefinitions'] | undefined;
+  let columns: Table['columnDefinitions'] | undefined;
   let first = true;
   let resourceVersion: string | undefined;
 
@@ -205,7 +206,7 @@ async function watchGet(ctx: CliContext, r: ResolvedRequest, scope: Scope, forma
   };
 
   if (table) {
-    const t = await fetchTable(ctx, named, listScope);
+    const t = await fetchTable(ctx, listRequest, listScope);
     resourceVersion = t.metadata?.resourceVersion;
     columns = t.columnDefinitions.length ? t.columnDefinitions : undefined;
     if (!opts.watchOnly) {
@@ -213,7 +214,7 @@ async function watchGet(ctx: CliContext, r: ResolvedRequest, scope: Scope, forma
       printRows(t, t.rows.map(() => 'ADDED'));
     }
   } else {
-    const { items, resourceVersion: rv } = await fetchObjects(ctx, named, listScope);
+    const { items, resourceVersion: rv } = await fetchObjects(ctx, listRequest, listScope);
     resourceVersion = rv;
     if (!opts.watchOnly) {
       for (const o of items) {

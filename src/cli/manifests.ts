@@ -62,7 +62,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Objects in one text; empty documents are skipped, Lists flattened. */
 export function parseManifests(text: string, source: string): Manifest[] {
   const out: Manifest[] = [];
-  const docs = YAML.parseAllDocuments(text);
+  // YAML 1.1 as kubectl reads it (defaultMode: 0644 is octal 420, "on" is
+  // true), except that timestamps stay strings, as Kubernetes' JSON has them.
+  const docs = YAML.parseAllDocuments(text, {
+    version: '1.1',
+    customTags: (tags) => tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+  });
   docs.forEach((doc, i) => {
     if (doc.errors.length) throw new Error(`error parsing ${source} (document ${i + 1}): ${doc.errors[0].message}`);
     const value: unknown = doc.toJS();

@@ -1,7 +1,9 @@
 // Certificate primitives on WebCrypto via @peculiar/x509: ECDSA P-256 keys,
 // a self-signed CA and leaf certificates it signs. Keys travel as PKCS#8 PEM,
 // which node:tls, kubectl and openssl all read.
-import './reflect-metadata.js'; // before @peculiar/x509: see that file
+// @peculiar/x509 resolves its ASN.1 parsers through tsyringe, which needs the
+// Reflect metadata API: the polyfill must load before @peculiar/x509.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 // @peculiar/x509 needs a WebCrypto; Node 20 has one built in.

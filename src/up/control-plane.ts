@@ -66,7 +66,9 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     log: o.log,
   });
   const kubeconfig = join(dataDir, 'kubeconfig');
-  await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caPem, token: pki.token, contextName: 'lodge' });
+  // Listening on every address: clients on this host reach it on loopback.
+  const reachable = host === '0.0.0.0' || host === '::' ? server.url.replace(/^https:\/\/[^/]+:/, 'https://127.0.0.1:') : server.url;
+  await writeKubeconfig(kubeconfig, { server: reachable, caPem: pki.caPem, token: pki.token, contextName: 'lodge' });
   if (o.copyKubeconfig ?? dataDir === DEFAULT_DATA_DIR) {
     const dir = join(homedir(), '.lodge');
     await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -104,7 +104,7 @@ test('get: tables, -A, wide, labels, and "No resources found"', async () => {
   assert.equal(pods.stdout, 'NAME    STATUS    AGE\nweb-1   Running   1m\nweb-2   Active    1m\n');
 
   const all = await lodge(['get', 'po', '-A', '-o', 'wide', '--show-labels']);
-  assert.equal(all.stdout, ['NAMESPACE   NAME    STATUS    NODE     AGE   LABELS', 'team        web-1   Running   host-a   1m    app=web', 'team        web-2   Active    <none>   1m    app=web', ''].join('\n'));
+  assert.equal(all.stdout, ['NAMESPACE   NAME    STATUS    NODE     AGE   LABELS', 'team        web-1   Running   host-a   1m    app=web', 'team        web-2   Active             1m    app=web', ''].join('\n'));
 
   const named = await lodge(['-n', 'team', 'get', 'pod', 'web-2', 'web-1']);
   assert.equal(named.stdout, 'NAME    STATUS    AGE\nweb-2   Active    1m\nweb-1   Running   1m\n');

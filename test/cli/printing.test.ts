@@ -38,7 +38,7 @@ test('tables: -o wide, -A and --show-labels', () => {
   const g = tableGrid(table.columnDefinitions, table.rows, { wide: true, withNamespace: true, showLabels: true });
   assert.deepEqual(g.header, ['NAMESPACE', 'NAME', 'READY', 'STATUS', 'IP', 'AGE', 'LABELS']);
   assert.deepEqual(g.rows[0], ['default', 'web-1', '1/1', 'Running', '10.0.0.5', '5m', 'a=1,b=2']);
-  assert.deepEqual(g.rows[1], ['prod', 'database-primary', '0/1', 'Pending', '<none>', '12s', '<none>']);
+  assert.deepEqual(g.rows[1], ['prod', 'database-primary', '0/1', 'Pending', '', '12s', '<none>']);
 });
 
 test('tables: kind prefix for several types, event column for watches', () => {

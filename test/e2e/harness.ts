@@ -125,6 +125,8 @@ export async function api(
     if (token) headers.authorization = `Bearer ${token}`;
     if (o.contentType) headers['content-type'] = o.contentType;
     if (o.accept) headers.accept = o.accept;
+    // Node sends DELETE bodies unframed unless told their length.
+    if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
     const req = request(u, { method, headers, ca: l.caPem }, (resp) => {
       let text = '';
       resp.setEncoding('utf8');
@@ -135,4 +137,410 @@ export async function api(
     if (o.body !== undefined) req.write(o.body);
     req.end();
   });
+}
+
+// ---- helpers for the API end-to-end tests (api-*.test.ts, durability, client-node) ----
+
+export type ApiResult = Awaited<ReturnType<typeof api>>;
+
+/** Raw HTTPS request authenticated by a client certificate (no token). */
+export async function apiWithCert(
+  l: Pick<Lodge, 'url' | 'caPem'>,
+  method: string,
+  path: string,
+  o: { certPem: string; keyPem: string },
+): Promise<{ status: number; text: string; json(): any }> {
+  const { request } = await import('node:https');
+  const u = new URL(path, l.url);
+  return new Promise((res, rej) => {
+    const req = request(u, { method, ca: l.caPem, cert: o.certPem, key: o.keyPem, agent: false }, (resp) => {
+      let text = '';
+      resp.setEncoding('utf8');
+      resp.on('data', (d: string) => (text += d));
+      resp.on('end', () => res({ status: resp.statusCode ?? 0, text, json: () => JSON.parse(text) }));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+export interface WatchEvent {
+  type: string;
+  object: any;
+}
+
+export interface WatchStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Every event received so far, in order. */
+  events: WatchEvent[];
+  /** Resolves when the server ends the stream. */
+  ended: Promise<void>;
+  /** Wait until `pred` holds for the events so far (default: 15 s, then reject with what arrived). */
+  until(pred: (events: WatchEvent[]) => boolean, timeoutMs?: number): Promise<WatchEvent[]>;
+  close(): void;
+}
+
+/** Open a watch (newline-delimited JSON over raw HTTPS) and collect its events. */
+export async function openWatch(l: Pick<Lodge, 'url' | 'token' | 'caPem'>, path: string, o: { accept?: string } = {}): Promise<WatchStream> {
+  const { request } = await import('node:https');
+  const u = new URL(path, l.url);
+  const headers: Record<string, string> = { authorization: `Bearer ${l.token}` };
+  if (o.accept) headers.accept = o.accept;
+  return new Promise((resolveOpen, rejectOpen) => {
+    const req = request(u, { method: 'GET', headers, ca: l.caPem, agent: false }, (resp) => {
+      const events: WatchEvent[] = [];
+      const waiters = new Set<() => void>();
+      let buf = '';
+      let text = '';
+      let endedResolve!: () => void;
+      const ended = new Promise<void>((r) => (endedResolve = r));
+      let done = false;
+      resp.setEncoding('utf8');
+      resp.on('data', (d: string) => {
+        text += resp.statusCode === 200 ? '' : d;
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).trim();
+          buf = buf.slice(i + 1);
+          if (line) events.push(JSON.parse(line) as WatchEvent);
+        }
+        for (const w of waiters) w();
+      });
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        if (buf.trim() && resp.statusCode === 200) {
+          try {
+            events.push(JSON.parse(buf.trim()) as WatchEvent);
+          } catch {
+            /* a partial line at close */
+          }
+        }
+        endedResolve();
+        for (const w of waiters) w();
+      };
+      resp.on('end', finish);
+      resp.on('close', finish);
+      resp.on('error', finish);
+      const stream: WatchStream = {
+        status: resp.statusCode ?? 0,
+        headers: resp.headers,
+        events,
+        ended,
+        until: (pred, timeoutMs = 15_000) =>
+          new Promise((res, rej) => {
+            const check = (): void => {
+              if (pred(events)) {
+                cleanup();
+                res(events);
+              } else if (done) {
+                cleanup();
+                rej(new Error(`watch ended before the condition held; ${resp.statusCode} ${text} events: ${JSON.stringify(events.map((e) => [e.type, e.object?.metadata?.name, e.object?.metadata?.resourceVersion]))}`));
+              }
+            };
+            const timer = setTimeout(() => {
+              cleanup();
+              rej(new Error(`watch condition not met in ${timeoutMs} ms; events: ${JSON.stringify(events.map((e) => [e.type, e.object?.metadata?.name, e.object?.metadata?.resourceVersion, e.object?.code]))}`));
+            }, timeoutMs);
+            const cleanup = (): void => {
+              clearTimeout(timer);
+              waiters.delete(check);
+            };
+            waiters.add(check);
+            check();
+          }),
+        close: () => {
+          req.destroy();
+          resp.destroy();
+        },
+      };
+      resolveOpen(stream);
+    });
+    req.on('error', rejectOpen);
+    req.end();
+  });
+}
+
+/** Poll `fn` until it returns a truthy value (default 20 s), else throw with `what`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Lines of lodge's stderr that report an unexpected (500) failure. */
+export function requestFailures(l: Pick<Lodge, 'logs'>): string[] {
+  return l
+    .logs()
+    .split('\n')
+    .filter((line) => line.includes('request failed'));
+}
+
+/** Stop a lodge (SIGTERM, SIGKILL after 10 s) and remove its data dir; never throws. */
+export async function shutdown(l: Lodge | undefined, dataDir?: string): Promise<void> {
+  if (l) {
+    const timer = setTimeout(() => void l.kill(), 10_000);
+    try {
+      await l.stop();
+    } catch {
+      /* already gone */
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const dir = dataDir ?? l?.dataDir;
+  if (dir) removeDir(dir);
+}
+
+// ---- helpers for the kubectl end-to-end tests (kubectl-*.test.ts) ----
+// (imports are hoisted; kept here so this section is append-only)
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
+
+export interface KubectlRun extends RunResult {
+  /** The command line, for assertion messages. */
+  command: string;
+}
+
+export interface KubectlOptions {
+  /** '1.27' … '1.33' for kubectl.<version>; the default binary when absent. */
+  version?: string;
+  /** An explicit kubectl binary (e.g. Debian's 1.20); wins over `version`. */
+  bin?: string;
+  input?: string;
+  timeoutMs?: number;
+  /** Extra environment (e.g. KUBE_EDITOR). */
+  env?: Record<string, string>;
+}
+
+/** Path of the kubectl binary for a version ('1.31') or the default one. */
+export function kubectlBinary(version?: string): string {
+  return version ? join(KUBECTL_DIR, `kubectl.${version}`) : join(KUBECTL_DIR, 'kubectl');
+}
+
+/** The kubectl.1.x binaries installed, oldest first. */
+export function installedKubectlVersions(): string[] {
+  return ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'].filter((v) => existsSync(kubectlBinary(v)));
+}
+
+function kubectlInvocation(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: string[], o: KubectlOptions): { bin: string; argv: string[]; env: NodeJS.ProcessEnv; command: string } {
+  const bin = o.bin ?? kubectlBinary(o.version);
+  // The discovery cache lives in the data dir, so removing the dir removes it.
+  const argv = ['--kubeconfig', l.kubeconfig, `--cache-dir=${join(l.dataDir, 'kubectl-cache')}`, ...args];
+  const env = { ...process.env, HOME: l.dataDir, KUBECONFIG: l.kubeconfig, ...(o.env ?? {}) };
+  const name = o.bin ? o.bin : o.version ? `kubectl.${o.version}` : 'kubectl';
+  return { bin, argv, env, command: `${name} ${args.map((a) => (/[\s'"{}$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}` };
+}
+
+/** Run kubectl to completion (sync) against a lodge, with its cache and HOME in the lodge's data dir. */
+export function runKubectl(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: string[], o: KubectlOptions = {}): KubectlRun {
+  const inv = kubectlInvocation(l, args, o);
+  const r = spawnSync(inv.bin, inv.argv, { input: o.input, encoding: 'utf8', timeout: o.timeoutMs ?? 60_000, env: inv.env });
+  const stderr = (r.stderr ?? '') + (r.error ? `\n[spawn error: ${r.error.message}]` : '') + (r.signal ? `\n[killed by ${r.signal}]` : '');
+  return { code: r.status, stdout: r.stdout ?? '', stderr, command: inv.command };
+}
+
+/** Describe a kubectl run for an assertion message. */
+export function describeRun(r: KubectlRun): string {
+  return `$ ${r.command}\n[exit ${r.code}]\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`;
+}
+
+/** Run kubectl and throw (with its output) unless it exits 0. */
+export function kubectlOk(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: string[], o: KubectlOptions = {}): KubectlRun {
+  const r = runKubectl(l, args, o);
+  if (r.code !== 0) throw new Error(`kubectl failed\n${describeRun(r)}`);
+  return r;
+}
+
+export interface KubectlChild {
+  pid: number;
+  command: string;
+  /** stdout so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Exit code once exited, else undefined. */
+  exitCode(): number | null | undefined;
+  /** Wait until `pred(stdout)` holds (default 20 s); rejects with the output so far. */
+  until(pred: (stdout: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  /** Wait for exit (default 60 s, then kill it and reject). */
+  exited(timeoutMs?: number): Promise<number | null>;
+  /** SIGTERM the child by PID (SIGKILL after 5 s) and wait for it; never throws. */
+  stop(): Promise<void>;
+}
+
+/** Start kubectl as a child process (e.g. `get -w`, or a blocking `delete --wait`). */
+export function startKubectl(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: string[], o: KubectlOptions = {}): KubectlChild {
+  const inv = kubectlInvocation(l, args, o);
+  const child = spawn(inv.bin, inv.argv, { env: inv.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let code: number | null | undefined;
+  const waiters = new Set<() => void>();
+  const wake = (): void => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    wake();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    wake();
+  });
+  const exit = new Promise<number | null>((res) =>
+    child.once('close', (c) => {
+      code = c;
+      wake();
+      res(c);
+    }),
+  );
+  child.once('error', (e) => {
+    err += `\n[spawn error: ${e.message}]`;
+  });
+  const report = (): string => `$ ${inv.command}\n--- stdout ---\n${out}--- stderr ---\n${err}`;
+  const pid = child.pid ?? -1;
+  return {
+    pid,
+    command: inv.command,
+    stdout: () => out,
+    stderr: () => err,
+    exitCode: () => code,
+    until: (pred, what, timeoutMs = 20_000) =>
+      new Promise((res, rej) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          rej(new Error(`timed out waiting for ${what}\n${report()}`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (pred(out)) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            res(out);
+          } else if (code !== undefined) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            rej(new Error(`kubectl exited (${code}) before ${what}\n${report()}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      }),
+    exited: async (timeoutMs = 60_000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, rej) => {
+        timer = setTimeout(() => {
+          if (pid > 0 && code === undefined) process.kill(pid, 'SIGKILL');
+          rej(new Error(`kubectl did not exit in ${timeoutMs} ms\n${report()}`));
+        }, timeoutMs);
+      });
+      try {
+        return await Promise.race([exit, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    stop: async () => {
+      if (pid <= 0 || code !== undefined) return;
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => {
+        try {
+          if (code === undefined) process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, 5_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface ParsedTable {
+  columns: string[];
+  rows: Array<Record<string, string>>;
+}
+
+/**
+ * Parse kubectl's human table (one table: a header line, then rows) by the
+ * header's column positions, so headers with spaces ("NOMINATED NODE") and
+ * empty cells (NAMESPACE of cluster-scoped objects) come out right.
+ */
+export function parseTable(text: string): ParsedTable {
+  const lines = text.split('\n').filter((x) => x.trim() !== '');
+  if (!lines.length) return { columns: [], rows: [] };
+  const header = lines[0];
+  const starts: number[] = [];
+  const columns: string[] = [];
+  const re = /\S+(?: \S+)*/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(header))) {
+    starts.push(m.index);
+    columns.push(m[0]);
+  }
+  const rows = lines.slice(1).map((line) => {
+    const row: Record<string, string> = {};
+    columns.forEach((c, i) => {
+      row[c] = line.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim();
+    });
+    return row;
+  });
+  return { columns, rows };
+}
+
+/** The cache of downloaded tools (kept between runs). */
+export function toolCacheDir(): string {
+  const nm = join(ROOT, 'node_modules');
+  return existsSync(nm) ? join(nm, '.cache', 'lodge') : join(tmpdir(), 'lodge-tool-cache');
+}
+
+/**
+ * Debian bookworm's kubectl 1.20 (package kubernetes-client), unpacked from
+ * its .deb into the tool cache: never installed, so the machine's kubectl
+ * stays as it is. Reused when already there; throws a clear error when it
+ * cannot be fetched.
+ */
+export function debianKubectl(): string {
+  const root = join(toolCacheDir(), 'debian-kubernetes-client');
+  const bin = join(root, 'usr', 'bin', 'kubectl');
+  if (existsSync(bin)) return bin;
+  mkdirSync(toolCacheDir(), { recursive: true });
+  const work = mkdtempSync(join(toolCacheDir(), 'debian-kubectl-'));
+  try {
+    const dl = spawnSync('apt-get', ['download', 'kubernetes-client'], { cwd: work, encoding: 'utf8', timeout: 300_000 });
+    const debs = existsSync(work) ? readdirSync(work).filter((f) => f.endsWith('.deb')) : [];
+    if (dl.status !== 0 || debs.length !== 1) {
+      throw new Error(
+        `could not download Debian's kubernetes-client .deb (kubectl 1.20) with \`apt-get download kubernetes-client\` ` +
+          `(exit ${dl.status}${dl.error ? `, ${dl.error.message}` : ''}); is a bookworm apt source configured and reachable? ` +
+          `Try \`apt-get update\`.\n${dl.stdout ?? ''}${dl.stderr ?? ''}`,
+      );
+    }
+    const out = join(work, 'root');
+    const x = spawnSync('dpkg-deb', ['-x', join(work, debs[0]), out], { encoding: 'utf8', timeout: 120_000 });
+    if (x.status !== 0 || !existsSync(join(out, 'usr', 'bin', 'kubectl'))) {
+      throw new Error(`could not unpack ${debs[0]} with dpkg-deb -x (exit ${x.status}${x.error ? `, ${x.error.message}` : ''}):\n${x.stderr ?? ''}`);
+    }
+    try {
+      renameSync(out, root); // atomic: a concurrent run sees all of it or nothing
+    } catch (e) {
+      if (!existsSync(bin)) throw e;
+    }
+    return bin;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

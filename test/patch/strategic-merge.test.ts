@@ -219,3 +219,10 @@ test('the original and the patch are not modified and share nothing with the res
   assert.deepEqual(original, base());
   assert.deepEqual(patch, { spec: { containers: [{ name: 'app', env: [{ name: 'Z', value: '9' }] }] } });
 });
+
+test('__proto__ keys in a patch never reach a prototype', () => {
+  const patch = JSON.parse('{"metadata": {"__proto__": {"polluted": true}, "labels": {"__proto__": {"polluted": true}}}, "status": {"__proto__": {"polluted": true}}}') as unknown;
+  const out = applyStrategicMergePatch(base(), patch, podSchema, resolve) as Obj;
+  assert.equal(({} as Obj).polluted, undefined);
+  assert.equal(Object.getPrototypeOf(out.metadata), Object.prototype);
+});

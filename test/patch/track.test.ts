@@ -96,8 +96,9 @@ test('managedFields sent with the request replace the stored ones; [{}] resets t
 
 test('ignored fields are never owned', () => {
   const v2 = { ...created(), status: { phase: 'Running' } };
-  const mf = track(undefined, v2, 'creator', { ignoreFields: [['status']] });
+  const mf = track(undefined, v2, 'creator', { ignoreFields: [['status'], ['spec', 'containers']] });
   assert.equal((mf[0].fieldsV1 as Obj)['f:status'], undefined);
+  assert.deepEqual((mf[0].fieldsV1 as Obj)['f:spec'], {}, 'spec itself was added, nothing in it counts');
 });
 
 test('keeps up with a 5 KB object', () => {

@@ -7,6 +7,8 @@ import type { PatchType } from '../resources/patching.js';
 import type { DeleteOptions, ResourceService, WriteContext } from '../resources/resource-service.js';
 import { parseRevision, watchResources } from '../resources/watch.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
+import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
+import { handleScale } from './scale-handler.js';
 import { compileSelectors } from './selection.js';
 import { tableRequest, tableFor } from './tables.js';
 import { decodeBody, mediaType, readBody, type ApiRequest } from './body.js';
@@ -21,6 +23,21 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/apply-patch+cbor': 'apply',
 };
 const BODY_TYPES = ['application/json', 'application/yaml', '*/*'];
+/** Typed clients (kubectl ≥ 1.32 `create ...`) send built-in kinds as protobuf. */
+const OBJECT_BODY_TYPES = [...BODY_TYPES, PROTOBUF_MEDIA_TYPE];
+
+/** A full object body (POST, PUT): JSON, YAML or Kubernetes protobuf. */
+async function objectBody(req: ApiRequest, svc: ResourceService): Promise<unknown> {
+  const buf = await readBody(req);
+  const type = mediaType(req);
+  if (type !== PROTOBUF_MEDIA_TYPE) return decodeBody(buf, type, OBJECT_BODY_TYPES);
+  try {
+    return decodeKubernetesProtobuf(buf, svc.registry);
+  } catch (e) {
+    if (e instanceof ProtobufError) throw badRequest(`the protobuf body could not be decoded: ${e.message}`);
+    throw e;
+  }
+}
 
 function flag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
@@ -63,6 +80,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
   const method = req.method ?? 'GET';
   const yaml = wantsYaml(String(req.headers.accept ?? ''));
   if (rt.namespaced && !ns && name) throw notFound(rt, name);
+  if (subresource === 'scale' && rt.scale && name) return handleScale(req, res, rt, ns, name, writeContext(req, q, 'unknown'), svc);
   if (subresource && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.kind === 'Namespace'))
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);
 
@@ -74,7 +92,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
       case 'POST': {
         if (rt.namespaced && !ns) throw methodNotAllowed(`create of ${rt.plural} needs a namespace in the path`);
         const ctx = writeContext(req, q, 'unknown');
-        const body = decodeBody(await readBody(req), mediaType(req), BODY_TYPES);
+        const body = await objectBody(req, svc);
         const stored = await svc.create(rt, ns, body, ctx);
         return sendJson(res, 201, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
       }
@@ -95,7 +113,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
     }
     case 'PUT': {
       const ctx = writeContext(req, q, 'unknown');
-      const body = decodeBody(await readBody(req), mediaType(req), BODY_TYPES);
+      const body = await objectBody(req, svc);
       const sub = subresource as 'status' | 'finalize' | undefined;
       const { stored, created } = await svc.update(rt, ns, name, body, ctx, sub);
       return sendJson(res, created ? 201 : 200, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
@@ -136,18 +154,31 @@ async function deleteOptions(req: ApiRequest, q: URLSearchParams): Promise<Delet
     if (!decoded || typeof decoded !== 'object') throw badRequest('DeleteOptions must be an object');
     body = decoded as Record<string, unknown>;
   }
+  // The body is decoded by hand: check its types as the apiserver's decoder would.
+  const wrongType = (field: string, want: string): ApiError =>
+    badRequest(`DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${field}: must be ${want}`, [{ reason: 'FieldValueTypeInvalid', field, message: `must be ${want}` }]);
+  if (body.propagationPolicy != null && typeof body.propagationPolicy !== 'string') throw wrongType('propagationPolicy', 'a string');
+  if (body.orphanDependents != null && typeof body.orphanDependents !== 'boolean') throw wrongType('orphanDependents', 'a boolean');
+  if (body.dryRun != null && !(Array.isArray(body.dryRun) && body.dryRun.every((d) => typeof d === 'string'))) throw wrongType('dryRun', 'an array of strings');
+  for (const d of (body.dryRun as string[] | null | undefined) ?? []) if (d !== 'All') throw badRequest(`dryRun must be "All", not ${JSON.stringify(d)}`);
+  if (body.preconditions != null) {
+    const pre = body.preconditions as Record<string, unknown>;
+    if (typeof pre !== 'object' || Array.isArray(pre)) throw wrongType('preconditions', 'an object');
+    for (const k of ['uid', 'resourceVersion']) if (pre[k] != null && typeof pre[k] !== 'string') throw wrongType(`preconditions.${k}`, 'a string');
+  }
   let policy = (body.propagationPolicy as string | undefined) ?? q.get('propagationPolicy') ?? undefined;
   const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? flag(q, 'orphanDependents') : undefined);
   if (policy === undefined && orphan !== undefined) policy = orphan ? 'Orphan' : 'Background';
   if (policy !== undefined && !['Foreground', 'Background', 'Orphan'].includes(policy))
     throw badRequest(`propagationPolicy must be Foreground, Background or Orphan, not ${JSON.stringify(policy)}`);
   const grace = (body.gracePeriodSeconds as number | undefined) ?? intParam(q, 'gracePeriodSeconds');
+  for (const d of q.getAll('dryRun')) if (d !== 'All') throw badRequest(`dryRun must be "All", not ${JSON.stringify(d)}`);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw badRequest('gracePeriodSeconds must be a non-negative integer');
-  const dryRun = [...q.getAll('dryRun'), ...((body.dryRun as string[] | undefined) ?? [])];
+  const dryRun = [...q.getAll('dryRun'), ...((body.dryRun as string[] | null | undefined) ?? [])];
   return {
     propagationPolicy: policy as DeleteOptions['propagationPolicy'],
     gracePeriodSeconds: grace,
-    preconditions: body.preconditions as DeleteOptions['preconditions'],
+    preconditions: (body.preconditions ?? undefined) as DeleteOptions['preconditions'],
     dryRun: dryRun.includes('All'),
   };
 }
@@ -163,6 +194,8 @@ async function list(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: 
   if (rvMatch && rv === undefined) throw badRequest('resourceVersionMatch is forbidden unless resourceVersion is provided');
   const cont = q.get('continue') || undefined;
   if (cont && rv) throw badRequest('specifying resource version is not allowed when using continue');
+  // Exact or not-older-than: either way the store must have reached it.
+  if (rv) await svc.checkRevisionReached(rv);
   const table = tableRequest(req, q);
   const page = await svc.list(rt, ns, {
     limit: limit || undefined,
@@ -210,6 +243,9 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
   let match = compileSelectors(rt, q, name);
   const table = tableRequest(req, q);
   const timeout = intParam(q, 'timeoutSeconds');
+  // Validate before answering 200: a watch that started cannot report 400 any more.
+  const from = parseRevision(q.get('resourceVersion') ?? undefined);
+  if (from) await svc.checkRevisionReached(from);
   const abort = new AbortController();
   const stop = (): void => abort.abort();
   req.on('close', stop);
@@ -224,8 +260,6 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
     bookmarks: flag(q, 'allowWatchBookmarks'),
     signal: abort.signal,
   });
-  // Validate before answering 200: a watch that started cannot report 400 any more.
-  parseRevision(q.get('resourceVersion') ?? undefined);
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
   // Send headers now so clients know the watch is established before any event.
   (res as { flushHeaders?: () => void }).flushHeaders?.();

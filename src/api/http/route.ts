@@ -4,6 +4,7 @@
 //   /api/v1/watch/... (legacy watch paths)
 import type { Registry } from '../../apis/registry.js';
 import type { ResourceType } from '../../apis/types.js';
+import { badRequest } from '../status.js';
 
 export interface ResourceRoute {
   rt: ResourceType;
@@ -21,8 +22,17 @@ export type Route =
   | { kind: 'unknownResource'; group: string; version: string; resource: string }
   | { kind: 'other' };
 
+/** A path segment, percent-decoded; a malformed escape is the client's error (400), not ours. */
+function decodeSegment(seg: string): string {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    throw badRequest(`the request path has a malformed percent-encoding: ${JSON.stringify(seg)}`);
+  }
+}
+
 export function parseRoute(registry: Registry, path: string): Route {
-  const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const segs = path.split('/').filter(Boolean).map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];

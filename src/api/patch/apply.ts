@@ -88,12 +88,7 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
 
   // The one copy of the live object; merging and pruning happen in it.
   const merged = mergeApplied(nav, live ? cloneJson(live) : undefined, applied, schema) as JsonObject;
-  if (previous && !previous.set.isEmpty()) {
-    let owned = applying.union(NEVER_OWNED);
-    for (const m of others) owned = owned.union(m.set);
-    const gone = withNamedFields(nav, previous.set, schema).difference(withNamedFields(nav, owned, schema));
-    removeFields(nav, merged, gone, schema);
-  }
+  if (previous) prune(nav, merged, schema, previous.set, [applying, NEVER_OWNED, ...others.map((m) => m.set)]);
 
   const diff = compareObjects(nav, live, merged, schema, notCompared);
   const changedPaths = diff.added.union(diff.modified);
@@ -104,7 +99,6 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
   }
   if (conflicts.length && !o.force) throw conflictError(conflicts);
 
-  const before = encodeManagedFields(managers);
   const next: Manager[] = [];
   for (const m of others) {
     const taken = conflicts.find((c) => c.owner === m)?.fields;
@@ -125,7 +119,32 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
   const meta = merged.metadata as JsonObject;
   if (managedFields.length) meta.managedFields = managedFields;
   else delete meta.managedFields;
-  return { object: merged, managedFields, changed: objectChanged || JSON.stringify(before) !== JSON.stringify(managedFields) };
+  return { object: merged, managedFields, changed: objectChanged || ownershipChanged(managers, next) };
+}
+
+/**
+ * Remove what the applier owned last time unless some set still claims it.
+ * A declared field survives while anything inside it is owned; a list item
+ * or map entry only while it is owned itself.
+ */
+function prune(nav: SchemaNav, merged: JsonObject, schema: Schema | undefined, last: FieldSet, claimed: FieldSet[]): void {
+  if (last.isEmpty()) return;
+  const owned = claimed.reduce((acc, s) => acc.union(s));
+  const gone = withNamedFields(nav, last, schema).difference(withNamedFields(nav, owned, schema));
+  removeFields(nav, merged, gone, schema);
+}
+
+/** Whether the managers (ignoring ones left empty) differ in membership, times or sets. */
+function ownershipChanged(before: Manager[], after: Manager[]): boolean {
+  const live = (ms: Manager[]) => new Map(ms.filter((m) => !m.set.isEmpty()).map((m) => [identity(m), m]));
+  const a = live(before);
+  const b = live(after);
+  if (a.size !== b.size) return true;
+  for (const [id, m] of a) {
+    const n = b.get(id);
+    if (!n || n.time !== m.time || !n.set.equals(m.set)) return true;
+  }
+  return false;
 }
 
 /** An object nobody has managed yet: its current fields belong to "before-first-apply". */

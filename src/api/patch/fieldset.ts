@@ -154,18 +154,33 @@ export class FieldSet {
 
 const EMPTY_CHILDREN: ReadonlyMap<PathElement, FieldSet> = new Map();
 
-const KIND_RANK: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
+/** f: before k: before v: before i:, as Kubernetes orders path elements. */
+function rank(pe: PathElement): number {
+  switch (pe.charCodeAt(0)) {
+    case 102: // f
+      return 0;
+    case 107: // k
+      return 1;
+    case 118: // v
+      return 2;
+    case 105: // i
+      return 3;
+    default:
+      return 4;
+  }
+}
 
 function comparePathElements(a: PathElement, b: PathElement): number {
-  const ra = KIND_RANK[a[0]] ?? 4;
-  const rb = KIND_RANK[b[0]] ?? 4;
+  const ra = rank(a);
+  const rb = rank(b);
   if (ra !== rb) return ra - rb;
-  if (a[0] === 'i') return Number(a.slice(2)) - Number(b.slice(2));
+  if (ra === 3) return Number(a.slice(2)) - Number(b.slice(2));
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function sortedChildren(n: FieldSet): Array<[PathElement, FieldSet]> {
-  return [...n.children].sort((x, y) => comparePathElements(x[0], y[0]));
+  const kids = [...n.children];
+  return kids.length > 1 ? kids.sort((x, y) => comparePathElements(x[0], y[0])) : kids;
 }
 
 // ---- path elements ----------------------------------------------------------
@@ -176,6 +191,7 @@ export const indexElement = (i: number): PathElement => `i:${i}`;
 
 /** `k:` element from key names and values; names are sorted as Kubernetes does. */
 export function keyElement(fields: Array<[string, unknown]>): PathElement {
+  if (fields.length === 1) return `k:{${JSON.stringify(fields[0][0])}:${JSON.stringify(fields[0][1])}}`;
   const sorted = [...fields].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return `k:{${sorted.map(([n, v]) => `${JSON.stringify(n)}:${JSON.stringify(v)}`).join(',')}}`;
 }

@@ -6,7 +6,7 @@
 // A consequence Kubernetes users see: without $setElementOrder, an item new to
 // the list lands in front of the server items that follow it, e.g. patching
 // containers [a, b] with a new container c gives [c, a, b].
-import { isScalar } from './json.js';
+import { cloneJson, isScalar } from './json.js';
 
 /** What identifies an item for ordering: its merge key value, or the value itself for scalars. */
 export type Identity = (item: unknown) => unknown;
@@ -67,4 +67,55 @@ export function orderMerged(merged: unknown[], patchOrder: unknown[], serverOrde
   for (const item of merged) (inPatch.has(idKey(id(item))) ? patched : serverOnly).push(item);
   const server = positions(serverOrder, id);
   return interleave(sortByReference(serverOnly, server, id), sortByReference(patched, inPatch, id), server, id);
+}
+
+/** Scalars of both lists, each once, in merged-list order. */
+export function mergeScalars(orig: unknown[], p: unknown[]): unknown[] {
+  if (orig.length === 0 && p.length === 0) return orig;
+  const seen = new Set<unknown>();
+  const merged: unknown[] = [];
+  for (const v of orig.concat(p)) {
+    const k = isScalar(v) ? v : JSON.stringify(v);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    merged.push(cloneJson(v));
+  }
+  return orderMerged(merged, p, orig, (x) => x);
+}
+
+/**
+ * The server order that $setElementOrder sorts by, reproduced as Kubernetes
+ * ends up with it: its copy of the original list after the merge wrote into
+ * it in place, deletions shifting items left and added items filling the
+ * freed slots. When a patch both deletes and adds items (as kubectl apply's
+ * patches do), this decides where the new items land among server-only ones.
+ */
+export class ServerOrderView {
+  private readonly slots: unknown[];
+  private len: number;
+
+  constructor(original: unknown[]) {
+    this.slots = original.slice();
+    this.len = original.length;
+  }
+
+  get order(): unknown[] {
+    return this.slots;
+  }
+
+  remove(matches: (x: unknown) => boolean): void {
+    for (let i = 0; i < this.len; ) {
+      if (!matches(this.slots[i])) {
+        i++;
+        continue;
+      }
+      this.slots.copyWithin(i, i + 1, this.len);
+      this.len--;
+    }
+  }
+
+  append(item: unknown): void {
+    if (this.len < this.slots.length) this.slots[this.len] = item;
+    this.len++;
+  }
 }

@@ -46,15 +46,16 @@ class Walker {
         if (ig?.member) continue;
         path.push(pe);
         if (Object.prototype.hasOwnProperty.call(r, k)) this.both(l[k], r[k], cs, path, ig);
-        else this.all(l[k], cs, path, this.c.removed);
+        else this.all(l[k], cs, path, this.c.removed, ig);
         path.pop();
       }
       for (const k of Object.keys(r)) {
         if (Object.prototype.hasOwnProperty.call(l, k)) continue;
         const [pe, cs] = mapChild(this.nav, ra, k);
-        if (ignore?.child(pe)?.member) continue;
+        const ig = ignore?.child(pe);
+        if (ig?.member) continue;
         path.push(pe);
-        this.all(r[k], cs, path, this.c.added);
+        this.all(r[k], cs, path, this.c.added, ig);
         path.pop();
       }
       return;
@@ -87,15 +88,17 @@ class Walker {
     });
   }
 
-  /** A value present on one side only: it and everything in it go to `into`. */
-  private all(v: unknown, s: Schema | undefined, path: PathElement[], into: FieldSet): void {
+  /** A value present on one side only: it and everything in it (but ignored paths) go to `into`. */
+  private all(v: unknown, s: Schema | undefined, path: PathElement[], into: FieldSet, ignore?: FieldSet): void {
     into.insert(path);
     const atom = atomOf(this.nav, s, v);
     if (atom.kind === 'map' && isObject(v)) {
       for (const k of Object.keys(v)) {
         const [pe, cs] = mapChild(this.nav, atom, k);
+        const ig = ignore?.child(pe);
+        if (ig?.member) continue;
         path.push(pe);
-        this.all(v[k], cs, path, into);
+        this.all(v[k], cs, path, into, ig);
         path.pop();
       }
     } else if (atom.kind === 'list' && Array.isArray(v)) {

@@ -9,18 +9,26 @@
 // schema does not describe) merge as an RFC 7386 merge patch.
 import type { Schema } from '../../apis/schema.js';
 import { PatchError } from './errors.js';
-import { cloneJson, getOwn, isObject, isScalar, jsonEqual, preview, setOwn, type JsonObject } from './json.js';
+import { cloneJson, getOwn, isObject, jsonEqual, preview, setOwn, type JsonObject } from './json.js';
 import { mergeInto } from './merge-patch.js';
 import { SchemaNav, isArraySchema, patchMergeKey, patchStrategies, type Resolve } from './schema-nav.js';
-import { orderMerged, type Identity } from './smp-order.js';
-
-const PATCH = '$patch';
-const RETAIN_KEYS = '$retainKeys';
-const SET_ELEMENT_ORDER = '$setElementOrder/';
-const DELETE_FROM_PRIMITIVE_LIST = '$deleteFromPrimitiveList/';
+import {
+  DELETE_FROM_PRIMITIVE_LIST,
+  PATCH,
+  RETAIN_KEYS,
+  SET_ELEMENT_ORDER,
+  at,
+  checkOrderConsistent,
+  deleteFromPrimitiveList,
+  fieldOf,
+  requireKey,
+  retainKeys,
+} from './smp-directives.js';
+import { ServerOrderView, mergeScalars, orderMerged, type Identity } from './smp-order.js';
 
 /** The result of merging into a key that should not exist afterwards. */
 const ABSENT = Symbol('absent');
+/** A merged JSON value, or ABSENT. */
 type Merged = unknown;
 
 /**
@@ -51,7 +59,7 @@ class StrategicMerger {
       return this.object(keep ? orig : undefined, p, s, path);
     }
     if (Array.isArray(p)) {
-      if (isArraySchema(s) && patchStrategies(s).includes('merge')) return this.mergeList(Array.isArray(orig) ? orig : undefined, p, s, path);
+      if (isMergeList(s)) return this.mergeList(Array.isArray(orig) ? orig : undefined, p, s, path).list;
       return this.replaceList(p, s, path);
     }
     return p;
@@ -95,18 +103,22 @@ class StrategicMerger {
     return result;
   }
 
-  /** A list with patch strategy "merge": maps by merge key, scalars as an ordered set. */
-  private mergeList(orig: unknown[] | undefined, p: unknown[], s: Schema, path: string): unknown[] {
+  /**
+   * A list with patch strategy "merge": maps by merge key, scalars as an
+   * ordered set. Also returns the server order $setElementOrder sorts by.
+   */
+  private mergeList(orig: unknown[] | undefined, p: unknown[], s: Schema, path: string): { list: unknown[]; serverOrder: unknown[] } {
     const all = orig ? orig.concat(p) : p;
     if (all.some(Array.isArray)) throw new PatchError(`${at(path)}lists of lists cannot be merged`, 422);
-    if (!all.some(isObject)) return mergeScalars(orig ?? [], p);
+    if (!all.some(isObject)) return { list: mergeScalars(orig ?? [], p), serverOrder: orig ?? [] };
 
     const key = patchMergeKey(s);
     if (!key) throw new PatchError(`${at(path)}cannot merge a list of objects without a merge key`, 422);
     const itemSchema = this.nav.items(s);
     const id: Identity = (x) => (isObject(x) ? x[key] : undefined);
     let base = orig ? orig.slice() : [];
-    let items: JsonObject[] = [];
+    const view = new ServerOrderView(base);
+    const items: JsonObject[] = [];
     let replace = false;
     for (const raw of p) {
       if (!isObject(raw)) throw new PatchError(`${at(path)}expected objects in a list merged by ${key}, got ${preview(raw, 60)}`, 422);
@@ -116,7 +128,9 @@ class StrategicMerger {
         if (d === undefined || Object.keys(raw).length > 1) items.push(raw);
       } else if (d === 'delete') {
         const v = requireKey(raw, key, path);
-        base = base.filter((x) => !(isObject(x) && jsonEqual(x[key], v)));
+        const matches = (x: unknown) => isObject(x) && jsonEqual(x[key], v);
+        base = base.filter((x) => !matches(x));
+        view.remove(matches);
       } else if (d === 'replace') {
         replace = true;
       } else {
@@ -130,7 +144,7 @@ class StrategicMerger {
         const v = this.object(undefined, raw, itemSchema, itemPath(path, key, raw[key]));
         if (v !== ABSENT) base.push(v);
       }
-      return base;
+      return { list: base, serverOrder: view.order };
     }
     const serverOrder = base.slice();
     for (const raw of items) {
@@ -139,9 +153,12 @@ class StrategicMerger {
       const merged = this.object(i >= 0 ? (base[i] as JsonObject) : undefined, raw, itemSchema, itemPath(path, key, v));
       if (merged === ABSENT) continue;
       if (i >= 0) base[i] = merged;
-      else base.push(merged);
+      else {
+        base.push(merged);
+        view.append(merged);
+      }
     }
-    return orderMerged(base, items, serverOrder, id);
+    return { list: orderMerged(base, items, serverOrder, id), serverOrder: view.order };
   }
 
   /** A list that the patch replaces; nested maps still lose their directives and nulls. */
@@ -180,78 +197,23 @@ class StrategicMerger {
     }
     if (Array.isArray(patchList)) checkOrderConsistent(patchList, order, id, path);
 
-    const merged = has ? this.value(orig, patchList, listSchema, path) : orig;
+    let merged: unknown;
+    let serverOrder = orig ?? [];
+    if (!has) merged = orig;
+    else if (orig && Array.isArray(patchList) && isMergeList(listSchema)) ({ list: merged, serverOrder } = this.mergeList(orig, patchList, listSchema, path));
+    else merged = this.value(orig, patchList, listSchema, path);
     if (!Array.isArray(merged)) return true;
     if (merged.some(isObject) && !usesKeys) {
       setOwn(result, field, merged); // maps without a merge key have no identity to order by
       return true;
     }
-    setOwn(result, field, orderMerged(merged, order, orig ?? [], id));
+    setOwn(result, field, orderMerged(merged, order, serverOrder, id));
     return true;
   }
 }
 
-function mergeScalars(orig: unknown[], p: unknown[]): unknown[] {
-  if (orig.length === 0 && p.length === 0) return orig;
-  const seen = new Set<unknown>();
-  const merged: unknown[] = [];
-  for (const v of orig.concat(p)) {
-    const k = isScalar(v) ? v : JSON.stringify(v);
-    if (seen.has(k)) continue;
-    seen.add(k);
-    merged.push(cloneJson(v));
-  }
-  return orderMerged(merged, p, orig, (x) => x);
-}
-
-/** `$retainKeys`: drop keys of the original not listed; every key the patch sets must be listed. */
-function retainKeys(result: JsonObject, p: JsonObject, path: string): void {
-  const list = p[RETAIN_KEYS];
-  if (!Array.isArray(list) || !list.every((k) => typeof k === 'string'))
-    throw new PatchError(`${at(path)}${RETAIN_KEYS} must be a list of field names`);
-  const keep = new Set<string>(list);
-  for (const k of Object.keys(p)) {
-    if (k.startsWith('$') || p[k] === null) continue;
-    if (!keep.has(k)) throw new PatchError(`${at(path)}field ${k} is set by the patch but not listed in ${RETAIN_KEYS}`);
-  }
-  for (const k of Object.keys(result)) if (!keep.has(k)) delete result[k];
-}
-
-/** `$deleteFromPrimitiveList/<field>`: remove these values from a list of scalars. */
-function deleteFromPrimitiveList(result: JsonObject, field: string, values: unknown, path: string): void {
-  if (!Array.isArray(values)) throw new PatchError(`${at(path)}${DELETE_FROM_PRIMITIVE_LIST}${field} must be a list`);
-  const current = getOwn(result, field);
-  if (!Array.isArray(current)) return; // nothing to delete from; never creates the list
-  setOwn(result, field, current.filter((x) => !values.some((v) => jsonEqual(v, x))));
-}
-
-/**
- * The patch's items must appear in $setElementOrder in the same relative
- * order (deletions and other directives aside), else the client computed
- * the patch inconsistently.
- */
-function checkOrderConsistent(patchList: unknown[], order: unknown[], id: Identity, path: string): void {
-  let j = 0;
-  for (const item of patchList) {
-    if (isObject(item) && item[PATCH] !== undefined) continue;
-    const k = id(item);
-    while (j < order.length && !jsonEqual(id(order[j]), k)) j++;
-    if (j >= order.length)
-      throw new PatchError(`${at(path)}the order of the patch list ${preview(patchList)} does not match ${SET_ELEMENT_ORDER}: ${preview(order)}`);
-    j++;
-  }
-}
-
-function requireKey(item: unknown, key: string, path: string): unknown {
-  if (!isObject(item) || !Object.prototype.hasOwnProperty.call(item, key) || item[key] === null)
-    throw new PatchError(`${at(path)}${preview(item, 80)} does not contain declared merge key: ${key}`, 422);
-  return item[key];
-}
-
-function fieldOf(directiveKey: string, prefix: string, path: string): string {
-  const field = directiveKey.slice(prefix.length);
-  if (!field) throw new PatchError(`${at(path)}${prefix}<field> needs a field name`);
-  return field;
+function isMergeList(s: Schema | undefined): s is Schema {
+  return !!s && isArraySchema(s) && patchStrategies(s).includes('merge');
 }
 
 function withoutKey(o: JsonObject, key: string): JsonObject {
@@ -262,8 +224,4 @@ function withoutKey(o: JsonObject, key: string): JsonObject {
 
 function itemPath(path: string, key: string, value: unknown): string {
   return `${path}[${key}=${preview(value, 40)}]`;
-}
-
-function at(path: string): string {
-  return path ? `${path.slice(1)}: ` : '';
 }

@@ -31,13 +31,15 @@ export interface TrackUpdateOptions {
 /**
  * The managedFields to store with `updated`. They start from
  * `updated.metadata.managedFields` when the request set them (all-empty
- * entries reset them), else from `old`'s.
+ * entries reset them; ignored for subresources), else from `old`'s.
  */
 export function trackUpdate(o: TrackUpdateOptions): ManagedFieldsEntry[] {
   const nav = new SchemaNav(o.resolve);
   const schema = nav.resolve(o.schema);
   const ignored = o.ignoreFields?.length ? fieldPaths(o.ignoreFields) : undefined;
-  const managers = startingManagers(metaOf(o.updated)?.managedFields, metaOf(o.old)?.managedFields);
+  // Writes to a subresource cannot set managedFields; the stored ones count.
+  const requested = o.subresource ? undefined : metaOf(o.updated)?.managedFields;
+  const managers = startingManagers(requested, metaOf(o.old)?.managedFields);
 
   const diff = compareObjects(nav, o.old, o.updated, schema, ignored ? NOT_COMPARED.union(ignored) : NOT_COMPARED);
   const taken = diff.added.union(diff.modified).difference(NEVER_OWNED);

@@ -61,6 +61,14 @@ function withoutManagedFields(obj: KubeObject): string {
   return JSON.stringify({ ...obj, metadata: meta });
 }
 
+/** Kubernetes' answer to a resourceVersion the store has not reached: 504, retry shortly. */
+export function tooLargeResourceVersion(requested: number, current: number): ApiError {
+  return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}
+
 export class ResourceService {
   constructor(
     readonly store: Store,
@@ -81,6 +89,12 @@ export class ResourceService {
     return kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
   }
 
+  /** Fail with 504 "Too large resource version" unless the store has reached `revision`. */
+  async checkRevisionReached(revision: number): Promise<void> {
+    const current = await this.store.currentRevision();
+    if (revision > current) throw tooLargeResourceVersion(revision, current);
+  }
+
   /**
    * One page of a list. `match` filters (selectors); with a limit, pages are
    * read from the store until `limit` matches are found or the data ends.
@@ -96,6 +110,7 @@ export class ResourceService {
     let revision = o.revision;
     let listRevision = 0;
     let remaining: number | undefined;
+    if (revision !== undefined && !token) await this.checkRevisionReached(revision);
     for (;;) {
       const want = o.limit ? o.limit - items.length : undefined;
       let page;
@@ -359,6 +374,9 @@ export class ResourceService {
         if (type !== 'json' && typeof pinned === 'string' && pinned !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
         const result = applyPatch(this.registry, rt, current.obj, type, patch, ctx.manager, ctx.force);
         const obj = checkTypeMeta(rt, result.object);
+        // A uid in the patched object is a precondition, as for PUT.
+        if (obj.metadata.uid && obj.metadata.uid !== current.obj.metadata.uid)
+          throw conflict(rt, name, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.obj.metadata.uid}`);
         return this.prepareUpdate(rt, current.obj, obj, ctx, subresource, result.managedFields);
       },
       { retry: true, dryRun: ctx.dryRun },

@@ -37,7 +37,9 @@ export function parseOutputFormat(o: string | undefined): OutputFormat {
 
 export function toYaml(v: unknown): string {
   // kubectl style: sequences not indented under their key, no line folding.
-  return YAML.stringify(v, { indentSeq: false, lineWidth: 0 });
+  // YAML 1.1 quoting: strings such as "on", "yes" or timestamps stay strings
+  // when kubectl or other YAML 1.1 readers load the output again.
+  return YAML.stringify(v, { version: '1.1', indentSeq: false, lineWidth: 0 });
 }
 
 export function toJson(v: unknown): string {

@@ -42,9 +42,9 @@ export function isTable(v: unknown): v is Table {
 
 const PADDING = 3;
 
-/** How a cell reads: kubectl shows missing values as <none>. */
+/** How a cell reads. Like kubectl, a null cell is blank: servers write "<none>" themselves where they mean it. */
 export function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '<none>';
+  if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v);

@@ -147,6 +147,7 @@ export const deployment: ResourceType = {
   namespaced: true,
   definition: apps('Deployment'),
   statusSubresource: true,
+  scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector' },
   strategicMergePatch: true,
   columns: [
     column('Ready', 'Ready pods out of desired.', (o) => `${asDeployment(o).status?.readyReplicas ?? 0}/${asDeployment(o).spec?.replicas ?? 1}`),

@@ -59,6 +59,7 @@ export const replicaSet: ResourceType = {
   namespaced: true,
   definition: apps('ReplicaSet'),
   statusSubresource: true,
+  scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector' },
   strategicMergePatch: true,
   columns: [
     column('Desired', 'Desired number of pods.', (o) => asRs(o).spec?.replicas ?? 1, { type: 'integer' }),

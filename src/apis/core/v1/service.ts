@@ -7,7 +7,7 @@ import { conditionList, kindDefinition } from '../../meta/v1.js';
 import { protocol } from './container.js';
 import { duplicate, forbidden, immutable, inRange, invalid, required } from './field-errors.js';
 import { formatLabelMap } from './label-selector.js';
-import { check, dns1123Subdomain, portName, validateLabelMap } from './name-validation.js';
+import { check, dns1123Label, dns1123Subdomain, validateLabelMap } from './name-validation.js';
 import { atomicList, core, coreGVK, coreRef, withDefault } from './names.js';
 import { validatePortRef } from './probe-validation.js';
 import type { Service, ServiceSpec } from './types.js';
@@ -144,7 +144,8 @@ function validateServiceSpec(spec: ServiceSpec | undefined): FieldError[] {
     const pp = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errs.push(required(`${pp}.name`));
     if (p.name) {
-      errs.push(...check(`${pp}.name`, p.name, portName));
+      // Service port names are DNS-1123 labels (not IANA names as container ports are): `kubectl create service --tcp=80:8080` names its port "80-8080".
+      errs.push(...check(`${pp}.name`, p.name, dns1123Label));
       if (names.has(p.name)) errs.push(duplicate(`${pp}.name`, p.name));
       names.add(p.name);
     }

@@ -1,0 +1,19 @@
+// `npm run bench`: every bench in turn. Each prints its table and refreshes
+// its own section of bench/RESULTS.md. Arguments are passed to each bench
+// (see bench/api.ts for the API bench's).
+import { apiMain, commandLine } from './api.js';
+
+const benches: { name: string; main: (argv: string[], command: string) => Promise<void> }[] = [{ name: 'api', main: apiMain }];
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  for (const b of benches) {
+    process.stderr.write(`bench: == ${b.name} ==\n`);
+    await b.main(argv, commandLine());
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
