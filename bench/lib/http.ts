@@ -64,3 +64,18 @@ export async function call(
 export async function closeAll(conns: Conn[]): Promise<void> {
   await Promise.allSettled(conns.map((c) => c.client.destroy()));
 }
+
+/**
+ * A GET whose body is only counted, not decoded: the time to the response
+ * headers (the server built the answer) and to its last byte (it arrived).
+ */
+export async function timedGet(c: Conn, l: RunningLodge, path: string, headers: Record<string, string> = {}): Promise<{ ttfbMs: number; totalMs: number; bytes: number }> {
+  const t0 = performance.now();
+  const r = await c.client.request({ method: 'GET', path, headers: authHeaders(l, headers) });
+  const t1 = performance.now();
+  let bytes = 0;
+  for await (const chunk of r.body) bytes += (chunk as Buffer).length;
+  const t2 = performance.now();
+  if (r.statusCode !== 200) throw new HttpError(r.statusCode, '', `GET ${path}`);
+  return { ttfbMs: t1 - t0, totalMs: t2 - t0, bytes };
+}

@@ -294,12 +294,14 @@ describe('finalizers and deletion', () => {
     const obj = del.json();
     assert.ok(obj.metadata.deletionTimestamp, del.text);
     assert.deepEqual(obj.metadata.finalizers, ['e2e.lodge.dev/hold']);
+    assert.equal(obj.metadata.generation, 2, 'starting deletion bumps generation, as Kubernetes does');
     const still = await ok('GET', `${cms}/held`);
     assert.equal(still.metadata.deletionTimestamp, obj.metadata.deletionTimestamp);
     // Deleting again changes nothing.
     const again = await call('DELETE', `${cms}/held`);
     assert.equal(again.status, 202, again.text);
     assert.equal(again.json().metadata.deletionTimestamp, obj.metadata.deletionTimestamp);
+    assert.equal(again.json().metadata.generation, 2, 'only the first delete bumps generation');
     // Adding a finalizer while deleting is refused.
     const add = await call('PATCH', `${cms}/held`, {
       body: JSON.stringify({ metadata: { finalizers: ['e2e.lodge.dev/hold', 'e2e.lodge.dev/other'] } }),

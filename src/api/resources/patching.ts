@@ -29,13 +29,12 @@ function wrap<T>(rt: ResourceType, name: string, f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof ApplyConflictError) {
-      const n = e.conflicts.length;
-      const lines = e.conflicts.map((c) => `conflict with ${JSON.stringify(c.manager)}: ${c.field}`).join('\n- ');
-      throw new ApiError(409, 'Conflict', `Apply failed with ${n} conflict${n === 1 ? '' : 's'}: ${n === 1 ? lines : `\n- ${lines}`}`, {
+      // The library words the message as Kubernetes does ("Apply failed with 1 conflict: conflict with ... using apps/v1: .spec.replicas").
+      throw new ApiError(409, 'Conflict', e.message, {
         name,
         group: rt.group,
         kind: rt.plural,
-        causes: e.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${JSON.stringify(c.manager)}`, field: c.field })),
+        causes: e.conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: c.message, field: c.field })),
       });
     }
     if (e instanceof PatchError) {
@@ -78,11 +77,17 @@ export function applyPatch(
           resolve,
           apiVersion: apiVersionOf(rt),
           now: rfc3339(),
+          ignoreFields: ignoredFields(rt),
         });
         return { object: r.object, managedFields: r.managedFields };
       }
     }
   });
+}
+
+/** Writes to the main resource do not own status when status is written through its own subresource. */
+function ignoredFields(rt: ResourceType): string[][] | undefined {
+  return rt.statusSubresource ? [['status']] : undefined;
 }
 
 /** managedFields after a create/update/patch by `manager`. */
@@ -105,6 +110,7 @@ export function managedFieldsForWrite(
     now: rfc3339(),
     schema: registry.definitions[rt.definition],
     resolve: registry.resolve.bind(registry),
+    ignoreFields: subresource === 'status' ? undefined : ignoredFields(rt),
   });
   return entries.length ? entries : undefined;
 }

@@ -309,8 +309,9 @@ export class ResourceService {
     if (withoutManagedFields(next) === withoutManagedFields(canonical(oldCanon))) {
       if (!managedFields || JSON.stringify(managedFields) === JSON.stringify(old.metadata.managedFields)) return null;
     }
-    next.metadata.managedFields =
-      managedFields ?? managedFieldsForWrite(this.registry, rt, old, next, ctx.manager, old.metadata.managedFields, subresource);
+    // A writer that sends managedFields of its own (e.g. [{}] to reset them) has them taken as the base.
+    const base = !subresource && incoming.metadata.managedFields !== undefined ? incoming.metadata.managedFields : old.metadata.managedFields;
+    next.metadata.managedFields = managedFields ?? managedFieldsForWrite(this.registry, rt, old, next, ctx.manager, base, subresource);
     return next;
   }
 
@@ -451,6 +452,8 @@ export class ResourceService {
       const grace = graceful ? (o.gracePeriodSeconds ?? (next.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30) : 0;
       m.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
       m.deletionGracePeriodSeconds = grace;
+      // Starting deletion is a change of desired state: Kubernetes bumps generation here.
+      if ((m.generation ?? 0) > 0) m.generation = (m.generation as number) + 1;
     } else if (graceful && o.gracePeriodSeconds !== undefined && o.gracePeriodSeconds < (m.deletionGracePeriodSeconds ?? Infinity)) {
       m.deletionGracePeriodSeconds = o.gracePeriodSeconds;
     }
