@@ -148,7 +148,9 @@ describe('after compaction', () => {
     assert.ok(rvs.every((x, i) => i === 0 || x > rvs[i - 1]), JSON.stringify(rvs));
   });
 
-  it('no request answered 500 (no "request failed" in the log)', () => {
+  it('no request answered 500 (no "request failed" in the log, no 500 ERROR event in a watch)', () => {
     assert.deepEqual(requestFailures(L()), []);
+    const internal = streams.flatMap((s) => s.events).filter((e) => e.type === 'ERROR' && e.object?.code === 500);
+    assert.deepEqual(internal, []);
   });
 });

@@ -134,6 +134,17 @@ describe('error answers', () => {
     assert.match(s.message, /spec\.replicas/);
   });
 
+  it('a type error names the value it got', async () => {
+    const s = status(await call('POST', deploys, json(deployment('wrong-type-msg', 'three'))), 400);
+    assert.doesNotMatch(s.message, /Invalid value: undefined/);
+    assert.match(s.message, /three/);
+  });
+
+  it('an int32 out of range → 400 naming spec.replicas', async () => {
+    const s = status(await call('POST', deploys, json(deployment('too-many', 2147483648))), 400);
+    assert.match(s.message, /spec\.replicas/);
+  });
+
   it('unknown field → 400 naming it (Strict is the default)', async () => {
     const s = status(await call('POST', cms, json(cm('unknown-strict', { bogusField: 1 }))), 400, 'BadRequest');
     assert.match(s.message, /bogusField/);

@@ -474,6 +474,19 @@ describe('kind specifics', () => {
     assert.equal(p.status?.podIP, undefined);
   });
 
+  it('a Pod bound to an existing Node is deleted gracefully; gracePeriodSeconds=0 removes it', async () => {
+    await ok('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-grace' } });
+    await ok('POST', '/api/v1/namespaces/default/pods', pod('graceful', {}, 'node-grace'));
+    const first = await call('DELETE', '/api/v1/namespaces/default/pods/graceful');
+    assert.equal(first.status, 202, first.text);
+    assert.ok(first.json().metadata.deletionTimestamp);
+    assert.equal(first.json().metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await call('GET', '/api/v1/namespaces/default/pods/graceful')).status, 200);
+    const now = await call('DELETE', '/api/v1/namespaces/default/pods/graceful', { body: JSON.stringify({ gracePeriodSeconds: 0 }), contentType: 'application/json' });
+    assert.equal(now.status, 200, now.text);
+    assert.equal((await call('GET', '/api/v1/namespaces/default/pods/graceful')).status, 404);
+  });
+
   it('cluster-scoped kinds ignore a namespace and live outside namespaces', async () => {
     const node = await ok('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-x', namespace: 'default' } });
     assert.equal(node.metadata.namespace, undefined);
@@ -502,6 +515,41 @@ describe('namespaces, dryRun, generateName', () => {
     // The name can be used again.
     await createNs(ns);
     assert.equal((await ok('GET', `/api/v1/namespaces/${ns}/configmaps`)).items.length, 0);
+  });
+
+  it('a namespace waits, Terminating, for contents held by finalizers', async () => {
+    const ns = 'held-ns';
+    await createNs(ns);
+    await ok('POST', `/api/v1/namespaces/${ns}/configmaps`, cm('held', undefined, { finalizers: ['e2e.lodge.dev/hold'] }));
+    await ok('POST', `/api/v1/namespaces/${ns}/configmaps`, cm('free'));
+    await call('DELETE', `/api/v1/namespaces/${ns}`);
+    await waitFor('the free object to be deleted and the held one marked', async () => {
+      const l = await ok('GET', `/api/v1/namespaces/${ns}/configmaps`);
+      return l.items.length === 1 && l.items[0].metadata.name === 'held' && l.items[0].metadata.deletionTimestamp;
+    });
+    const terminating = await ok('GET', `/api/v1/namespaces/${ns}`);
+    assert.equal(terminating.status.phase, 'Terminating');
+    assert.ok(terminating.metadata.deletionTimestamp);
+    await merge(`/api/v1/namespaces/${ns}/configmaps/held`, { metadata: { finalizers: null } });
+    await waitFor('the namespace to be gone', async () => (await call('GET', `/api/v1/namespaces/${ns}`)).status === 404);
+  });
+
+  it('default, kube-system and kube-public may not be deleted (403)', async () => {
+    for (const ns of ['default', 'kube-system', 'kube-public']) {
+      const r = await call('DELETE', `/api/v1/namespaces/${ns}`);
+      assert.equal(r.status, 403, r.text);
+      assert.equal(r.json().reason, 'Forbidden');
+      assert.match(r.json().message, /may not be deleted/);
+      const got = await ok('GET', `/api/v1/namespaces/${ns}`);
+      assert.equal(got.metadata.deletionTimestamp, undefined);
+      assert.equal(got.status.phase, 'Active');
+    }
+    // Nor by a collection delete (which deletes the rest).
+    await createNs('swept-a');
+    const swept = await ok('DELETE', '/api/v1/namespaces?labelSelector=');
+    assert.ok(!swept.items.some((n: any) => ['default', 'kube-system', 'kube-public'].includes(n.metadata.name)));
+    for (const ns of ['default', 'kube-system', 'kube-public']) assert.equal((await ok('GET', `/api/v1/namespaces/${ns}`)).metadata.deletionTimestamp, undefined);
+    await waitFor('swept namespace to go', async () => (await call('GET', '/api/v1/namespaces/swept-a')).status === 404);
   });
 
   it('dryRun=All validates but creates, updates and deletes nothing', async () => {

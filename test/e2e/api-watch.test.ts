@@ -338,7 +338,9 @@ describe('watch', () => {
     );
   });
 
-  it('no request answered 500 (no "request failed" in the log)', () => {
+  it('no request answered 500 (no "request failed" in the log, no 500 ERROR event in a watch)', () => {
     assert.deepEqual(requestFailures(L()), []);
+    const internal = streams.flatMap((s) => s.events).filter((e) => e.type === 'ERROR' && e.object?.code === 500);
+    assert.deepEqual(internal, []);
   });
 });

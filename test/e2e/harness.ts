@@ -372,6 +372,10 @@ export interface KubectlChild {
   exitCode(): number | null | undefined;
   /** Wait until `pred(stdout)` holds (default 20 s); rejects with the output so far. */
   until(pred: (stdout: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  /** The same on stderr (e.g. `-v=6` request logs). */
+  untilStderr(pred: (stderr: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+  /** With `-v=6`: wait until its watch request has been answered, so every later change reaches it. */
+  watching(timeoutMs?: number): Promise<void>;
   /** Wait for exit (default 60 s, then kill it and reject). */
   exited(timeoutMs?: number): Promise<number | null>;
   /** SIGTERM the child by PID (SIGKILL after 5 s) and wait for it; never throws. */
@@ -408,6 +412,26 @@ export function startKubectl(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: str
     err += `\n[spawn error: ${e.message}]`;
   });
   const report = (): string => `$ ${inv.command}\n--- stdout ---\n${out}--- stderr ---\n${err}`;
+  const until = (text: () => string, pred: (s: string) => boolean, what: string, timeoutMs: number): Promise<string> =>
+    new Promise((res, rej) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        rej(new Error(`timed out waiting for ${what}\n${report()}`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (pred(text())) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          res(text());
+        } else if (code !== undefined) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          rej(new Error(`kubectl exited (${code}) before ${what}\n${report()}`));
+        }
+      };
+      waiters.add(check);
+      check();
+    });
   const pid = child.pid ?? -1;
   return {
     pid,
@@ -415,26 +439,11 @@ export function startKubectl(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: str
     stdout: () => out,
     stderr: () => err,
     exitCode: () => code,
-    until: (pred, what, timeoutMs = 20_000) =>
-      new Promise((res, rej) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          rej(new Error(`timed out waiting for ${what}\n${report()}`));
-        }, timeoutMs);
-        const check = (): void => {
-          if (pred(out)) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            res(out);
-          } else if (code !== undefined) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            rej(new Error(`kubectl exited (${code}) before ${what}\n${report()}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      }),
+    until: (pred, what, timeoutMs = 20_000) => until(() => out, pred, what, timeoutMs),
+    untilStderr: (pred, what, timeoutMs = 20_000) => until(() => err, pred, what, timeoutMs),
+    watching: async (timeoutMs = 20_000) => {
+      await until(() => err, (e) => /watch=true[^\n]*200 OK/.test(e), 'its watch request to be answered (run it with -v=6)', timeoutMs);
+    },
     exited: async (timeoutMs = 60_000) => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, rej) => {

@@ -26,6 +26,14 @@ function translate(s: Schema): JsonSchema {
   if (s.pattern) out.pattern = s.pattern;
   if (s.minimum !== undefined) out.minimum = s.minimum;
   if (s.maximum !== undefined) out.maximum = s.maximum;
+  // Integer formats are ranges: a replicas of 2^31 must not reach a controller.
+  if (s.type === 'integer' && s.format === 'int32') {
+    out.minimum ??= -(2 ** 31);
+    out.maximum ??= 2 ** 31 - 1;
+  } else if (s.type === 'integer' && s.format === 'int64') {
+    out.minimum ??= -(2 ** 63);
+    out.maximum ??= 2 ** 63 - 1;
+  }
   if (s.minLength !== undefined) out.minLength = s.minLength;
   if (s.maxLength !== undefined) out.maxLength = s.maxLength;
   if (s.required?.length) out.required = s.required;
@@ -85,7 +93,8 @@ export class SchemaValidator {
   private readonly compiled = new Map<string, { strict: ValidateFunction; pruning: ValidateFunction }>();
 
   constructor(private readonly registry: Registry) {
-    const common = { strict: false, allErrors: true, useDefaults: true, validateFormats: false } as const;
+    // verbose: errors carry the offending value (e.data), which messages quote.
+    const common = { strict: false, allErrors: true, useDefaults: true, validateFormats: false, verbose: true } as const;
     this.strict = new Ajv({ ...common });
     this.pruning = new Ajv({ ...common, removeAdditional: true });
     for (const [name, schema] of Object.entries(registry.definitions)) {
@@ -157,6 +166,21 @@ function classify(errors: ErrorObject[]): SchemaResult {
         fe = { field, reason: 'FieldValueTypeInvalid', message: `Invalid value: ${describeValue(e.data)}: ${field} in body must be of type ${(e.params as { type: string }).type}` };
         bucket = result.typeErrors;
         break;
+      case 'minimum':
+      case 'maximum': {
+        // Outside its int32/int64 range a number cannot be decoded at all: a 400, as Kubernetes' decoder answers.
+        const limit = (e.params as { limit: number }).limit;
+        if (!INT_BOUNDS.has(limit)) {
+          field = fieldPath(e.instancePath);
+          fe = { field, reason: 'FieldValueInvalid', message: `Invalid value: ${describeValue(e.data)}: ${e.message ?? 'out of range'}` };
+          bucket = result.fieldErrors;
+          break;
+        }
+        field = fieldPath(e.instancePath);
+        fe = { field, reason: 'FieldValueTypeInvalid', message: `Invalid value: ${describeValue(e.data)}: ${field} in body is out of range for ${limit === 2 ** 31 - 1 || limit === -(2 ** 31) ? 'int32' : 'int64'}` };
+        bucket = result.typeErrors;
+        break;
+      }
       case 'anyOf':
         field = fieldPath(e.instancePath);
         fe = { field, reason: 'FieldValueTypeInvalid', message: `Invalid value: ${describeValue(e.data)}: ${field} in body must be an integer or a string` };
@@ -174,6 +198,8 @@ function classify(errors: ErrorObject[]): SchemaResult {
   }
   return result;
 }
+
+const INT_BOUNDS = new Set([-(2 ** 31), 2 ** 31 - 1, -(2 ** 63), 2 ** 63 - 1]);
 
 function describeValue(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? String(v);

@@ -4,7 +4,7 @@ import { apiVersionOf } from '../../apis/types.js';
 import type { FieldValidation } from '../admission/schema-validator.js';
 import { encodedWithRevision } from '../codec.js';
 import type { PatchType } from '../resources/patching.js';
-import type { DeleteOptions, ResourceService, WriteContext } from '../resources/resource-service.js';
+import { isImmortalNamespace, type DeleteOptions, type ResourceService, type WriteContext } from '../resources/resource-service.js';
 import { parseRevision, watchResources } from '../resources/watch.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
@@ -228,6 +228,7 @@ async function deleteCollection(req: ApiRequest, res: ApiResponse, route: Resour
   const items: KubeObject[] = [];
   for (const it of page.items) {
     const obj = it.obj as KubeObject;
+    if (isImmortalNamespace(rt, obj.metadata.name as string)) continue;
     try {
       const r = await svc.delete(rt, obj.metadata.namespace, obj.metadata.name as string, opts);
       items.push(r.obj);

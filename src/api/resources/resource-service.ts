@@ -61,6 +61,13 @@ function withoutManagedFields(obj: KubeObject): string {
   return JSON.stringify({ ...obj, metadata: meta });
 }
 
+/** Namespaces Kubernetes' NamespaceLifecycle admission never lets anyone delete. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
+export function isImmortalNamespace(rt: ResourceType, name: string): boolean {
+  return rt.kind === 'Namespace' && rt.group === '' && IMMORTAL_NAMESPACES.has(name);
+}
+
 /** Kubernetes' answer to a resourceVersion the store has not reached: 504, retry shortly. */
 export function tooLargeResourceVersion(requested: number, current: number): ApiError {
   return new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
@@ -388,6 +395,7 @@ export class ResourceService {
 
   /** Returns the object; `deleted` false when deletion is pending (finalizers, grace). */
   async delete(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
+    if (isImmortalNamespace(rt, name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
     const key = objectKey(rt, ns, name);
     for (let attempt = 0; ; attempt++) {
       const current = await this.tryGet(rt, ns, name);
