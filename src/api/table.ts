@@ -171,20 +171,20 @@ const NAME_COLUMN: TableColumnDefinition = {
   priority: 0,
 };
 
-export function columnDefinitions(rt: Pick<ResourceType, 'columns'>): TableColumnDefinition[] {
-  return [
-    { ...NAME_COLUMN },
-    ...rt.columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority })),
-  ];
+export function columnDefinitions(rt: Pick<ResourceType, 'columns' | 'nameColumn'>): TableColumnDefinition[] {
+  const cols = rt.columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority }));
+  return rt.nameColumn === 'wide-last' ? [...cols, { ...NAME_COLUMN, priority: 1 }] : [{ ...NAME_COLUMN }, ...cols];
 }
 
 /** Render objects of one kind as a meta.k8s.io Table: Name first, then the kind's columns. */
-export function toTable(rt: Pick<ResourceType, 'columns'>, objects: KubeObject[], opts: TableOptions = {}): Table {
+export function toTable(rt: Pick<ResourceType, 'columns' | 'nameColumn'>, objects: KubeObject[], opts: TableOptions = {}): Table {
   const version = opts.version ?? 'v1';
   const include = opts.includeObject ?? 'Metadata';
   const now = opts.now ?? Date.now();
   const rows = objects.map((obj): TableRow => {
-    const row: TableRow = { cells: [obj.metadata.name ?? '', ...rt.columns.map((c) => c.cell(obj, now))] };
+    const cells = rt.columns.map((c) => c.cell(obj, now));
+    const name = obj.metadata.name ?? '';
+    const row: TableRow = { cells: rt.nameColumn === 'wide-last' ? [...cells, name] : [name, ...cells] };
     if (include === 'Object') row.object = obj;
     else if (include === 'Metadata') row.object = toPartialObjectMetadata(obj, version);
     return row;

@@ -86,6 +86,8 @@ export interface ResourceType {
   definition: string;
   /** Has a /status subresource: spec and status are written separately. */
   statusSubresource: boolean;
+  /** Where the Table's Name column goes: first (default), or last and only with -o wide (Events, as kubectl shows them). */
+  nameColumn?: 'first' | 'wide-last';
   /** Table columns after NAME (include AGE where it belongs). */
   columns: Column[];
   /** Field selectors beyond metadata.name and metadata.namespace. */

@@ -1,8 +1,11 @@
 // `lodge apply -f`: server-side apply of every object in the manifests, one
 // PATCH (application/apply-patch+yaml) per object, reporting per object
 // whether it was created, configured or unchanged as kubectl does. A GET
-// before the patch tells "created" apart; comparing resourceVersions tells
-// "configured" from "unchanged" (the server does not write a no-op apply).
+// before the patch tells "created" apart; comparing the object before and
+// after tells "configured" from "unchanged" (the server does not write a no-op
+// apply, and a write that only records field ownership changes nothing a user
+// configured).
+import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
 import type { KubeObject } from '../apis/types.js';
 import type { DiscoveredResource } from '../client/discovery.js';
@@ -49,7 +52,7 @@ async function applyOne(ctx: CliContext, m: Manifest, ref: DiscoveredResource, o
   const obj = m.object;
   const name = obj.metadata.name;
   if (!name) throw new Error(`error validating "${m.source}": ${obj.kind} has no metadata.name${obj.metadata.generateName ? ' (apply cannot use generateName; use create)' : ''}`);
-  const namespace = ctx.namespaceFor(ref, obj.metadata.namespace, m.source);
+  const namespace = ctx.namespaceFor(ref, obj.metadata.namespace);
   if (namespace) obj.metadata.namespace = namespace;
 
   let before: KubeObject | undefined;
@@ -73,8 +76,22 @@ async function applyOne(ctx: CliContext, m: Manifest, ref: DiscoveredResource, o
     // Without last-applied bookkeeping this cannot remove fields; server-side apply can.
     after = await ctx.client.patch<KubeObject>(ref, name, applyBody(obj), 'application/merge-patch+json', { namespace, fieldManager: opts.fieldManager, dryRun });
   }
-  const outcome: Outcome = !before ? 'created' : before.metadata.resourceVersion === after.metadata?.resourceVersion ? 'unchanged' : 'configured';
+  const outcome: Outcome = !before ? 'created' : sameConfiguration(before, after) ? 'unchanged' : 'configured';
   return { outcome, name };
+}
+
+/**
+ * Whether an apply left the object as it was, bookkeeping aside. The first
+ * apply to an object without managedFields records a "before-first-apply"
+ * owner: a write, a new resourceVersion, but nothing configured.
+ */
+function sameConfiguration(before: KubeObject, after: KubeObject): boolean {
+  if (before.metadata.resourceVersion === after.metadata?.resourceVersion) return true;
+  const strip = (o: KubeObject): unknown => {
+    const { managedFields: _m, resourceVersion: _rv, ...metadata } = o.metadata ?? {};
+    return { ...o, metadata };
+  };
+  return isDeepStrictEqual(strip(before), strip(after));
 }
 
 export async function runApply(ctx: CliContext, opts: ApplyOptions): Promise<void> {

@@ -27,12 +27,16 @@ export class CliContext {
     return this.client.discovery.resolve(typed);
   }
 
-  /** The namespace to use for a manifest's object, enforcing kubectl's rule against contradicting -n. */
-  namespaceFor(ref: { namespaced: boolean }, objNamespace: string | undefined, source: string): string | undefined {
+  /**
+   * The namespace to use for a manifest's object, enforcing kubectl's rule
+   * against contradicting -n. The message is kubectl's; callers add which
+   * file it came from (`error when applying "FILE": ...`).
+   */
+  namespaceFor(ref: { namespaced: boolean }, objNamespace: string | undefined): string | undefined {
     if (!ref.namespaced) return undefined;
     if (objNamespace && this.explicitNamespace && objNamespace !== this.namespace) {
       throw new Error(
-        `the namespace from the provided object "${objNamespace}" does not match the namespace "${this.namespace}" (${source}). You must pass '--namespace=${objNamespace}' to perform this operation.`,
+        `the namespace from the provided object "${objNamespace}" does not match the namespace "${this.namespace}". You must pass '--namespace=${objNamespace}' to perform this operation.`,
       );
     }
     return objNamespace || this.namespace;

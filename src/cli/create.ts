@@ -41,7 +41,7 @@ async function createFromFiles(ctx: CliContext, opts: CreateOptions): Promise<vo
   for (const m of manifests) {
     try {
       const ref = await ctx.client.discovery.forKind(m.object.apiVersion, m.object.kind);
-      const namespace = ctx.namespaceFor(ref, m.object.metadata.namespace, m.source);
+      const namespace = ctx.namespaceFor(ref, m.object.metadata.namespace);
       if (namespace) m.object.metadata.namespace = namespace;
       const created = await ctx.client.create<KubeObject>(ref, m.object, { namespace });
       process.stdout.write(`${kindLabel(ref.kind, ref.group)}/${created.metadata?.name ?? m.object.metadata.name} created\n`);

@@ -80,7 +80,13 @@ async function collectTargets(ctx: CliContext, args: string[], opts: DeleteComma
       const ref = await ctx.client.discovery.forKind(m.object.apiVersion, m.object.kind);
       const name = m.object.metadata.name;
       if (!name) throw new Error(`"${m.source}": a ${m.object.kind} without metadata.name cannot be deleted`);
-      targets.push({ ref, name, namespace: ctx.namespaceFor(ref, m.object.metadata.namespace, m.source), source: m.source });
+      let namespace: string | undefined;
+      try {
+        namespace = ctx.namespaceFor(ref, m.object.metadata.namespace);
+      } catch (err) {
+        throw errorContext(err, `error when deleting "${m.source}"`);
+      }
+      targets.push({ ref, name, namespace, source: m.source });
     }
     return targets;
   }

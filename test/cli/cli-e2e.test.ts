@@ -65,8 +65,13 @@ function rows(stdout: string): Array<Record<string, string>> {
   return parseTable(stdout).rows.map(({ AGE: _age, ...rest }) => rest);
 }
 
+/** A table's header line, exactly (for tables whose column widths do not depend on AGE). */
 function header(stdout: string): string {
   return stdout.split('\n')[0];
+}
+
+function columns(stdout: string): string[] {
+  return parseTable(stdout).columns;
 }
 
 function write(name: string, text: string): string {
@@ -151,11 +156,13 @@ test('apply -f: created, then unchanged, then configured, for several kinds', ()
   assert.equal(ok(['get', 'deploy', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}']), '3');
   assert.equal(ok(['get', 'configmap/settings', '-n', 'shop', '-o', 'jsonpath={.data.mode}']), 'slow');
 
-  // A manifest's namespace may not contradict -n.
-  fails(
-    ['apply', '-n', 'other', '-f', file],
-    new RegExp(`^error: the namespace from the provided object "shop" does not match the namespace "other" \\(${file}\\)\\. You must pass '--namespace=shop' to perform this operation\\.\n`),
-  );
+  // A manifest's namespace may not contradict -n: as in kubectl, each such
+  // object is an error, the cluster-scoped Namespace is still applied.
+  const conflict = `error: error when applying "${file}": the namespace from the provided object "shop" does not match the namespace "other". You must pass '--namespace=shop' to perform this operation.\n`;
+  const applied = fails(['apply', '-n', 'other', '-f', file], conflict.repeat(SHOP_OBJECTS.length - 1));
+  assert.equal(applied.stdout, 'namespace/shop unchanged\n');
+  const deleted = fails(['delete', '-n', 'other', '-f', file], conflict.replace('applying', 'deleting'));
+  assert.equal(deleted.stdout, '', 'nothing is deleted');
 });
 
 test('apply -f DIR (with and without -R) and JSON; the namespace defaults to -n', () => {
@@ -169,7 +176,10 @@ test('apply -f DIR (with and without -R) and JSON; the namespace defaults to -n'
   assert.equal(ok(['get', 'cm', '-n', 'dirs', '-o', 'name']), 'configmap/from-a\nconfigmap/from-b\n');
 });
 
-test('apply: a namespace with nothing but a name is unchanged on the second apply', { todo: 'server bug: the first apply leaves managedFields: [], so the second one writes a before-first-apply entry' }, () => {
+// The first apply leaves no managed fields (it sets none but the name), so
+// the second one records a "before-first-apply" owner: a write, but nothing
+// configured.
+test('apply: a namespace with nothing but a name is unchanged on the second apply', () => {
   const file = write('bare-ns.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bare\n');
   assert.equal(ok(['apply', '-f', file]), 'namespace/bare created\n');
   assert.equal(ok(['apply', '-f', file]), 'namespace/bare unchanged\n');
@@ -239,7 +249,9 @@ test('get -A adds a NAMESPACE column; -o wide and --show-labels add theirs', () 
   const all = ok(['get', 'pods', '-A', '-l', 'app=web']);
   assert.equal(header(all), 'NAMESPACE   NAME    READY   STATUS    RESTARTS   AGE');
   assert.deepEqual(
-    rows(all).map((r) => [r.NAMESPACE, r.NAME]),
+    rows(all)
+      .map((r) => [r.NAMESPACE, r.NAME])
+      .sort(([nsA, a], [nsB, b]) => (nsA === nsB ? (a < b ? -1 : 1) : nsA < nsB ? -1 : 1)),
     [
       ['shop', 'web-1'],
       ['shop', 'web-2'],
@@ -248,7 +260,7 @@ test('get -A adds a NAMESPACE column; -o wide and --show-labels add theirs', () 
   );
 
   const wide = ok(['get', 'pods', '-n', 'shop', '-o', 'wide', '--show-labels']);
-  assert.equal(header(wide), 'NAME    READY   STATUS    RESTARTS   AGE   IP       NODE     NOMINATED NODE   READINESS GATES   LABELS');
+  assert.deepEqual(columns(wide), ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES', 'LABELS']);
   assert.deepEqual(
     rows(wide).map((r) => [r.NAME, r.IP, r.NODE, r['NOMINATED NODE'], r.LABELS]),
     [
@@ -260,9 +272,9 @@ test('get -A adds a NAMESPACE column; -o wide and --show-labels add theirs', () 
 
   const wideAll = ok(['get', 'deploy,inst', '-A', '-o', 'wide']);
   const [deployBlock, instBlock] = wideAll.split('\n\n');
-  assert.equal(header(deployBlock), 'NAMESPACE   NAME                  READY   UP-TO-DATE   AVAILABLE   AGE   CONTAINERS   IMAGES    SELECTOR');
+  assert.deepEqual(columns(deployBlock), ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
   assert.deepEqual(rows(deployBlock), [{ NAMESPACE: 'shop', NAME: 'deployment.apps/web', READY: '0/3', 'UP-TO-DATE': '0', AVAILABLE: '0', CONTAINERS: 'web', IMAGES: 'busybox', SELECTOR: 'app=web' }]);
-  assert.equal(header(instBlock), 'NAMESPACE   NAME                     TYPE   STATE     IP       NODE     AGE   CPU   MEMORY   IMAGE       RUN STRATEGY');
+  assert.deepEqual(columns(instBlock), ['NAMESPACE', 'NAME', 'TYPE', 'STATE', 'IP', 'NODE', 'AGE', 'CPU', 'MEMORY', 'IMAGE', 'RUN STRATEGY']);
   assert.deepEqual(rows(instBlock).map((r) => [r.NAMESPACE, r.NAME, r.CPU, r.MEMORY, r.IMAGE, r['RUN STRATEGY']]), [['shop', 'instance.lodge.dev/vm1', '2', '2Gi', 'debian-12', 'Always']]);
 
   // Cluster-scoped kinds get no NAMESPACE column, even with -A.
@@ -470,7 +482,8 @@ test('describe shows metadata, the kind\'s details and its Events', () => {
   assert.doesNotMatch(pod, /Stale/);
 
   const ns = ok(['describe', 'namespace', 'shop']);
-  assert.match(ns, /^Name: {9}shop\nLabels: {7}team=shop\n/);
+  // Every namespace carries kubernetes.io/metadata.name, as in Kubernetes.
+  assert.match(ns, /^Name: {9}shop\nLabels: {7}kubernetes.io\/metadata.name=shop\n {14}team=shop\n/);
   assert.match(ns, /\nStatus: +Active\n/);
   assert.match(ns, /\n {2}Normal +Labelled +\S+ +lodge-test +team label checked\n/);
 
@@ -500,9 +513,9 @@ test('describe shows metadata, the kind\'s details and its Events', () => {
 
 test('get -w prints the list, then changes as they happen, until killed', async () => {
   ok(['create', 'ns', 'watched']);
-  ok(['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: w-0, namespace: watched, labels: {app: w}}\nspec: {containers: [{name: c, image: busybox}]}\n' });
   const pod = (name: string, labels: string, nodeName?: string): string =>
     `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: watched, labels: {${labels}}}\nspec: {${nodeName ? `nodeName: ${nodeName}, ` : ''}containers: [{name: c, image: busybox}]}\n`;
+  ok(['apply', '-f', '-'], { input: pod('w-0', 'app: w, step: zero', 'host-b') });
 
   const watch = (args: string[]) => {
     const child = spawn(process.execPath, [LODGE_MAIN, '--kubeconfig', l().kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -512,14 +525,18 @@ test('get -w prints the list, then changes as they happen, until killed', async 
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     const exited = new Promise<void>((res) => child.once('close', () => res()));
     return {
-      pid: child.pid!,
       out: () => out,
       async seen(pattern: RegExp): Promise<void> {
-        await waitFor(`${pattern} in the output of lodge ${args.join(' ')}; stdout:\n${out}\nstderr:\n${err}`, async () => pattern.test(out), 15_000, 50);
+        await waitFor(`${pattern} in the output of lodge ${args.join(' ')}`, async () => {
+          if (child.exitCode !== null) throw new Error(`it exited (${child.exitCode}); stdout:\n${out}\nstderr:\n${err}`);
+          if (!pattern.test(out)) throw new Error(`stdout so far:\n${out}\nstderr:\n${err}`);
+          return true;
+        }, 15_000, 50);
       },
+      /** SIGTERM by PID, and wait for it to exit. */
       async kill(): Promise<void> {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        process.kill(child.pid!, 'SIGTERM');
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+        process.kill(child.pid, 'SIGTERM');
         await exited;
       },
     };
@@ -527,24 +544,29 @@ test('get -w prints the list, then changes as they happen, until killed', async 
 
   const table = watch(['get', 'pods', '-n', 'watched', '-w', '--output-watch-events', '-l', 'app=w']);
   const names = watch(['get', 'pods', '-n', 'watched', '--watch', '-o', 'name', '--field-selector', 'spec.nodeName=host-b']);
-  const one = watch(['get', 'pod', 'w-1', '-n', 'watched', '-w', '-o', 'jsonpath={.metadata.name}:{.metadata.labels.step}{"\\n"}']);
+  const one = watch(['get', 'pod', 'w-0', '-n', 'watched', '-w', '-o', 'jsonpath={.metadata.name}:{.metadata.labels.step}{"\\n"}']);
   try {
+    // The list first; the watch then starts from the list's resourceVersion, so nothing after it is missed.
     await table.seen(/^EVENT +NAME +READY +STATUS +RESTARTS +AGE\nADDED +w-0 +0\/1 +Pending +0 +\S+\n$/);
-    ok(['apply', '-f', '-'], { input: pod('w-1', 'app: w, step: one', 'host-b') });
+    await names.seen(/^pod\/w-0\n$/);
+    await one.seen(/^w-0:zero\n$/);
+
+    ok(['apply', '-f', '-'], { input: pod('w-1', 'app: w', 'host-b') });
     ok(['apply', '-f', '-'], { input: pod('other', 'app: x') });
     await table.seen(/\nADDED +w-1 +0\/1 +Pending +0 +\S+\n$/);
-    await names.seen(/^pod\/w-1\n$/);
-    await one.seen(/^w-1:one\n$/);
+    await names.seen(/^pod\/w-0\npod\/w-1\n$/);
 
-    ok(['apply', '-f', '-'], { input: pod('w-1', 'app: w, step: two', 'host-b') });
-    await table.seen(/\nMODIFIED +w-1 +0\/1 +Pending +0 +\S+\n$/);
-    await one.seen(/^w-1:one\nw-1:two\n$/);
+    ok(['apply', '-f', '-'], { input: pod('w-0', 'app: w, step: one', 'host-b') });
+    await table.seen(/\nMODIFIED +w-0 +0\/1 +Pending +0 +\S+\n$/);
+    await names.seen(/^pod\/w-0\npod\/w-1\npod\/w-0\n$/);
+    await one.seen(/^w-0:zero\nw-0:one\n$/);
 
     assert.equal(ok(['delete', 'pod', 'w-1', '-n', 'watched']), 'pod "w-1" deleted\n');
     await table.seen(/\nDELETED +w-1 +0\/1 +Pending +0 +\S+\n$/);
-    await names.seen(/^pod\/w-1\npod\/w-1\n$/);
+    await names.seen(/^pod\/w-0\npod\/w-1\npod\/w-0\npod\/w-1\n$/);
+    assert.equal(table.out().split('\n').filter(Boolean).length, 5, `header, ADDED w-0, ADDED w-1, MODIFIED w-0, DELETED w-1:\n${table.out()}`);
     assert.doesNotMatch(table.out(), /\bother\b/, 'the label selector applies to the watch');
-    assert.equal(names.out(), 'pod/w-1\npod/w-1\n', 'the field selector applies to the watch');
+    assert.equal(one.out(), 'w-0:zero\nw-0:one\n', 'a watch by name sees that object only');
   } finally {
     await Promise.all([table.kill(), names.kill(), one.kill()]);
   }

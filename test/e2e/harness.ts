@@ -42,7 +42,11 @@ export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`lodge up did not get ready in 60 s; stderr:\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      // Never leave a half-started lodge behind.
+      proc.kill('SIGKILL');
+      rej(new Error(`lodge up did not get ready in 60 s; stderr:\n${stderr}`));
+    }, 60_000);
     proc.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
       const m = /lodge: ready at (https:\/\/\S+)/.exec(stdout);
@@ -335,10 +339,12 @@ export function installedKubectlVersions(): string[] {
 
 function kubectlInvocation(l: Pick<Lodge, 'kubeconfig' | 'dataDir'>, args: string[], o: KubectlOptions): { bin: string; argv: string[]; env: NodeJS.ProcessEnv; command: string } {
   const bin = o.bin ?? kubectlBinary(o.version);
-  // The discovery cache lives in the data dir, so removing the dir removes it.
-  const argv = ['--kubeconfig', l.kubeconfig, `--cache-dir=${join(l.dataDir, 'kubectl-cache')}`, ...args];
-  const env = { ...process.env, HOME: l.dataDir, KUBECONFIG: l.kubeconfig, ...(o.env ?? {}) };
   const name = o.bin ? o.bin : o.version ? `kubectl.${o.version}` : 'kubectl';
+  // The discovery cache lives in the data dir, so removing the dir removes
+  // it; one per binary, as versions write it differently.
+  const cache = join(l.dataDir, 'kubectl-cache', name.replace(/[^\w.-]+/g, '_'));
+  const argv = ['--kubeconfig', l.kubeconfig, `--cache-dir=${cache}`, ...args];
+  const env = { ...process.env, HOME: l.dataDir, KUBECONFIG: l.kubeconfig, ...(o.env ?? {}) };
   return { bin, argv, env, command: `${name} ${args.map((a) => (/[\s'"{}$]/.test(a) ? JSON.stringify(a) : a)).join(' ')}` };
 }
 

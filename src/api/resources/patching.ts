@@ -7,12 +7,18 @@ import { apiVersionOf } from '../../apis/types.js';
 import {
   ApplyConflictError,
   PatchError,
+  type ApplyConflict,
   applyJsonPatch,
   applyMergePatch,
   applyStrategicMergePatch,
   serverSideApply,
   trackUpdate,
 } from '../patch/index.js';
+import { pathString } from '../patch/fieldset.js';
+import { SchemaNav } from '../patch/schema-nav.js';
+import { compareObjects } from '../patch/ssa-compare.js';
+import { configFieldSet } from '../patch/ssa-fieldset.js';
+import type { Schema } from '../../apis/schema.js';
 import { rfc3339 } from './clock.js';
 import { ApiError, badRequest } from '../status.js';
 
@@ -38,7 +44,14 @@ function wrap<T>(rt: ResourceType, name: string, f: () => T): T {
       });
     }
     if (e instanceof PatchError) {
-      if (e.code === 422) throw new ApiError(422, 'Invalid', `${rt.kind} "${name}" is invalid: ${e.message}`, { name, kind: rt.kind });
+      // kubectl prints an Invalid status as `The <Kind> "<name>" is invalid` plus
+      // its causes, never the message: the reason must be a cause too.
+      if (e.code === 422)
+        throw new ApiError(422, 'Invalid', `${rt.kind} "${name}" is invalid: ${e.message}`, {
+          name,
+          kind: rt.kind,
+          causes: [{ reason: 'FieldValueInvalid', message: e.message, field: 'patch' }],
+        });
       throw badRequest(e.message);
     }
     throw e;
@@ -68,21 +81,97 @@ export function applyPatch(
       case 'strategic':
         return { object: applyStrategicMergePatch(current, patch, schema, resolve) };
       case 'apply': {
-        const r = serverSideApply({
-          live: current,
-          applied: patch as Record<string, unknown>,
-          manager,
-          force,
-          schema,
-          resolve,
-          apiVersion: apiVersionOf(rt),
-          now: rfc3339(),
-          ignoreFields: ignoredFields(rt),
-        });
+        const run = (forced: boolean) =>
+          serverSideApply({
+            live: current,
+            applied: patch as Record<string, unknown>,
+            manager,
+            force: forced,
+            schema,
+            resolve,
+            apiVersion: apiVersionOf(rt),
+            now: rfc3339(),
+            ignoreFields: ignoredFields(rt),
+          });
+        let r: ReturnType<typeof run>;
+        try {
+          r = run(force);
+        } catch (e) {
+          if (!(e instanceof ApplyConflictError) || manager !== KUBECTL_MANAGER || !current) throw e;
+          r = run(upgradeFromClientSideApply(e, current, schema, resolve));
+        }
+        if (manager === KUBECTL_MANAGER) syncLastApplied(r.object, patch as Record<string, unknown>);
         return { object: r.object, managedFields: r.managedFields };
       }
     }
   });
+}
+
+// Moving from client-side to server-side apply (Kubernetes' lastAppliedManager
+// and lastAppliedUpdater, for the "kubectl" manager only): `kubectl apply
+// --server-side` on an object last applied client-side may take over fields
+// it conflicts on when they still hold the values of the last-applied
+// annotation; and while that annotation exists, server-side applies keep it
+// current so that a later client-side apply computes the right patch.
+const KUBECTL_MANAGER = 'kubectl';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const ANNOTATIONS_SIZE_LIMIT = 256 * 1024;
+
+/** True (retry forced) when every conflict is allowed by the last-applied annotation; else throws the conflicts that are not. */
+function upgradeFromClientSideApply(e: ApplyConflictError, live: KubeObject, schema: Schema, resolve: (s: Schema) => Schema): true {
+  const text = live.metadata.annotations?.[LAST_APPLIED];
+  if (!text) throw e;
+  let lastApplied: unknown;
+  try {
+    lastApplied = JSON.parse(text);
+  } catch {
+    throw e;
+  }
+  let allowed: Set<string>;
+  try {
+    const nav = new SchemaNav(resolve);
+    const s = nav.resolve(schema);
+    // Only fields that have not changed since they were last applied.
+    const unchanged = configFieldSet(nav, lastApplied, s).difference(compareObjects(nav, lastApplied, live, s).modified);
+    allowed = new Set(unchanged.paths().map(pathString));
+  } catch {
+    throw e;
+  }
+  const remaining = e.conflicts.filter((c) => !allowed.has(c.field));
+  if (!remaining.length) return true;
+  if (remaining.length === e.conflicts.length) throw e;
+  throw conflictsError(remaining);
+}
+
+/** Kubernetes' message for a set of conflicts (as the patch library words it). */
+function conflictsError(list: ApplyConflict[]): ApplyConflictError {
+  if (list.length === 1) return new ApplyConflictError(list, `Apply failed with 1 conflict: ${list[0].message}: ${list[0].field}`);
+  const groups = new Map<string, string[]>();
+  for (const c of list) groups.set(c.message, [...(groups.get(c.message) ?? []), c.field]);
+  const lines = [...groups].flatMap(([m, fields]) => [`${m.replace(/^conflict with /, 'conflicts with ')}:`, ...fields.map((f) => `- ${f}`)]);
+  return new ApplyConflictError(list, `Apply failed with ${list.length} conflicts: ${lines.join('\n')}`);
+}
+
+/** Replace an existing last-applied annotation with the configuration just applied. */
+function syncLastApplied(merged: Record<string, unknown>, applied: Record<string, unknown>): void {
+  const meta = merged.metadata as { annotations?: Record<string, string> } | undefined;
+  if (!meta?.annotations?.[LAST_APPLIED]) return;
+  const config = structuredClone(applied) as { metadata?: { annotations?: Record<string, string> } };
+  if (config.metadata?.annotations) delete config.metadata.annotations[LAST_APPLIED];
+  meta.annotations[LAST_APPLIED] = `${JSON.stringify(sortKeys(config))}\n`;
+  const size = Object.entries(meta.annotations).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (size > ANNOTATIONS_SIZE_LIMIT) delete meta.annotations[LAST_APPLIED];
+}
+
+/** JSON with object keys in order, as Go encodes maps. */
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+  );
 }
 
 /** Writes to the main resource do not own status when status is written through its own subresource. */

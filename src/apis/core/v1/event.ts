@@ -87,6 +87,7 @@ export const event: ResourceType = {
   definition: core('Event'),
   statusSubresource: false,
   strategicMergePatch: true,
+  nameColumn: 'wide-last',
   columns: [
     column('Last Seen', 'Time since the event was last seen.', (o, now) => lastSeen(asEvent(o), now)),
     column('Type', 'Normal or Warning.', (o) => asEvent(o).type ?? ''),

@@ -56,6 +56,10 @@ export const namespace: ResourceType = {
   selectableFields: {
     'status.phase': (o) => asNs(o).status?.phase ?? '',
   },
+  applyDefaults(o) {
+    // Kubernetes labels every namespace with its own name, so selectors (network policies, quotas) can pick namespaces by name.
+    if (o.metadata.name) o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name };
+  },
   prepareForCreate(o) {
     const ns = asNs(o);
     // As in Kubernetes: every namespace starts Active, guarded by the
