@@ -6,6 +6,7 @@
 //   its dependents, then loses the finalizer.
 import type { KubeObject, ResourceType } from '../apis/types.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
+import { runRawReflector } from './runtime/raw-reflector.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
 const MANAGER = 'garbage-collector';
@@ -54,27 +55,47 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
     Boolean(o.metadata.ownerReferences?.length) ||
     Boolean(o.metadata.deletionTimestamp && o.metadata.finalizers?.some((f) => f === 'foregroundDeletion' || f === 'orphan'));
 
-  for (const rt of ctx.registry.kinds) {
-    const inf = ctx.informers.for(rt);
-    inf.addHandlers({
-      onAdd: (o) => {
-        index(rt, o);
-        if (interesting(o)) queue.add(keyOf(rt, o));
+  // Only objects with owners, or with a deletion finalizer the collector
+  // serves, need parsing; every other change is skipped on its text. A
+  // deletion is parsed to find the dependents it may orphan.
+  const mayMatter = (value: string): boolean =>
+    value.includes('"ownerReferences"') || value.includes('"foregroundDeletion"') || value.includes('"orphan"');
+  const known = new Map<string, KubeObject>(); // uid → last parsed state of an indexed object
+  const upsert = (rt: ResourceType, o: KubeObject): void => {
+    const uid = o.metadata.uid as string;
+    const prev = known.get(uid);
+    if (prev) unindex(prev);
+    index(rt, o);
+    known.set(uid, o);
+    if (interesting(o)) queue.add(keyOf(rt, o));
+    for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
+  };
+  const removed = (o: KubeObject): void => {
+    const uid = o.metadata.uid as string;
+    // Its dependents may now be orphans; its owners may be waiting on it.
+    for (const d of dependents.get(uid) ?? []) enqueueUid(d);
+    for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
+    const prev = known.get(uid);
+    if (prev) unindex(prev);
+    known.delete(uid);
+  };
+  const reflectors = ctx.registry.kinds.map((rt) =>
+    runRawReflector(
+      ctx.svc,
+      rt,
+      {
+        onList: (items) => {
+          for (const it of items) if (mayMatter(it.value)) upsert(rt, JSON.parse(it.value) as KubeObject);
+        },
+        onChange: (type, value) => {
+          if (type === 'DELETED') removed(JSON.parse(value) as KubeObject);
+          else if (mayMatter(value)) upsert(rt, JSON.parse(value) as KubeObject);
+        },
       },
-      onUpdate: (old, o) => {
-        unindex(old);
-        index(rt, o);
-        if (interesting(o)) queue.add(keyOf(rt, o));
-        for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
-      },
-      onDelete: (o) => {
-        unindex(o);
-        // Its dependents may now be orphans; its owners may be waiting on it.
-        for (const d of dependents.get(o.metadata.uid as string) ?? []) enqueueUid(d);
-        for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
-      },
-    });
-  }
+      log,
+      ctx.signal,
+    ),
+  );
 
   const current = async (ref: Ref): Promise<KubeObject | null> => (await ctx.svc.tryGet(ref.rt, ref.namespace, ref.name))?.obj ?? null;
 
@@ -100,7 +121,8 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
       let blocking = 0;
       for (const dref of deps) {
         const dep = await current(dref);
-        if (!dep) continue;
+        // The index may be stale: only a dependent that still names this owner blocks it.
+        if (!dep || !dep.metadata.ownerReferences?.some((r) => r.uid === uid)) continue;
         blocking++;
         if (!dep.metadata.deletionTimestamp) await deleteQuietly(dref, 'Foreground');
       }
@@ -156,5 +178,5 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
     );
   };
 
-  await queue.run(sync, (key, err) => log.warn('garbage collection failed', { key, error: (err as Error).message }), 2);
+  await Promise.all([queue.run(sync, (key, err) => log.warn('garbage collection failed', { key, error: (err as Error).message }), 2), ...reflectors]);
 }

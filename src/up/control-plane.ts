@@ -53,7 +53,8 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const pki = await ensurePki(dataDir, [host]);
   const store = SqliteStore.open(join(dataDir, 'store.db'));
   const registry = defaultRegistry();
-  const service = new ResourceService(store, registry, new SchemaValidator(registry));
+  const validator = new SchemaValidator(registry);
+  const service = new ResourceService(store, registry, validator);
   await bootstrapNamespaces(service);
 
   const server = await startApiServer({
@@ -81,6 +82,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
   const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx)];
+  validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
 
   return {

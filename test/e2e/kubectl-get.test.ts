@@ -338,12 +338,8 @@ describe('get -w', () => {
     for (const c of children) await c.stop();
   });
 
-  // Lines of `get -w` output that are rows for this pod (the header is printed once).
-  const rowsFor = (out: string, name: string): string[][] =>
-    out
-      .split('\n')
-      .map((l) => l.trim().split(/\s{2,}|\s(?=\S)/))
-      .filter((cols) => cols.includes(name));
+  // Rows of `get -w` output for this pod (the header is printed once).
+  const rowsFor = (out: string, name: string): string[] => out.split('\n').filter((l) => l.split(/\s+/)[0] === name);
 
   it('streams the creation, labelling and deletion of a pod', async () => {
     ok(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: watched }\n' });

@@ -104,6 +104,19 @@ export class SchemaValidator {
     }
   }
 
+  /**
+   * Compile every kind's validators one at a time in idle turns of the event
+   * loop, so the first write of a kind does not stall the server compiling.
+   */
+  warmUp(kinds: ResourceType[]): void {
+    const next = (i: number): void => {
+      if (i >= kinds.length) return;
+      this.validators(kinds[i]);
+      setImmediate(() => next(i + 1)).unref();
+    };
+    setImmediate(() => next(0)).unref();
+  }
+
   private validators(rt: ResourceType): { strict: ValidateFunction; pruning: ValidateFunction } {
     let v = this.compiled.get(rt.definition);
     if (!v) {

@@ -198,9 +198,10 @@ export class ResourceService {
   private async checkNamespaceOpen(ns: string): Promise<void> {
     const nsType = this.registry.resource('', 'v1', 'namespaces');
     if (!nsType) return;
-    const got = await this.tryGet(nsType, undefined, ns);
-    if (!got) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
-    if (got.obj.metadata.deletionTimestamp)
+    // On every namespaced create: read the text, not the parsed object.
+    const kv = await this.store.get(objectKey(nsType, undefined, ns));
+    if (!kv) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
+    if (kv.value.includes('"deletionTimestamp"'))
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
   }
 

@@ -1,12 +1,12 @@
-// An informer: a list+watch cache of one kind with change handlers. It
-// re-lists when its watch ends or its revision was compacted, so handlers see
-// every state change eventually (possibly coalesced) — enough for
-// level-triggered controllers.
+// An informer: a list+watch cache of one kind with change handlers. Its
+// reflector re-lists when the watch ends or its revision was compacted, so
+// handlers see every state change eventually (possibly coalesced) — enough
+// for level-triggered controllers.
 import type { KubeObject, ResourceType } from '../../apis/types.js';
 import { decode } from '../../api/codec.js';
 import type { ResourceService } from '../../api/resources/resource-service.js';
-import { watchResources } from '../../api/resources/watch.js';
 import type { Logger } from '../../util/log.js';
+import { runRawReflector } from './raw-reflector.js';
 
 export interface InformerHandlers {
   onAdd?(obj: KubeObject): void;
@@ -39,32 +39,25 @@ export class Informer {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    let backoff = 100;
-    while (!signal.aborted) {
-      try {
-        const listed = await this.svc.list(this.rt, undefined, {});
-        const fresh = new Map<string, KubeObject>();
-        for (const it of listed.items) {
-          const obj = decode(it.value, it.revision);
-          fresh.set(cacheKey(obj), obj);
-        }
-        for (const [k, old] of this.cache) if (!fresh.has(k)) this.apply('DELETED', old);
-        for (const obj of fresh.values()) this.apply('ADDED', obj);
-        this.synced();
-        backoff = 100;
-        const events = watchResources(this.svc, this.rt, undefined, { resourceVersion: String(listed.revision), bookmarks: false, signal });
-        for await (const ev of events) {
-          if (ev.type === 'ERROR') break; // compacted: re-list
-          if (ev.type === 'BOOKMARK') continue;
-          this.apply(ev.type, ev.obj ?? decode(ev.value as string, ev.revision));
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        this.log.warn('informer watch failed; re-listing', { kind: this.rt.kind, error: (e as Error).message });
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5000);
-      }
-    }
+    await runRawReflector(
+      this.svc,
+      this.rt,
+      {
+        onList: (items) => {
+          const fresh = new Map<string, KubeObject>();
+          for (const it of items) {
+            const obj = decode(it.value, it.revision);
+            fresh.set(cacheKey(obj), obj);
+          }
+          for (const [k, old] of this.cache) if (!fresh.has(k)) this.apply('DELETED', old);
+          for (const obj of fresh.values()) this.apply('ADDED', obj);
+          this.synced();
+        },
+        onChange: (type, value, revision) => this.apply(type, decode(value, revision)),
+      },
+      this.log,
+      signal,
+    );
   }
 
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {

@@ -129,21 +129,21 @@ export class SqliteStore implements Store {
   async create(key: string, value: string): Promise<number> {
     this.assertOpen('create', key);
     const revision = this.write('create', key, () => this.createTxn.immediate(key, value));
-    this.hub.notifyCommit();
+    this.hub.notifyCommit(this.written);
     return revision;
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<number> {
     this.assertOpen('update', key);
     const revision = this.write('update', key, () => this.updateTxn.immediate(key, value, expectedRevision));
-    this.hub.notifyCommit();
+    this.hub.notifyCommit(this.written);
     return revision;
   }
 
   async delete(key: string, expectedRevision?: number): Promise<number> {
     this.assertOpen('delete', key);
     const revision = this.write('delete', key, () => this.deleteTxn.immediate(key, expectedRevision));
-    this.hub.notifyCommit();
+    this.hub.notifyCommit(this.written);
     return revision;
   }
 
@@ -175,6 +175,9 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** The log row of the last committed write, handed to the watch hub so it need not read it back. */
+  private written: LogRow | undefined;
+
   /** Runs a write transaction; SQLite failures (SQLITE_BUSY after the timeout, disk full) name the key. */
   private write(op: string, key: string, txn: () => number): number {
     try {
@@ -203,6 +206,7 @@ export class SqliteStore implements Store {
     const revision = this.nextRevision();
     this.sql.insertLog.run(revision, key, value, revision, 0, EventCode.ADDED);
     this.sql.insertCurrent.run(key, value, revision, revision);
+    this.written = { revision, key, value, create_revision: revision, prev_revision: 0, type: EventCode.ADDED };
     return revision;
   }
 
@@ -211,6 +215,7 @@ export class SqliteStore implements Store {
     const revision = this.nextRevision();
     this.sql.insertLog.run(revision, key, value, current.create_revision, current.revision, EventCode.MODIFIED);
     this.sql.updateCurrent.run(value, revision, key);
+    this.written = { revision, key, value, create_revision: current.create_revision, prev_revision: current.revision, type: EventCode.MODIFIED };
     return revision;
   }
 
@@ -220,6 +225,7 @@ export class SqliteStore implements Store {
     // The deletion row keeps the last value: Kubernetes DELETED events carry the object's final state.
     this.sql.insertLog.run(revision, key, current.value, current.create_revision, current.revision, EventCode.DELETED);
     this.sql.deleteCurrent.run(key);
+    this.written = { revision, key, value: current.value, create_revision: current.create_revision, prev_revision: current.revision, type: EventCode.DELETED };
     return revision;
   }
 

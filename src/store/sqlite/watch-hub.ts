@@ -83,9 +83,14 @@ export class WatchHub {
     return w;
   }
 
+  /** Rows this process just committed, in commit order: the pump uses them instead of reading them back. */
+  private committed: LogRow[] = [];
+
   /** A local transaction committed: pump once the current burst of writes is done. */
-  notifyCommit(): void {
-    if (this.liveCount === 0 || this.pumpQueued) return;
+  notifyCommit(row?: LogRow): void {
+    if (this.liveCount === 0) return;
+    if (row) this.committed.push(row);
+    if (this.pumpQueued) return;
     this.pumpQueued = true;
     queueMicrotask(() => {
       this.pumpQueued = false;
@@ -112,6 +117,15 @@ export class WatchHub {
   }
 
   private pumpRows(): void {
+    // Fast path: this process's own commits follow on from `pumped` with no
+    // gap, so no other writer interleaved and they are exactly the log's next
+    // rows. Any gap (another process wrote) falls back to reading the log.
+    const local = this.committed;
+    this.committed = [];
+    if (local.length && local[0].revision === this.pumped + 1 && local.every((r, i) => r.revision === local[0].revision + i)) {
+      this.offerRows(local);
+      return;
+    }
     for (;;) {
       const { rows, compacted } = this.reader.since(this.pumped, PUMP_PAGE);
       if (compacted > this.pumped) {
@@ -124,15 +138,20 @@ export class WatchHub {
         }
         this.pumped = compacted;
       }
-      for (const row of rows) {
-        const event = Object.freeze(toEvent(row));
-        for (const [prefix, set] of this.live) {
-          if (!row.key.startsWith(prefix)) continue;
-          for (const w of set) w.offer(event);
-        }
-        this.pumped = row.revision;
-      }
+      this.offerRows(rows);
       if (rows.length < PUMP_PAGE || this.liveCount === 0) return;
+    }
+  }
+
+  private offerRows(rows: LogRow[]): void {
+    for (const row of rows) {
+      if (row.revision <= this.pumped) continue;
+      const event = Object.freeze(toEvent(row));
+      for (const [prefix, set] of this.live) {
+        if (!row.key.startsWith(prefix)) continue;
+        for (const w of set) w.offer(event);
+      }
+      this.pumped = row.revision;
     }
   }
 
