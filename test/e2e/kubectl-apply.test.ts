@@ -196,6 +196,22 @@ describe('server-side apply', () => {
     assert.equal(json(['get', 'deploy', 'api', '-n', 'ssa']).spec.replicas, 2);
   });
 
+  it(
+    'kubectl scale is recorded as the scale subresource, and the conflict says so',
+    () => {
+      ok(['scale', 'deploy', 'api', '-n', 'ssa', '--replicas=3']);
+      try {
+        const d = json(['get', 'deploy', 'api', '-n', 'ssa', '--show-managed-fields']);
+        const entry = d.metadata.managedFields.find((m: any) => m.operation === 'Update' && m.fieldsV1?.['f:spec']?.['f:replicas']);
+        assert.equal(entry?.subresource, 'scale', JSON.stringify(d.metadata.managedFields));
+        const r = fails(['apply', '--server-side', '-f', f]);
+        assert.match(r.stderr, /conflict with "kubectl" with subresource "scale" using apps\/v1: \.spec\.replicas/, describeRun(r));
+      } finally {
+        ok(['apply', '--server-side', '--force-conflicts', '-f', f]);
+      }
+    },
+  );
+
   it('two appliers: the same value is shared, a different one conflicts', () => {
     // Same values: co-owned, no conflict.
     assert.equal(ok(['apply', '--server-side', '--field-manager=ci', '-f', f]), 'deployment.apps/api serverside-applied\n');

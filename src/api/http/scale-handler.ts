@@ -67,6 +67,6 @@ export async function handleScale(
   const rv = desired.metadata?.resourceVersion;
   if (req.method === 'PUT' && rv && rv !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
   if (desired.metadata?.name && desired.metadata.name !== name) throw badRequest(`the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`);
-  const { stored } = await svc.patch(rt, ns, name, 'merge', replicasPatch(s.specReplicasPath, replicas), { ...ctx, force: false });
+  const { stored } = await svc.patch(rt, ns, name, 'merge', replicasPatch(s.specReplicasPath, replicas), { ...ctx, force: false, viaSubresource: 'scale' });
   sendJson(res, 200, toScale(stored.obj, s));
 }

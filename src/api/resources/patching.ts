@@ -194,7 +194,7 @@ export function managedFieldsForWrite(
     updated: { ...next, metadata: { ...next.metadata, managedFields: existing } },
     manager,
     operation: 'Update',
-    subresource: subresource === 'status' ? 'status' : undefined,
+    subresource: subresource === 'status' || subresource === 'scale' ? subresource : undefined,
     apiVersion: apiVersionOf(rt),
     now: rfc3339(),
     schema: registry.definitions[rt.definition],

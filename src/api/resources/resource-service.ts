@@ -17,6 +17,8 @@ import { collectionPrefix, objectKey } from './keys.js';
 import { managedFieldsForWrite, type PatchType, applyPatch } from './patching.js';
 
 export interface WriteContext {
+  /** A write made through a subresource that edits the main object (scale): recorded as such in managedFields. */
+  viaSubresource?: 'scale';
   /** Field manager for managedFields (fieldManager param, else from the user agent). */
   manager: string;
   fieldValidation: FieldValidation;
@@ -319,7 +321,7 @@ export class ResourceService {
     }
     // A writer that sends managedFields of its own (e.g. [{}] to reset them) has them taken as the base.
     const base = !subresource && incoming.metadata.managedFields !== undefined ? incoming.metadata.managedFields : old.metadata.managedFields;
-    next.metadata.managedFields = managedFields ?? managedFieldsForWrite(this.registry, rt, old, next, ctx.manager, base, subresource);
+    next.metadata.managedFields = managedFields ?? managedFieldsForWrite(this.registry, rt, old, next, ctx.manager, base, subresource ?? ctx.viaSubresource);
     return next;
   }
 
