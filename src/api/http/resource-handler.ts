@@ -4,7 +4,7 @@ import { apiVersionOf } from '../../apis/types.js';
 import type { FieldValidation } from '../admission/schema-validator.js';
 import { encodedWithRevision } from '../codec.js';
 import type { PatchType } from '../resources/patching.js';
-import { isImmortalNamespace, type DeleteOptions, type ResourceService, type WriteContext } from '../resources/resource-service.js';
+import { isImmortalNamespace, type DeleteOptions, type ResourceService, type Stored, type WriteContext } from '../resources/resource-service.js';
 import { parseRevision, watchResources } from '../resources/watch.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
@@ -94,7 +94,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
         const ctx = writeContext(req, q, 'unknown');
         const body = await objectBody(req, svc);
         const stored = await svc.create(rt, ns, body, ctx);
-        return sendJson(res, 201, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+        return sendStored(res, 201, stored, yaml, warningHeaders(ctx.warnings));
       }
       case 'DELETE':
         return deleteCollection(req, res, route, q, svc);
@@ -116,7 +116,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
       const body = await objectBody(req, svc);
       const sub = subresource as 'status' | 'finalize' | undefined;
       const { stored, created } = await svc.update(rt, ns, name, body, ctx, sub);
-      return sendJson(res, created ? 201 : 200, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+      return sendStored(res, created ? 201 : 200, stored, yaml, warningHeaders(ctx.warnings));
     }
     case 'PATCH': {
       const type = PATCH_TYPES[mediaType(req)];
@@ -133,7 +133,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
       const force = flag(q, 'force');
       if (force && type !== 'apply') throw badRequest('force may only be set for apply patches');
       const { stored, created } = await svc.patch(rt, ns, name, type, patch, { ...ctx, force }, subresource as 'status' | undefined);
-      return sendJson(res, created ? 201 : 200, stored.obj, { yaml, headers: warningHeaders(ctx.warnings) });
+      return sendStored(res, created ? 201 : 200, stored, yaml, warningHeaders(ctx.warnings));
     }
     case 'DELETE': {
       if (subresource) throw methodNotAllowed(`the server does not allow DELETE on ${rt.plural}/${subresource}`);
@@ -144,6 +144,12 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
     default:
       throw methodNotAllowed(`the server does not allow ${method} on ${rt.plural}/${name}`);
   }
+}
+
+/** Answer with a written object, reusing its stored text when there is one. */
+function sendStored(res: ApiResponse, code: number, stored: Stored, yaml: boolean, headers: Record<string, string>): void {
+  if (stored.raw && !yaml) return sendRaw(res, code, encodedWithRevision(stored.raw, stored.revision), headers);
+  sendJson(res, code, stored.obj, { yaml, headers });
 }
 
 async function deleteOptions(req: ApiRequest, q: URLSearchParams): Promise<DeleteOptions> {

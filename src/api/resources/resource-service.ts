@@ -37,7 +37,12 @@ export interface DeleteOptions {
 export interface Stored {
   obj: KubeObject;
   revision: number;
+  /** The stored text (without resourceVersion), when this call wrote it: responses reuse it instead of serializing again. */
+  raw?: string;
 }
+
+/** How long an open namespace is believed without reading it again (see checkNamespaceOpen). */
+const NAMESPACE_TTL_MS = 1000;
 
 /** Objects that Kubernetes lets PUT create when missing. */
 const CREATE_ON_UPDATE = new Set(['endpoints', 'leases', 'events']);
@@ -188,23 +193,37 @@ export class ResourceService {
       return { obj, revision: 0 };
     }
     try {
-      const revision = await this.store.create(objectKey(rt, ns, name), encode(obj));
+      const raw = encode(obj);
+      const revision = await this.store.create(objectKey(rt, ns, name), raw);
       obj.metadata.resourceVersion = String(revision);
-      return { obj, revision };
+      return { obj, revision, raw };
     } catch (e) {
       if (e instanceof KeyExistsError) throw alreadyExists(rt, name);
       throw e;
     }
   }
 
+  /**
+   * Namespaces recently seen open, and until when to believe it. Every write
+   * to a namespace through this service forgets its entry, so within one
+   * process a deletion is seen at once; other API servers sharing the store
+   * are believed at most NAMESPACE_TTL_MS late — the same lag Kubernetes'
+   * informer-backed namespace lifecycle admission has.
+   */
+  private readonly openNamespaces = new Map<string, number>();
+
   private async checkNamespaceOpen(ns: string): Promise<void> {
     const nsType = this.registry.resource('', 'v1', 'namespaces');
     if (!nsType) return;
+    const until = this.openNamespaces.get(ns);
+    if (until !== undefined && until > Date.now()) return;
     // On every namespaced create: read the text, not the parsed object.
     const kv = await this.store.get(objectKey(nsType, undefined, ns));
     if (!kv) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (kv.value.includes('"deletionTimestamp"'))
       throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`);
+    if (this.openNamespaces.size > 10_000) this.openNamespaces.clear();
+    this.openNamespaces.set(ns, Date.now() + NAMESPACE_TTL_MS);
   }
 
   // ---- update / patch ----------------------------------------------------
@@ -222,6 +241,26 @@ export class ResourceService {
     o: { retry: boolean; dryRun: boolean },
   ): Promise<{ stored: Stored; created: boolean }> {
     const key = objectKey(rt, ns, name);
+    this.forgetNamespace(rt, name);
+    try {
+      return await this.updateLoop(rt, ns, name, key, mutate, o);
+    } finally {
+      this.forgetNamespace(rt, name);
+    }
+  }
+
+  private forgetNamespace(rt: ResourceType, name: string): void {
+    if (rt.kind === 'Namespace' && rt.group === '') this.openNamespaces.delete(name);
+  }
+
+  private async updateLoop(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    key: string,
+    mutate: (current: Stored | null) => Promise<KubeObject | null>,
+    o: { retry: boolean; dryRun: boolean },
+  ): Promise<{ stored: Stored; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);
       const current = kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
@@ -242,9 +281,10 @@ export class ResourceService {
           next.metadata.resourceVersion = String(revision);
           return { stored: { obj: next, revision }, created: false };
         }
-        const revision = await this.store.update(key, encode(next), current.revision);
+        const raw = encode(next);
+        const revision = await this.store.update(key, raw, current.revision);
         next.metadata.resourceVersion = String(revision);
-        return { stored: { obj: next, revision }, created: false };
+        return { stored: { obj: next, revision, raw }, created: false };
       } catch (e) {
         const retriable = e instanceof RevisionConflictError || e instanceof NotFoundError || e instanceof KeyExistsError;
         if (retriable && o.retry && attempt < 16) continue;
@@ -398,6 +438,15 @@ export class ResourceService {
 
   /** Returns the object; `deleted` false when deletion is pending (finalizers, grace). */
   async delete(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
+    this.forgetNamespace(rt, name);
+    try {
+      return await this.deleteLoop(rt, ns, name, o);
+    } finally {
+      this.forgetNamespace(rt, name);
+    }
+  }
+
+  private async deleteLoop(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
     if (isImmortalNamespace(rt, name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
     const key = objectKey(rt, ns, name);
     for (let attempt = 0; ; attempt++) {
