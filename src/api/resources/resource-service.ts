@@ -41,6 +41,9 @@ export interface Stored {
   raw?: string;
 }
 
+/** Compare-and-swap retries of one write under contention (Kubernetes retries without bound). */
+const MAX_CAS_RETRIES = 1000;
+
 /** How long an open namespace is believed without reading it again (see checkNamespaceOpen). */
 const NAMESPACE_TTL_MS = 1000;
 
@@ -287,7 +290,8 @@ export class ResourceService {
         return { stored: { obj: next, revision, raw }, created: false };
       } catch (e) {
         const retriable = e instanceof RevisionConflictError || e instanceof NotFoundError || e instanceof KeyExistsError;
-        if (retriable && o.retry && attempt < 16) continue;
+        // Every round commits one of the contending writers, so retrying makes progress; the bound only stops a runaway.
+        if (retriable && o.retry && attempt < MAX_CAS_RETRIES) continue;
         if (retriable) throw staleUpdate(rt, name);
         throw e;
       }
@@ -475,7 +479,7 @@ export class ResourceService {
         obj.metadata.resourceVersion = String(revision);
         return { obj, deleted: true };
       } catch (e) {
-        if ((e instanceof RevisionConflictError || e instanceof NotFoundError) && attempt < 16) continue;
+        if ((e instanceof RevisionConflictError || e instanceof NotFoundError) && attempt < MAX_CAS_RETRIES) continue;
         throw e;
       }
     }
