@@ -1,6 +1,14 @@
-/** Kubernetes timestamps: RFC 3339 with second precision, UTC. */
+let cachedSecond = -1;
+let cachedText = '';
+
+/** Kubernetes timestamps: RFC 3339 with second precision, UTC. Memoized per second: every write stamps one or two. */
 export function rfc3339(ms: number = Date.now()): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    cachedSecond = second;
+  }
+  return cachedText;
 }
 
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
