@@ -1,0 +1,95 @@
+// The one interface both runtimes implement (DESIGN.md, "Node agent and
+// drivers"): the agent drives containers (runc under conmon) and virtual
+// machines (QEMU) through it and never touches a runtime itself. Workloads
+// outlive the agent, so every method works from the workload's state
+// directory and re-adopts what already runs.
+
+/** A root filesystem as data (containerd's snapshotters return mounts, not mounted paths). */
+export interface RootfsSpec {
+  /** Read-only image layers, topmost first: overlayfs lowerdirs. */
+  lowerDirs: string[];
+}
+
+/** What an image says about how to run it (OCI image config). */
+export interface ImageConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+export interface ResourceLimits {
+  /** CPU limit in millicores (cfs quota); undefined = unlimited. */
+  cpuMillis?: number;
+  /** CPU request in millicores (shares / weight). */
+  cpuRequestMillis?: number;
+  memoryBytes?: number;
+  pids?: number;
+}
+
+export interface WorkloadSpec {
+  /** Unique on the node: e.g. "pod-<uid>-<container>" or "inst-<uid>". */
+  id: string;
+  /** Node the workload belongs to (every interface carries it; a cluster has many). */
+  node: string;
+  rootfs: RootfsSpec;
+  /** argv to run (already resolved from the image config and the Pod spec). */
+  args: string[];
+  env: string[];
+  cwd: string;
+  user?: { uid: number; gid: number };
+  hostname?: string;
+  limits: ResourceLimits;
+  /** cgroup path relative to the cgroup root, set explicitly (runc otherwise nests under the caller's). */
+  cgroupsPath: string;
+  /** Join an existing network namespace (a Pod's), by path. */
+  netnsPath?: string;
+  /** Extra bind mounts (emptyDir volumes). */
+  mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
+  /** Where stdout/stderr go, in CRI log format. */
+  logPath: string;
+}
+
+export type WorkloadStatus = 'created' | 'running' | 'paused' | 'stopped' | 'unknown';
+
+export interface WorkloadState {
+  id: string;
+  status: WorkloadStatus;
+  pid?: number;
+  exitCode?: number;
+  /** RFC 3339. */
+  startedAt?: string;
+  finishedAt?: string;
+  /** Killed by the kernel's OOM killer. */
+  oomKilled?: boolean;
+}
+
+export interface WorkloadStats {
+  cpuUsageNanos: number;
+  memoryBytes: number;
+  pids: number;
+}
+
+export interface ExecOptions {
+  args: string[];
+  env?: string[];
+  cwd?: string;
+  tty: boolean;
+}
+
+export interface InstanceDriver {
+  readonly kind: 'container' | 'vm';
+  /** Prepare everything (root filesystem, bundle, cgroup) without starting; undone on failure. */
+  create(spec: WorkloadSpec): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Graceful stop: signal (SIGTERM / ACPI), wait up to timeoutMs, then kill. */
+  stop(id: string, timeoutMs: number): Promise<void>;
+  kill(id: string, signal: NodeJS.Signals): Promise<void>;
+  /** Remove the workload and everything it left: process, mounts, cgroup, state. Idempotent. */
+  delete(id: string): Promise<void>;
+  state(id: string): Promise<WorkloadState>;
+  stats(id: string): Promise<WorkloadStats>;
+  /** Every workload this driver finds on the node (after an agent restart). */
+  list(): Promise<WorkloadState[]>;
+}
