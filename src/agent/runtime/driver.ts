@@ -51,6 +51,11 @@ export interface WorkloadSpec {
   logPath: string;
 }
 
+/**
+ * 'unknown': the driver holds traces of the workload (its state dir) but the
+ * runtime does not know it — a create that died half-way, or a reboot that
+ * wiped the runtime's state. The agent deletes it and creates it anew.
+ */
 export type WorkloadStatus = 'created' | 'running' | 'paused' | 'stopped' | 'unknown';
 
 export interface WorkloadState {
@@ -69,6 +74,10 @@ export interface WorkloadStats {
   cpuUsageNanos: number;
   memoryBytes: number;
   pids: number;
+  /** CFS periods in which the workload hit its cpu limit (cpu.stat nr_throttled): a CPU limit that bites shows here. */
+  cpuThrottledPeriods?: number;
+  /** Kills by the kernel's OOM killer inside the workload's memory cgroup. */
+  oomKills?: number;
 }
 
 export interface ExecOptions {
@@ -78,17 +87,35 @@ export interface ExecOptions {
   tty: boolean;
 }
 
+/** The driver has no workload by that id (never created, or deleted). */
+export class WorkloadNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`workload ${id} not found`);
+  }
+}
+
+/** create() was called for an id that already has a workload; the agent deletes first (a restart is a new workload). */
+export class WorkloadExistsError extends Error {
+  constructor(readonly id: string) {
+    super(`workload ${id} already exists`);
+  }
+}
+
 export interface InstanceDriver {
   readonly kind: 'container' | 'vm';
   /** Prepare everything (root filesystem, bundle, cgroup) without starting; undone on failure. */
   create(spec: WorkloadSpec): Promise<void>;
+  /** Start a created workload; a no-op when it already runs. A stopped one is not restarted: delete and create again. */
   start(id: string): Promise<void>;
-  /** Graceful stop: signal (SIGTERM / ACPI), wait up to timeoutMs, then kill. */
+  /** Graceful stop: signal (SIGTERM / ACPI), wait up to timeoutMs, then kill. Resolves once it has stopped (exit recorded). */
   stop(id: string, timeoutMs: number): Promise<void>;
+  /** Send a signal; a no-op when the workload no longer runs. */
   kill(id: string, signal: NodeJS.Signals): Promise<void>;
   /** Remove the workload and everything it left: process, mounts, cgroup, state. Idempotent. */
   delete(id: string): Promise<void>;
+  /** Throws WorkloadNotFoundError for an unknown id. */
   state(id: string): Promise<WorkloadState>;
+  /** Throws WorkloadNotFoundError for an unknown id. */
   stats(id: string): Promise<WorkloadStats>;
   /** Every workload this driver finds on the node (after an agent restart). */
   list(): Promise<WorkloadState[]>;

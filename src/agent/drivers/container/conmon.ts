@@ -1,0 +1,158 @@
+// Starting a container's monitor. conmon double-forks and calls setsid, so
+// it survives the Node process that started it; it runs `runc create` as its
+// child, holds the container's stdio (written to a CRI-format log file),
+// reaps the container as subreaper, and writes the exit code (and an "oom"
+// marker) when it ends.
+//
+// The handshake (conmon's API v1, as podman and CRI-O speak it):
+// - _OCI_STARTPIPE: conmon blocks reading it before forking (meant for the
+//   caller to move it into a cgroup first). We use the pause to mount the
+//   container's root while conmon starts up, then write one byte.
+// - _OCI_SYNCPIPE: conmon writes one JSON line when `runc create` has
+//   finished: {"data": <container pid>} on success, {"data": -1,
+//   "message": "<runc's stderr>"} on failure. EOF without a line means
+//   conmon itself died (bad arguments, unusable paths).
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+
+export interface ConmonLaunch {
+  conmonPath: string;
+  runcPath: string;
+  runcRoot: string;
+  id: string;
+  /** Names conmon's attach-socket symlink; short, because unix socket paths are. */
+  cuuid: string;
+  bundle: string;
+  /** conmon's persist dir (it writes "exit" and "oom" there) and working dir. */
+  stateDir: string;
+  exitDir: string;
+  socketDir: string;
+  logPath: string;
+  containerPidFile: string;
+  conmonPidFile: string;
+  timeoutMs: number;
+}
+
+export function conmonArgs(l: ConmonLaunch): string[] {
+  return [
+    '--api-version', '1',
+    '--cid', l.id,
+    '--cuuid', l.cuuid,
+    '--name', l.id,
+    '--runtime', l.runcPath,
+    '--runtime-arg', '--root',
+    '--runtime-arg', l.runcRoot,
+    '--bundle', l.bundle,
+    '--persist-dir', l.stateDir,
+    '--exit-dir', l.exitDir,
+    '--socket-dir-path', l.socketDir,
+    '--container-pidfile', l.containerPidFile,
+    '--conmon-pidfile', l.conmonPidFile,
+    '--log-path', `k8s-file:${l.logPath}`,
+  ];
+}
+
+/**
+ * A conmon that has started and waits on its start pipe: it has parsed its
+ * arguments and opened the log, but forks and runs `runc create` only on
+ * proceed(). The caller prepares the root filesystem meanwhile, so conmon's
+ * own start-up costs nothing on the critical path.
+ */
+export interface PendingConmon {
+  /** Let conmon fork and create the container; resolves with the container's pid. */
+  proceed(): Promise<number>;
+  /** Kill a conmon that was never told to proceed. A no-op afterwards. */
+  abort(): void;
+}
+
+export function spawnConmon(l: ConmonLaunch): PendingConmon {
+  const child = spawn(l.conmonPath, conmonArgs(l), {
+    cwd: l.stateDir,
+    // Only what conmon and runc need: the agent's environment is not theirs.
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C meant for the agent must not reach it.
+    detached: true,
+  });
+  const sync = child.stdio[3] as Readable;
+  const start = child.stdio[4] as Writable;
+  let stderr = '';
+  let line = '';
+  let exit: string | undefined;
+  let exited = false;
+  let ended = false;
+  let released = false;
+  let settled = false;
+  let resolveP: (pid: number) => void = () => undefined;
+  let rejectP: (e: Error) => void = () => undefined;
+  const result = new Promise<number>((res, rej) => {
+    resolveP = res;
+    rejectP = rej;
+  });
+  result.catch(() => undefined); // observed through proceed(); an aborted launch has no reader
+
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (err: Error | undefined, pid?: number): void => {
+    if (settled) return;
+    settled = true;
+    if (timer) clearTimeout(timer);
+    // The daemonized conmon keeps its end; ours must not keep the agent's event loop alive.
+    sync.destroy();
+    start.destroy();
+    child.stderr?.destroy();
+    child.unref();
+    if (err) rejectP(err);
+    else resolveP(pid as number);
+  };
+  const fail = (why: string): void => {
+    const detail = [exit, stderr.trim()].filter(Boolean).join('; ');
+    finish(new Error(`conmon for ${l.id}: ${why}${detail ? ` (${detail})` : ''}`));
+  };
+
+  child.on('error', (e) => fail(`cannot run ${l.conmonPath}: ${e.message}`));
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  // The first conmon process exits as soon as it has forked the daemon; a
+  // non-zero exit before that means it refused its arguments.
+  child.on('exit', (code, signal) => {
+    exited = true;
+    if (code !== 0) exit = `conmon exited ${code ?? signal}`;
+    if (ended) fail('exited before the container was created');
+  });
+  sync.on('data', (b: Buffer) => {
+    line += b.toString('utf8');
+    const nl = line.indexOf('\n');
+    if (nl < 0) return;
+    let msg: { data?: number; pid?: number; message?: string };
+    try {
+      msg = JSON.parse(line.slice(0, nl)) as typeof msg;
+    } catch {
+      return fail(`unreadable sync message ${JSON.stringify(line.slice(0, nl))}`);
+    }
+    const pid = msg.data ?? msg.pid ?? -1;
+    if (pid > 0) return finish(undefined, pid);
+    fail(`runc create failed: ${(msg.message ?? '').trim() || `code ${pid}`}`);
+  });
+  sync.on('error', () => undefined);
+  // EOF: every conmon process is gone. Report once the first one's exit status is known.
+  sync.on('end', () => {
+    ended = true;
+    if (exited) fail('exited before the container was created');
+  });
+  start.on('error', () => undefined);
+
+  return {
+    proceed(): Promise<number> {
+      released = true;
+      timer = setTimeout(() => fail(`no answer within ${l.timeoutMs} ms`), l.timeoutMs);
+      // Any byte will do; EOF would do too, which is why abort() kills rather than closes.
+      start.end('0');
+      return result;
+    },
+    abort(): void {
+      if (released || exited || settled) return;
+      // Still the first process, blocked on the start pipe: it has forked nothing yet.
+      child.kill('SIGKILL');
+      fail('aborted');
+    },
+  };
+}

@@ -1,0 +1,333 @@
+// The container side of InstanceDriver: runc under conmon, an overlayfs root
+// per container, explicit cgroups. The driver keeps no state in memory —
+// everything is in <root>/containers/<id>/ and in runc's state dir — so a
+// new driver (after the agent was SIGKILLed) sees and controls exactly what
+// the old one left running. Operations on one id are expected to be
+// serialized by the caller (the agent's per-workload queue).
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createLogger, type Logger } from '../../../util/log.js';
+import {
+  WorkloadExistsError,
+  WorkloadNotFoundError,
+  type InstanceDriver,
+  type WorkloadSpec,
+  type WorkloadState,
+  type WorkloadStats,
+  type WorkloadStatus,
+} from '../../runtime/driver.js';
+import { normalizeCgroupsPath, oomKills, readCgroupStats, removeCgroup } from './cgroups.js';
+import { findExecutable } from './command.js';
+import { spawnConmon } from './conmon.js';
+import { probeHost } from './host.js';
+import { Layout, validateId, type ContainerPaths, type ContainerRecord } from './layout.js';
+import { isMountPoint } from './mountinfo.js';
+import { buildOciSpec, type SpecHost } from './oci-spec.js';
+import { mountOverlay, unmountOverlay } from './overlay.js';
+import { exists, mapLimit, mtimeIso, processMatches, readPid, readText, waitFor } from './proc.js';
+import { Reverter } from './reverter.js';
+import { Runc } from './runc.js';
+
+export interface ContainerDriverOptions {
+  /** State root: containers/<id>/ (bundle, overlay upper/work, conmon's files), exits/, s/ (attach sockets). */
+  root: string;
+  /** runc's state dir; a tmpfs on real hosts. Default /run/lodge/runc. */
+  runcRoot?: string;
+  /** Found on PATH (and /usr/sbin, /usr/bin) when not given. */
+  runcPath?: string;
+  conmonPath?: string;
+  logger?: Logger;
+  /** How long conmon may take to get a container created. */
+  createTimeoutMs?: number;
+}
+
+// A monitor finishing up after its container died (draining stdio, writing
+// the exit file) takes milliseconds; after this long it is stuck.
+const CONMON_EXIT_GRACE_MS = 2000;
+const KILL_WAIT_MS = 10_000;
+
+export class ContainerDriver implements InstanceDriver {
+  readonly kind = 'container' as const;
+  private readonly layout: Layout;
+
+  private constructor(
+    private readonly runc: Runc,
+    private readonly conmonPath: string,
+    private readonly host: SpecHost,
+    private readonly log: Logger,
+    private readonly opts: ContainerDriverOptions,
+  ) {
+    this.layout = new Layout(opts.root);
+  }
+
+  /** Find runc and conmon, look at the host's cgroups, make the state dirs. */
+  static async open(opts: ContainerDriverOptions): Promise<ContainerDriver> {
+    const runcPath = opts.runcPath ?? (await findExecutable('runc'));
+    const conmonPath = opts.conmonPath ?? (await findExecutable('conmon'));
+    const missing = [!runcPath && 'runc', !conmonPath && 'conmon'].filter(Boolean);
+    if (missing.length) throw new Error(`container driver: ${missing.join(' and ')} not found on PATH or in /usr/sbin, /usr/bin; install the Debian packages (node scripts/setup.mjs)`);
+    const layout = new Layout(opts.root);
+    const runcRoot = opts.runcRoot ?? '/run/lodge/runc';
+    for (const dir of [layout.containersDir, layout.exitsDir, layout.socketsDir, runcRoot]) await mkdir(dir, { recursive: true });
+    const log = (opts.logger ?? createLogger()).child({ component: 'container-driver' });
+    return new ContainerDriver(new Runc(runcPath as string, runcRoot), conmonPath as string, await probeHost(), log, opts);
+  }
+
+  get runcPath(): string {
+    return this.runc.path;
+  }
+  get runcRoot(): string {
+    return this.runc.root;
+  }
+
+  async create(spec: WorkloadSpec): Promise<void> {
+    validateId(spec.id);
+    const cgroupsPath = normalizeCgroupsPath(spec.cgroupsPath);
+    const p = this.layout.of(spec.id);
+    // conmon binds <socketsDir>/<cuuid>/attach and exits if that does not fit a sockaddr_un.
+    if (Buffer.byteLength(p.attachSocket) > 107) throw new Error(`container ${spec.id}: driver root ${this.opts.root} is too long for conmon's attach socket (${p.attachSocket})`);
+    const config = buildOciSpec(spec, cgroupsPath, this.host);
+    try {
+      await mkdir(p.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new WorkloadExistsError(spec.id);
+      throw new Error(`container ${spec.id}: cannot make its state dir: ${(e as Error).message}`);
+    }
+    const started = performance.now();
+    const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
+    try {
+      revert.add('remove state dir', () => this.removeStateDir(p));
+      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString() };
+      await Promise.all([writeFile(p.record, JSON.stringify(record)), mkdir(p.upper), mkdir(p.work), mkdir(p.rootfs), mkdir(dirname(spec.logPath), { recursive: true })]);
+
+      // conmon starts up (and opens the log) while the root is mounted; it
+      // runs runc only once released.
+      const conmon = spawnConmon({
+        conmonPath: this.conmonPath,
+        runcPath: this.runc.path,
+        runcRoot: this.runc.root,
+        id: spec.id,
+        cuuid: p.cuuid,
+        bundle: p.bundle,
+        stateDir: p.dir,
+        exitDir: this.layout.exitsDir,
+        socketDir: this.layout.socketsDir,
+        logPath: spec.logPath,
+        containerPidFile: p.containerPid,
+        conmonPidFile: p.conmonPid,
+        timeoutMs: this.opts.createTimeoutMs ?? 30_000,
+      });
+      revert.add('abort monitor', () => conmon.abort());
+
+      const mountAt = performance.now();
+      const results = await Promise.allSettled([
+        mountOverlay({ lowerDirs: spec.rootfs.lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs }),
+        writeFile(p.configJson, JSON.stringify(config)),
+      ]);
+      // Whatever else failed, a mount that happened must be undone.
+      if (results[0].status === 'fulfilled') revert.add('unmount root', () => this.unmountRoot(spec.id, p));
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
+      const mountMs = performance.now() - mountAt;
+
+      // Registered before the release: a launch that fails or times out can
+      // still leave a runc container, a monitor or cgroups behind.
+      revert.add('remove runc container, monitor and cgroups', async () => {
+        await this.runc.forceDelete(spec.id);
+        await this.stopMonitor(spec.id, p);
+        await removeCgroup(cgroupsPath);
+      });
+      const conmonAt = performance.now();
+      await conmon.proceed();
+      revert.success();
+      const ms = (x: number): number => Math.round(x * 10) / 10;
+      this.log.info('container created', { id: spec.id, cgroupsPath, ms: ms(performance.now() - started), mountMs: ms(mountMs), conmonMs: ms(performance.now() - conmonAt) });
+    } catch (e) {
+      throw new Error(`create container ${spec.id}: ${(e as Error).message}`);
+    } finally {
+      await revert.fail();
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const p = await this.existing(id);
+    const at = new Date().toISOString();
+    try {
+      // Straight to `runc start`: asking runc's state first would cost one more runc run on every start.
+      await this.runc.start(id);
+    } catch (e) {
+      const st = await this.runc.state(id);
+      if (st?.status === 'running' || st?.status === 'paused') return;
+      const hint = !st ? '; runc has no such container (was the host rebooted?): delete and create it again' : st.status === 'stopped' ? '; it has stopped: a stopped container is deleted and created again' : '';
+      throw new Error(`start container ${id}: ${(e as Error).message}${hint}`);
+    }
+    await writeFile(p.startedAt, at);
+  }
+
+  async stop(id: string, timeoutMs: number): Promise<void> {
+    const p = await this.existing(id);
+    const st = await this.runc.state(id);
+    if (st && st.status !== 'stopped') {
+      if (st.status === 'paused') await this.runc.resume(id); // a frozen task takes no signal
+      // A created container's init is runc's, waiting to exec: nothing to stop gracefully.
+      if (st.status !== 'created') {
+        await this.runc.kill(id, 'SIGTERM');
+        if (await this.waitExited(id, p, timeoutMs)) return;
+        this.log.info('grace period over; killing', { id, timeoutMs });
+      }
+      await this.runc.kill(id, 'SIGKILL');
+    }
+    if (!(await this.waitExited(id, p, KILL_WAIT_MS))) throw new Error(`stop container ${id}: still running ${KILL_WAIT_MS} ms after SIGKILL`);
+  }
+
+  async kill(id: string, signal: NodeJS.Signals): Promise<void> {
+    await this.existing(id);
+    await this.runc.kill(id, signal);
+  }
+
+  async delete(id: string): Promise<void> {
+    validateId(id);
+    const p = this.layout.of(id);
+    const record = await this.readRecord(p);
+    try {
+      const st = await this.runc.state(id);
+      if (st && st.status !== 'stopped') {
+        // Kill and wait ourselves: `runc delete --force` on a live container
+        // sleeps 100 ms before its first look, which would dominate a delete.
+        if (st.status === 'paused') await this.runc.resume(id);
+        await this.runc.kill(id, 'SIGKILL');
+        await this.waitExited(id, p, KILL_WAIT_MS);
+      }
+      // Removes runc's state and the cgroups runc knows (and kills anything left).
+      if (st) await this.runc.forceDelete(id);
+      await this.stopMonitor(id, p);
+      await this.unmountRoot(id, p);
+      // runc removes only the hierarchies it joined; a container may have made sub-cgroups, and a half-done create may have left some.
+      if (record) await removeCgroup(record.cgroupsPath);
+      await rm(p.exitInDir, { force: true });
+      await rm(p.socketLink, { force: true });
+      await this.removeStateDir(p);
+    } catch (e) {
+      throw new Error(`delete container ${id}: ${(e as Error).message}`);
+    }
+    if (record) this.log.info('container deleted', { id });
+  }
+
+  async state(id: string): Promise<WorkloadState> {
+    const p = await this.existing(id);
+    const record = (await this.readRecord(p)) as ContainerRecord;
+    const st = await this.runc.state(id);
+    let status: WorkloadStatus;
+    if (st && (st.status === 'created' || st.status === 'running' || st.status === 'paused')) status = st.status;
+    else if (st?.status === 'stopped') status = 'stopped';
+    // runc does not know it: gone with a reboot (runc's root is a tmpfs) or never created.
+    else status = (await exists(p.exit)) ? 'stopped' : 'unknown';
+
+    const out: WorkloadState = { id, status };
+    if (st && status !== 'stopped' && st.pid > 0) out.pid = st.pid;
+    const startedAt = (await readText(p.startedAt))?.trim();
+    if (startedAt) out.startedAt = startedAt;
+    if (status === 'stopped') {
+      // runc notices the exit before conmon has written it down: give the monitor a moment.
+      if (!(await exists(p.exit)) && (await this.monitorAlive(id, p))) await waitFor(() => exists(p.exit), CONMON_EXIT_GRACE_MS);
+      const code = Number((await readText(p.exit))?.trim());
+      if (Number.isInteger(code) && code >= 0) {
+        out.exitCode = code;
+        out.finishedAt = await mtimeIso(p.exit);
+      }
+      // The kernel's count is authoritative; conmon's marker also catches an
+      // OOM event whose cgroup is gone. Either means the OOM killer acted here.
+      out.oomKilled = (await exists(p.oom)) || ((await oomKills(record.cgroupsPath)) ?? 0) > 0;
+    }
+    return out;
+  }
+
+  async stats(id: string): Promise<WorkloadStats> {
+    const p = await this.existing(id);
+    const record = (await this.readRecord(p)) as ContainerRecord;
+    return readCgroupStats(record.cgroupsPath);
+  }
+
+  async list(): Promise<WorkloadState[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.layout.containersDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const valid = names.filter((id) => {
+      try {
+        validateId(id);
+        return true;
+      } catch {
+        return false; // not a directory this driver made
+      }
+    });
+    return mapLimit(valid, 8, async (id): Promise<WorkloadState> => {
+      try {
+        return await this.state(id);
+      } catch (e) {
+        // No record: a create that died in its first step. Listed, so the agent deletes it rather than leaking it.
+        if (e instanceof WorkloadNotFoundError) return { id, status: 'unknown' };
+        this.log.warn('cannot read container state', { id, error: (e as Error).message });
+        return { id, status: 'unknown' };
+      }
+    });
+  }
+
+  /** The paths of a container that exists (has its record), else WorkloadNotFoundError. */
+  private async existing(id: string): Promise<ContainerPaths> {
+    validateId(id);
+    const p = this.layout.of(id);
+    if (!(await exists(p.record))) throw new WorkloadNotFoundError(id);
+    return p;
+  }
+
+  private async readRecord(p: ContainerPaths): Promise<ContainerRecord | undefined> {
+    const text = await readText(p.record);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch (e) {
+      throw new Error(`unreadable container record ${p.record}: ${(e as Error).message}`);
+    }
+  }
+
+  private monitorAlive(id: string, p: ContainerPaths): Promise<boolean> {
+    return readPid(p.conmonPid).then((pid) => (pid ? processMatches(pid, ['--cid', id]) : false));
+  }
+
+  /** Exited and recorded: conmon wrote the exit file, or (no monitor left) runc sees it stopped. */
+  private waitExited(id: string, p: ContainerPaths, timeoutMs: number): Promise<boolean> {
+    return waitFor(async () => {
+      if (await exists(p.exit)) return true;
+      if (await this.monitorAlive(id, p)) return false;
+      const st = await this.runc.state(id);
+      return !st || st.status === 'stopped';
+    }, timeoutMs);
+  }
+
+  /** conmon exits by itself once its container is gone; one that does not is killed. */
+  private async stopMonitor(id: string, p: ContainerPaths): Promise<void> {
+    const pid = await readPid(p.conmonPid);
+    if (!pid || !(await processMatches(pid, ['--cid', id]))) return;
+    if (await waitFor(async () => !(await processMatches(pid, ['--cid', id])), CONMON_EXIT_GRACE_MS)) return;
+    this.log.warn('monitor did not exit after its container; killing it', { id, pid });
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+    }
+    await waitFor(async () => !(await processMatches(pid, ['--cid', id])), CONMON_EXIT_GRACE_MS);
+  }
+
+  private unmountRoot(id: string, p: ContainerPaths): Promise<void> {
+    return unmountOverlay(p.rootfs, (why) => this.log.warn('root busy; detaching it lazily', { id, why }));
+  }
+
+  /** rm -rf the state dir, but never through a mounted root (that would write whiteouts, or worse, into a bind). */
+  private async removeStateDir(p: ContainerPaths): Promise<void> {
+    if (await isMountPoint(p.rootfs)) throw new Error(`${p.rootfs} is still mounted; not removing ${p.dir}`);
+    await rm(p.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,69 @@
+// The runc commands the driver uses after conmon has created a container.
+// runc keeps its own state under --root (a tmpfs like /run on a real host,
+// so a reboot forgets containers that a reboot killed anyway).
+import { constants } from 'node:os';
+import { CommandError, mustRun, runCommand } from './command.js';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+  bundle: string;
+  created: string;
+}
+
+// runc's wording when it has no such container, or it has already exited.
+const NOT_EXIST = /does not exist|not found/i;
+const NOT_RUNNING = /not running|process already finished|no such process|container not running/i;
+
+export class Runc {
+  constructor(
+    readonly path: string,
+    readonly root: string,
+  ) {}
+
+  private argv(...args: string[]): string[] {
+    return [this.path, '--root', this.root, ...args];
+  }
+
+  /** runc's view of the container, or null when runc does not know it. */
+  async state(id: string): Promise<RuncState | null> {
+    const argv = this.argv('state', id);
+    const r = await runCommand(argv);
+    if (r.code !== 0) {
+      if (NOT_EXIST.test(r.stderr)) return null;
+      throw new CommandError(argv, r);
+    }
+    try {
+      return JSON.parse(r.stdout) as RuncState;
+    } catch {
+      throw new Error(`${argv.join(' ')}: unreadable output ${JSON.stringify(r.stdout.slice(0, 200))}`);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    await mustRun(this.argv('start', id));
+  }
+
+  /** Signal the container's init; false when it was no longer running. */
+  async kill(id: string, signal: NodeJS.Signals): Promise<boolean> {
+    const num = constants.signals[signal];
+    if (num === undefined) throw new Error(`unknown signal ${signal}`);
+    const argv = this.argv('kill', id, String(num));
+    const r = await runCommand(argv);
+    if (r.code === 0) return true;
+    if (NOT_RUNNING.test(r.stderr) || NOT_EXIST.test(r.stderr)) return false;
+    throw new CommandError(argv, r);
+  }
+
+  async resume(id: string): Promise<void> {
+    await mustRun(this.argv('resume', id));
+  }
+
+  /** Kill whatever still runs, remove runc's state and the cgroups runc made. Absent is fine. */
+  async forceDelete(id: string): Promise<void> {
+    const argv = this.argv('delete', '--force', id);
+    const r = await runCommand(argv);
+    if (r.code !== 0 && !NOT_EXIST.test(r.stderr)) throw new CommandError(argv, r);
+  }
+}
