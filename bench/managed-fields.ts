@@ -228,21 +228,29 @@ function run(call: () => () => unknown): { ok: true; value: string } | { ok: fal
   }
 }
 
-/** µs per call: median of rounds, each timing `batch` calls on inputs prepared outside the timed region. */
-function measure(make: () => () => unknown, ms: number): number {
+/**
+ * µs per call of each implementation: medians of rounds, each timing `batch`
+ * calls on inputs prepared outside the timed region. Rounds of the two
+ * alternate, so that both see the same machine (other work on it varies).
+ */
+function measure(before: () => () => unknown, after: () => () => unknown, ms: number): [number, number] {
   const batch = 64;
-  const prepare = () => Array.from({ length: batch }, make);
-  for (let i = 0; i < 20; i++) for (const f of prepare()) f(); // warm-up: let the JIT settle
-  const rounds: number[] = [];
-  const until = performance.now() + ms;
-  while (performance.now() < until || rounds.length < 5) {
-    const calls = prepare();
+  const round = (make: () => () => unknown): number => {
+    const calls = Array.from({ length: batch }, make);
     const t0 = performance.now();
     for (const f of calls) f();
-    rounds.push(((performance.now() - t0) * 1000) / batch);
+    return ((performance.now() - t0) * 1000) / batch;
+  };
+  for (let i = 0; i < 20; i++) round(before), round(after); // warm-up: let the JIT settle
+  const a: number[] = [];
+  const b: number[] = [];
+  const until = performance.now() + 2 * ms;
+  while (performance.now() < until || a.length < 5) {
+    a.push(round(before));
+    b.push(round(after));
   }
-  rounds.sort((a, b) => a - b);
-  return rounds[Math.floor(rounds.length / 2)];
+  const median = (x: number[]) => x.sort((p, q) => p - q)[Math.floor(x.length / 2)];
+  return [median(a), median(b)];
 }
 
 function main(): void {
@@ -255,8 +263,7 @@ function main(): void {
     const a = run(c.makeReference);
     const b = run(c.make);
     assert.deepEqual(b, a, `${c.name}: output differs from the reference`);
-    const before = measure(c.makeReference, ms);
-    const after = measure(c.make, ms);
+    const [before, after] = measure(c.makeReference, c.make, ms);
     process.stdout.write(`| ${c.name} | ${before.toFixed(1)} | ${after.toFixed(1)} | ${(before / after).toFixed(1)}× |\n`);
   }
 }

@@ -73,12 +73,12 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
   const schema = nav.resolve(o.schema);
   const time = formatTime(o.now);
   const ignored = o.ignoreFields?.length ? fieldPaths(o.ignoreFields) : undefined;
-  const notCompared = ignored ? NOT_COMPARED.union(ignored) : NOT_COMPARED;
+  const notCompared = ignored ? FieldSet.unionShared(NOT_COMPARED, ignored) : NOT_COMPARED;
   const live = isObject(o.live) ? o.live : undefined;
 
   // What the applier will own; unstripped for now, so identifying fields
   // (metadata.name...) count as its own when deciding what to prune.
-  const applying = configFieldSet(nav, applied, schema).withoutSubtrees(ignored);
+  const applying = FieldSet.withoutSubtreesShared(configFieldSet(nav, applied, schema), ignored);
 
   let managers = decodeManagedFields(live && isObject(live.metadata) ? live.metadata.managedFields : undefined);
   if (live && managers.length === 0) managers = [beforeFirstApply(nav, live, schema, o.apiVersion, time, notCompared)];
@@ -86,12 +86,13 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
   const previous = managers.find((m) => identity(m) === selfId);
   const others = managers.filter((m) => m !== previous);
 
+  // The sets here share structure (FieldSet.unionShared...): none is modified once made.
   // The one copy of the live object; merging and pruning happen in it.
   const merged = mergeApplied(nav, live ? cloneJson(live) : undefined, applied, schema) as JsonObject;
   if (previous) prune(nav, merged, schema, previous.set, [applying, NEVER_OWNED, ...others.map((m) => m.set)]);
 
   const diff = compareObjects(nav, live, merged, schema, notCompared);
-  const changedPaths = diff.added.union(diff.modified);
+  const changedPaths = FieldSet.unionShared(diff.added, diff.modified);
   const conflicts: Array<{ owner: Manager; fields: FieldSet }> = [];
   for (const m of others) {
     const fields = m.set.intersection(changedPaths);
@@ -102,7 +103,7 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
   const next: Manager[] = [];
   for (const m of others) {
     const taken = conflicts.find((c) => c.owner === m)?.fields;
-    next.push({ ...m, set: m.set.difference(taken).difference(diff.removed) });
+    next.push({ ...m, set: FieldSet.differenceShared(FieldSet.differenceShared(m.set, taken), diff.removed) });
   }
   const objectChanged = !isUnchanged(diff);
   next.push({
@@ -112,7 +113,7 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
     subresource: o.subresource,
     // Kubernetes moves the time only when the apply changed the object.
     time: objectChanged || !previous?.time ? time : previous.time,
-    set: applying.difference(NEVER_OWNED),
+    set: FieldSet.differenceShared(applying, NEVER_OWNED),
   });
   const managedFields = encodeManagedFields(next);
   if (!isObject(merged.metadata)) merged.metadata = {};
@@ -129,8 +130,8 @@ export function serverSideApply(o: ApplyOptions): ApplyResult {
  */
 function prune(nav: SchemaNav, merged: JsonObject, schema: Schema | undefined, last: FieldSet, claimed: FieldSet[]): void {
   if (last.isEmpty()) return;
-  const owned = claimed.reduce((acc, s) => acc.union(s));
-  const gone = withNamedFields(nav, last, schema).difference(withNamedFields(nav, owned, schema));
+  const owned = claimed.reduce((acc, s) => FieldSet.unionShared(acc, s));
+  const gone = FieldSet.differenceShared(withNamedFields(nav, last, schema), withNamedFields(nav, owned, schema));
   removeFields(nav, merged, gone, schema);
 }
 
@@ -150,7 +151,7 @@ function ownershipChanged(before: Manager[], after: Manager[]): boolean {
 /** An object nobody has managed yet: its current fields belong to "before-first-apply". */
 function beforeFirstApply(nav: SchemaNav, live: JsonObject, schema: Schema | undefined, apiVersion: string, time: string, notCompared: FieldSet): Manager {
   const { added } = compareObjects(nav, undefined, live, schema, notCompared);
-  return { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion, time, set: added.difference(NEVER_OWNED) };
+  return { manager: BEFORE_FIRST_APPLY, operation: 'Update', apiVersion, time, set: FieldSet.differenceShared(added, NEVER_OWNED) };
 }
 
 /** Kubernetes' 409 message, e.g. `Apply failed with 1 conflict: conflict with "x" using v1: .spec.replicas`. */

@@ -70,7 +70,8 @@ export function decodeManagedFields(entries: unknown): Manager[] {
       apiVersion: typeof e.apiVersion === 'string' ? e.apiVersion : '',
       subresource: typeof e.subresource === 'string' && e.subresource ? e.subresource : undefined,
       time: typeof e.time === 'string' ? e.time : undefined,
-      set: FieldSet.fromFieldsV1(e.fieldsV1),
+      // Decoded as far as used: most of a stored set is written back as it was.
+      set: FieldSet.lazyFromFieldsV1(e.fieldsV1),
     };
     const id = identity(m);
     const prev = byId.get(id);
@@ -101,14 +102,17 @@ export function encodeManagedFields(managers: Manager[]): ManagedFieldsEntry[] {
     (a, b) =>
       cmp(a.operation, b.operation) || cmp(a.time ?? '', b.time ?? '') || cmp(a.manager, b.manager) || cmp(a.apiVersion, b.apiVersion) || cmp(a.subresource ?? '', b.subresource ?? ''),
   );
-  return kept.map((m) => {
-    const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
-    if (m.time) e.time = m.time;
-    e.fieldsType = 'FieldsV1';
-    e.fieldsV1 = m.set.toFieldsV1();
-    if (m.subresource) e.subresource = m.subresource;
-    return e;
-  });
+  return kept.map((m) => encodeEntry(m, m.set.toFieldsV1()));
+}
+
+/** One entry as stored, its fields already encoded (keys in Kubernetes' order). */
+export function encodeEntry(m: Omit<Manager, 'set'>, fieldsV1: Record<string, unknown>): ManagedFieldsEntry {
+  const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
+  if (m.time) e.time = m.time;
+  e.fieldsType = 'FieldsV1';
+  e.fieldsV1 = fieldsV1;
+  if (m.subresource) e.subresource = m.subresource;
+  return e;
 }
 
 /** RFC 3339 with second precision in UTC, as Kubernetes writes metav1.Time. */

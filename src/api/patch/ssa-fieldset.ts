@@ -2,10 +2,10 @@
 // will own), and the expansion server-side apply prunes with.
 import type { Schema } from '../../apis/schema.js';
 import { PatchError } from './errors.js';
-import { FieldSet, fieldElement, pathString, type PathElement } from './fieldset.js';
+import { FieldSet, fieldElement, pathString, sortedIndexes, type PathElement } from './fieldset.js';
 import { isObject } from './json.js';
-import type { SchemaNav } from './schema-nav.js';
-import { atomOf, itemElements, mapChild } from './ssa-atoms.js';
+import { declaredFields, type SchemaNav } from './schema-nav.js';
+import { atomOf, itemElements } from './ssa-atoms.js';
 
 /**
  * Fields of `config`, as Kubernetes computes them: leaves, list items and
@@ -22,8 +22,18 @@ export function configFieldSet(nav: SchemaNav, config: unknown, s: Schema | unde
 function fill(nav: SchemaNav, v: unknown, s: Schema | undefined, node: FieldSet, path: PathElement[]): void {
   const atom = atomOf(nav, s, v);
   if (atom.kind === 'map' && isObject(v)) {
+    const ms = atom.schema;
+    // Children are made in the configuration's order (so that the first
+    // error found is the one Kubernetes reports) and attached in Kubernetes'
+    // order (so that encoding the set needs no sorting).
+    const pes: PathElement[] = [];
+    const kids: FieldSet[] = [];
+    const props = ms && declaredFields(ms);
     for (const k of Object.keys(v)) {
-      const [pe, cs, named] = mapChild(nav, atom, k);
+      const d = props && props.get(k);
+      const pe = d ? d.pe : fieldElement(k);
+      const cs = d ? nav.declared(d) : nav.additional(ms);
+      const named = !!d;
       const cv = v[k];
       const child = new FieldSet();
       path.push(pe);
@@ -31,19 +41,22 @@ function fill(nav: SchemaNav, v: unknown, s: Schema | undefined, node: FieldSet,
       path.pop();
       const childAtom = atomOf(nav, cs, cv);
       if (cv === null || childAtom.kind === 'leaf' || !named || (isObject(cv) && Object.keys(cv).length === 0)) child.member = true;
-      node.attach(pe, child);
+      pes.push(pe);
+      kids.push(child);
     }
+    for (const i of sortedIndexes(pes)) node.attach(pes[i], kids[i]);
   } else if (atom.kind === 'list' && Array.isArray(v)) {
     const pes = itemElements(v, atom);
     if (typeof pes === 'string') throw new PatchError(`${pathString(path).slice(1) || '<root>'}: ${pes}`, 422);
-    v.forEach((item, i) => {
+    const kids = v.map((item, i) => {
       const child = new FieldSet();
       path.push(pes[i]);
       fill(nav, item, atom.items, child, path);
       path.pop();
       child.member = true;
-      node.attach(pes[i], child);
+      return child;
     });
+    for (const i of sortedIndexes(pes)) node.attach(pes[i], kids[i]);
   }
 }
 

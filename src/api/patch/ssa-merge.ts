@@ -2,9 +2,9 @@
 // fields an applier gave up. Both work in place on a copy the caller owns.
 import type { Schema } from '../../apis/schema.js';
 import type { FieldSet, PathElement } from './fieldset.js';
-import { cloneJson, isObject, setOwn } from './json.js';
-import type { SchemaNav } from './schema-nav.js';
-import { atomOf, itemElements, mapChild, type Atom } from './ssa-atoms.js';
+import { isObject, setOwn, type JsonObject } from './json.js';
+import { declaredFields, type SchemaNav } from './schema-nav.js';
+import { atomOf, itemElements, type Atom } from './ssa-atoms.js';
 
 /**
  * `live` merged with `config` by the schema: maps merge key by key, set and
@@ -13,17 +13,19 @@ import { atomOf, itemElements, mapChild, type Atom } from './ssa-atoms.js';
  * and returned when it is a map; config values are copied.
  */
 export function mergeApplied(nav: SchemaNav, live: unknown, config: unknown, s: Schema | undefined): unknown {
-  if (live === undefined) return withoutNulls(cloneJson(config));
+  if (live === undefined) return cloneWithoutNulls(config);
   const la = atomOf(nav, s, live);
   const ra = atomOf(nav, s, config);
   if (la.kind === 'map' && ra.kind === 'map' && isObject(live) && isObject(config)) {
+    const props = ra.schema && declaredFields(ra.schema);
     for (const k of Object.keys(config)) {
       const cv = config[k];
       if (cv === null) {
         delete live[k];
         continue;
       }
-      const [, cs] = mapChild(nav, ra, k);
+      const d = props && props.get(k);
+      const cs = d ? nav.declared(d) : nav.additional(ra.schema);
       setOwn(live, k, mergeApplied(nav, Object.prototype.hasOwnProperty.call(live, k) ? live[k] : undefined, cv, cs));
     }
     return live;
@@ -32,7 +34,7 @@ export function mergeApplied(nav: SchemaNav, live: unknown, config: unknown, s: 
     const merged = mergeLists(nav, live, config, ra);
     if (merged) return merged;
   }
-  return withoutNulls(cloneJson(config));
+  return cloneWithoutNulls(config);
 }
 
 /**
@@ -92,12 +94,13 @@ function mergeLists(nav: SchemaNav, live: unknown[], config: unknown[], atom: Ex
 export function removeFields(nav: SchemaNav, obj: unknown, remove: FieldSet, s: Schema | undefined): void {
   const atom = atomOf(nav, s, obj);
   if (atom.kind === 'map' && isObject(obj)) {
+    const props = atom.schema && declaredFields(atom.schema);
     for (const k of Object.keys(obj)) {
-      const [pe, cs] = mapChild(nav, atom, k);
-      const r = remove.child(pe);
+      const d = props && props.get(k);
+      const r = remove.child(d ? d.pe : `f:${k}`);
       if (!r) continue;
       if (r.member) delete obj[k];
-      else removeFields(nav, obj[k], r, cs);
+      else removeFields(nav, obj[k], r, d ? nav.declared(d) : nav.additional(atom.schema));
     }
   } else if (atom.kind === 'list' && Array.isArray(obj)) {
     const pes = itemElements(obj, atom);
@@ -113,15 +116,20 @@ export function removeFields(nav: SchemaNav, obj: unknown, remove: FieldSet, s: 
   }
 }
 
-/** Nulls in maps mean "no value" once stored; lists keep theirs. */
-function withoutNulls(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    for (const x of v) withoutNulls(x);
-  } else if (isObject(v)) {
+/**
+ * A copy of `v` without the nulls of its maps: nulls in maps mean "no
+ * value" once stored; lists keep theirs. (Copying, then deleting the nulls
+ * from the copy, in one pass.)
+ */
+function cloneWithoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(cloneWithoutNulls);
+  if (isObject(v)) {
+    const out: JsonObject = {};
     for (const k of Object.keys(v)) {
-      if (v[k] === null) delete v[k];
-      else withoutNulls(v[k]);
+      const x = v[k];
+      if (x !== null) setOwn(out, k, cloneWithoutNulls(x));
     }
+    return out;
   }
   return v;
 }
