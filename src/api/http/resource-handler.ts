@@ -222,8 +222,31 @@ async function list(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: 
   }
   // Assemble the list from the stored text: no parse or re-serialize per item.
   const head = `{"kind":${JSON.stringify(listKind(rt))},"apiVersion":${JSON.stringify(apiVersionOf(rt))},"metadata":${JSON.stringify(meta)},"items":[`;
-  const items = page.items.map((it) => encodedWithRevision(it.value, it.revision));
-  sendRaw(res, 200, `${head}${items.join(',')}]}`);
+  if (page.items.length <= LIST_CHUNK) {
+    const items = page.items.map((it) => encodedWithRevision(it.value, it.revision));
+    return sendRaw(res, 200, `${head}${items.join(',')}]}`);
+  }
+  // Large lists stream in chunks: the first bytes leave at once and no
+  // single response-sized string (tens of MiB) is built and copied.
+  res.writeHead(200, { 'content-type': 'application/json' });
+  await writeChunk(res, head);
+  for (let i = 0; i < page.items.length; i += LIST_CHUNK) {
+    const chunk = page.items.slice(i, i + LIST_CHUNK).map((it) => encodedWithRevision(it.value, it.revision));
+    await writeChunk(res, (i ? ',' : '') + chunk.join(','));
+  }
+  res.end(']}');
+}
+
+/** Items per write when a list is streamed. */
+const LIST_CHUNK = 500;
+
+async function writeChunk(res: ApiResponse, text: string): Promise<void> {
+  const w = res as unknown as import('node:stream').Writable;
+  // A client that went away never drains: stop waiting on close too.
+  if (!w.write(text) && !w.destroyed) await new Promise<void>((resolve) => {
+    w.once('drain', () => resolve());
+    w.once('close', () => resolve());
+  });
 }
 
 async function deleteCollection(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
@@ -302,5 +325,8 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
 /** Write one watch line, waiting for the socket to drain when its buffer is full. */
 async function writeLine(res: ApiResponse, line: string): Promise<void> {
   const w = res as unknown as import('node:stream').Writable;
-  if (!w.write(`${line}\n`)) await new Promise<void>((resolve) => w.once('drain', () => resolve()));
+  if (!w.write(`${line}\n`) && !w.destroyed) await new Promise<void>((resolve) => {
+    w.once('drain', () => resolve());
+    w.once('close', () => resolve());
+  });
 }
