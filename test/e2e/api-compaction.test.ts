@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api, openWatch, requestFailures, shutdown, startLodge, waitFor, type ApiResult, type Lodge, type WatchStream } from './harness.js';
+import { apiCaller } from './api-caller.js';
 
 let lodge: Lodge | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-compaction-'));
@@ -14,22 +15,9 @@ const streams: WatchStream[] = [];
 const ns = 'history';
 const cms = `/api/v1/namespaces/${ns}/configmaps`;
 
-function L(): Lodge {
-  assert.ok(lodge, 'lodge is running');
-  return lodge;
-}
+const { L, call, ok } = apiCaller(() => lodge);
 
-async function call(method: string, path: string, o: Parameters<typeof api>[3] = {}): Promise<ApiResult> {
-  const r = await api(L(), method, path, o);
-  assert.notEqual(r.status, 500, `${method} ${path} answered 500: ${r.text}`);
-  return r;
-}
 
-async function ok(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-  const r = await call(method, path, body === undefined ? {} : { body: JSON.stringify(body), contentType });
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json();
-}
 
 async function watch(path: string): Promise<WatchStream> {
   const w = await openWatch(L(), path);
@@ -57,7 +45,7 @@ let oldContinue = '';
 let live: WatchStream | undefined;
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--compact-interval', '1'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', '--compact-interval', '1'] });
   await ok('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   for (let i = 0; i < 6; i++) await ok('POST', cms, cm(`old-${i}`, { app: 'web' }));
   const page = await ok('GET', `${cms}?limit=2`);

@@ -8,20 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createCa, issueLeaf, loadCa } from '../../src/pki/certs.js';
 import { api, apiWithCert, requestFailures, shutdown, startLodge, type ApiResult, type Lodge } from './harness.js';
+import { apiCaller } from './api-caller.js';
 
 let lodge: Lodge | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-errors-'));
 
-function L(): Lodge {
-  assert.ok(lodge, 'lodge is running');
-  return lodge;
-}
+const { L, call } = apiCaller(() => lodge);
 
-async function call(method: string, path: string, o: Parameters<typeof api>[3] = {}): Promise<ApiResult> {
-  const r = await api(L(), method, path, o);
-  assert.notEqual(r.status, 500, `${method} ${path} answered 500: ${r.text}`);
-  return r;
-}
 
 const json = (v: unknown): { body: string; contentType: string } => ({ body: JSON.stringify(v), contentType: 'application/json' });
 
@@ -58,7 +51,7 @@ const deployment = (name: string, replicas: unknown): Record<string, unknown> =>
 });
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {

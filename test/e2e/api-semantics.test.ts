@@ -8,26 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api, requestFailures, shutdown, startLodge, waitFor, type ApiResult, type Lodge } from './harness.js';
+import { apiCaller } from './api-caller.js';
 
 let lodge: Lodge | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-semantics-'));
 
-function L(): Lodge {
-  assert.ok(lodge, 'lodge is running');
-  return lodge;
-}
-
-async function call(method: string, path: string, o: Parameters<typeof api>[3] = {}): Promise<ApiResult> {
-  const r = await api(L(), method, path, o);
-  assert.notEqual(r.status, 500, `${method} ${path} answered 500: ${r.text}`);
-  return r;
-}
-
-async function ok(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-  const r = await call(method, path, body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), contentType });
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
-  return r.json();
-}
+const { L, call, ok } = apiCaller(() => lodge);
 
 const merge = (path: string, patch: unknown): Promise<any> => ok('PATCH', path, patch, 'application/merge-patch+json');
 
@@ -63,7 +49,7 @@ const pod = (name: string, labels: Record<string, string> = {}, nodeName?: strin
 const names = (list: { items: Array<{ metadata: { name: string } }> }): string[] => list.items.map((i) => i.metadata.name).sort();
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {
