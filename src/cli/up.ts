@@ -7,17 +7,19 @@ import { createLogger } from '../util/log.js';
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('run a single-host Lodge: store, API server and controllers')
+    .description('run a single-host Lodge: store, API server, controllers and node agent')
     .option('--data-dir <dir>', 'where Lodge keeps its state', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'address of the HTTPS API (port 0 picks a free one)', DEFAULT_LISTEN)
     .option('--compact-interval <seconds>', 'how often history older than one interval is compacted', '300')
-    .action(async (opts: { dataDir: string; listen: string; compactInterval: string }) => {
+    .option('--no-agent', 'do not run a node agent for this host (API and controllers only)')
+    .option('--node-name <name>', 'name of this host\'s Node (default: the hostname)')
+    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
         const compactSeconds = Number(opts.compactInterval);
         if (!Number.isFinite(compactSeconds) || compactSeconds <= 0) throw new Error('--compact-interval must be a positive number of seconds');
-        plane = await startControlPlane({ dataDir: opts.dataDir, listen: opts.listen, log, compactIntervalMs: compactSeconds * 1000 });
+        plane = await startControlPlane({ dataDir: opts.dataDir, listen: opts.listen, log, compactIntervalMs: compactSeconds * 1000, agent: opts.agent, nodeName: opts.nodeName });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);
         process.exit(1);

@@ -12,6 +12,7 @@ import { writeKubeconfig } from '../client/kubeconfig.js';
 import { runGarbageCollector } from '../controllers/garbage-collector.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
+import { startAgent, type Agent } from '../agent/agent.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Logger } from '../util/log.js';
@@ -29,6 +30,10 @@ export interface UpOptions {
   copyKubeconfig?: boolean;
   /** Compaction interval (default 5 minutes). */
   compactIntervalMs?: number;
+  /** Run this host's node agent in the same process (default true). */
+  agent?: boolean;
+  /** Node name for the agent (default: the hostname). */
+  nodeName?: string;
 }
 
 export interface ControlPlane {
@@ -84,6 +89,20 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx)];
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
+  let agent: Agent | undefined;
+  if (o.agent ?? true) {
+    try {
+      agent = await startAgent({ svc: service, informers, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName });
+    } catch (e) {
+      abort.abort();
+      compactor.stop();
+      await server.close();
+      await Promise.allSettled(controllers);
+      await informers.stopped();
+      await store.close();
+      throw new Error(`node agent: ${(e as Error).message}`);
+    }
+  }
 
   return {
     url: server.url,
@@ -93,7 +112,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       abort.abort();
       compactor.stop();
       await server.close();
-      await Promise.allSettled(controllers);
+      await Promise.allSettled([...controllers, agent?.done]);
       await informers.stopped();
       await store.close();
     },

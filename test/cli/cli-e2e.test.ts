@@ -21,7 +21,7 @@ let work: string;
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'lodge-cli-e2e-'));
   work = mkdtempSync(join(tmpdir(), 'lodge-cli-work-'));
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {

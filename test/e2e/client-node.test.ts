@@ -32,7 +32,7 @@ const pod = (name: string, labels: Record<string, string> = {}): k8s.V1Pod => ({
 const patchAs = (strategy: k8s.PatchStrategy): any => k8s.setHeaderOptions('Content-Type', strategy);
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
   kc = new k8s.KubeConfig();
   kc.loadFromFile(L().kubeconfig);
   core = kc.makeApiClient(k8s.CoreV1Api);

@@ -50,7 +50,7 @@ function getWith(kc: Kubeconfig, path: string): Promise<{ status: number; text: 
 
 describe('durability across SIGKILL', () => {
   it('every create answered 201 before the kill exists after a restart', async (t) => {
-    first = await startLodge({ dataDir });
+    first = await startLodge({ dataDir, args: ['--no-agent'] });
     const lodge = first;
     const port = new URL(lodge.url).port;
     const kubeconfigBefore = readKubeconfig(lodge.kubeconfig);
@@ -96,10 +96,10 @@ describe('durability across SIGKILL', () => {
     assert.deepEqual(requestFailures(lodge), []);
 
     // Restart on the same data dir and the same port, so the old kubeconfig applies verbatim.
-    second = await startLodge({ dataDir, args: ['--listen', `127.0.0.1:${port}`] }).catch(async (e: Error) => {
+    second = await startLodge({ dataDir, args: ['--no-agent', '--listen', `127.0.0.1:${port}`] }).catch(async (e: Error) => {
       // Someone else took the port in the meantime: use the old kubeconfig's credentials on the new port.
       t.diagnostic(`restart on port ${port} failed (${e.message.split('\n')[0]}); restarting on a free port`);
-      return startLodge({ dataDir });
+      return startLodge({ dataDir, args: ['--no-agent'] });
     });
     const samePort = new URL(second.url).port === port;
     if (!samePort) kubeconfigBefore.server = second.url;

@@ -66,7 +66,7 @@ function owns(obj: any, manager: string, path: string[]): boolean {
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
   ok(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: csa }\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: ssa }\n' });
 });
 

@@ -39,7 +39,7 @@ before(async () => {
   } catch (e) {
     binError = e as Error; // reported by every test below
   }
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {

@@ -99,7 +99,7 @@ spec:
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
   ok(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: del }\n' });
 });
 

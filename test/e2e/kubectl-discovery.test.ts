@@ -42,7 +42,7 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
 ];
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {

@@ -99,7 +99,7 @@ spec:
 `;
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
   kubectlOk(L(), ['create', '-f', '-'], { input: FIXTURES });
   // A running pod, as its node agent would report it.
   kubectlOk(L(), [

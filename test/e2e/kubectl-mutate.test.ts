@@ -65,7 +65,7 @@ spec:
 const images = (d: any): string[] => d.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`);
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
   kubectlOk(L(), ['create', '-f', '-'], { input: FIXTURES });
 });
 

@@ -19,7 +19,7 @@ function L(): Lodge {
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir });
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
 });
 
 after(async () => {

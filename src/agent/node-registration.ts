@@ -1,0 +1,136 @@
+// The agent's Node and its Lease in kube-node-lease: registered on start,
+// the Lease renewed every 10 s and the Ready condition's heartbeat with it.
+import type { ResourceService } from '../api/resources/resource-service.js';
+import type { KubeObject } from '../apis/types.js';
+import { controllerWrite } from '../controllers/runtime/informer-factory.js';
+import type { Logger } from '../util/log.js';
+import type { HostInfo } from './host-info.js';
+
+export const MANAGER = 'lodge-agent';
+export const LEASE_NAMESPACE = 'kube-node-lease';
+export const LEASE_DURATION_SECONDS = 40;
+export const RENEW_INTERVAL_MS = 10_000;
+
+const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
+
+/** Lease times are MicroTime: RFC 3339 with microseconds. */
+function microTime(ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function rfc3339(ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class NodeRegistration {
+  private readonly nodeType;
+  private readonly leaseType;
+  private uid: string | undefined;
+  private readyTransition: string | undefined;
+
+  constructor(
+    private readonly svc: ResourceService,
+    readonly nodeName: string,
+    private readonly host: HostInfo,
+    private readonly log: Logger,
+  ) {
+    const n = svc.registry.resource('', 'v1', 'nodes');
+    const l = svc.registry.resource('coordination.k8s.io', 'v1', 'leases');
+    if (!n || !l) throw new Error('agent: the Node and Lease kinds must be registered');
+    this.nodeType = n;
+    this.leaseType = l;
+  }
+
+  /** Create (or adopt) the Node and write its status, then the Lease. */
+  async register(): Promise<void> {
+    const labels = {
+      'kubernetes.io/hostname': this.nodeName,
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': this.host.nodeInfo.architecture!,
+      'lodge.dev/kvm': String(this.host.kvm),
+    };
+    let current = await this.svc.tryGet(this.nodeType, undefined, this.nodeName);
+    if (!current) {
+      try {
+        await this.svc.create(this.nodeType, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } }, controllerWrite(MANAGER));
+      } catch (e) {
+        if (!isCode(e, 409)) throw e;
+      }
+    } else if (Object.entries(labels).some(([k, v]) => current!.obj.metadata.labels?.[k] !== v)) {
+      const obj = structuredClone(current.obj);
+      obj.metadata.labels = { ...(obj.metadata.labels ?? {}), ...labels };
+      await this.svc.update(this.nodeType, undefined, this.nodeName, obj, controllerWrite(MANAGER));
+    }
+    current = await this.svc.get(this.nodeType, undefined, this.nodeName);
+    this.uid = current.obj.metadata.uid;
+    this.readyTransition = undefined;
+    await this.heartbeat();
+  }
+
+  /** Renew the Lease and the Ready condition's heartbeat. */
+  async heartbeat(): Promise<void> {
+    await this.writeStatus();
+    await this.renewLease();
+  }
+
+  private async writeStatus(): Promise<void> {
+    const now = rfc3339();
+    const current = await this.svc.tryGet(this.nodeType, undefined, this.nodeName);
+    if (!current) {
+      // Deleted under us: register again (as the kubelet does).
+      await this.register();
+      return;
+    }
+    const prevReady = ((current.obj.status?.conditions as Array<Record<string, string>> | undefined) ?? []).find((c) => c.type === 'Ready');
+    this.readyTransition ??= prevReady?.status === 'True' && prevReady.lastTransitionTime ? prevReady.lastTransitionTime : now;
+    const status = {
+      capacity: this.host.capacity,
+      allocatable: this.host.capacity,
+      conditions: [
+        { type: 'MemoryPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: this.readyTransition, reason: 'LodgeAgentHasSufficientMemory', message: 'node agent has sufficient memory available' },
+        { type: 'DiskPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: this.readyTransition, reason: 'LodgeAgentHasNoDiskPressure', message: 'node agent has no disk pressure' },
+        { type: 'PIDPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: this.readyTransition, reason: 'LodgeAgentHasSufficientPID', message: 'node agent has sufficient PID available' },
+        { type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: this.readyTransition, reason: 'LodgeAgentReady', message: 'node agent is posting ready status' },
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: this.nodeName },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      nodeInfo: this.host.nodeInfo,
+    };
+    const obj: KubeObject = { ...current.obj, status };
+    delete obj.metadata.resourceVersion;
+    await this.svc.update(this.nodeType, undefined, this.nodeName, obj, controllerWrite(MANAGER), 'status');
+  }
+
+  private async renewLease(): Promise<void> {
+    const lease: KubeObject = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name: this.nodeName,
+        namespace: LEASE_NAMESPACE,
+        ...(this.uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: this.uid }] } : {}),
+      },
+      spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() },
+    };
+    // PUT creates a missing Lease (as for the kubelet).
+    await this.svc.update(this.leaseType, LEASE_NAMESPACE, this.nodeName, lease, controllerWrite(MANAGER));
+  }
+
+  /** Heartbeat every RENEW_INTERVAL_MS until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, RENEW_INTERVAL_MS);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (signal.aborted) return;
+      try {
+        await this.heartbeat();
+      } catch (e) {
+        this.log.warn('node heartbeat failed', { node: this.nodeName, error: (e as Error).message });
+      }
+    }
+  }
+}

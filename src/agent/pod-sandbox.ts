@@ -1,0 +1,79 @@
+// What a Pod shares between its containers on the host: a network namespace
+// (loopback only until real networking), a parent cgroup, and a state dir
+// <dataDir>/pods/<uid>/ holding its logs. The state dir is made first and
+// removed last, so a crash in between leaves a trace the agent can find.
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { removeCgroup } from './drivers/container/cgroups.js';
+
+const run = promisify(execFile);
+
+export const NETNS_PREFIX = 'lodge-';
+export const CGROUP_ROOT = '/lodge';
+
+export function netnsName(uid: string): string {
+  return `${NETNS_PREFIX}${uid}`;
+}
+export function netnsPath(uid: string): string {
+  return `/run/netns/${netnsName(uid)}`;
+}
+export function podCgroup(uid: string): string {
+  return `${CGROUP_ROOT}/pod-${uid}`;
+}
+
+export class PodSandboxes {
+  constructor(readonly podsDir: string) {}
+
+  dir(uid: string): string {
+    return join(this.podsDir, uid);
+  }
+
+  /** CRI log of one run of a container, as the kubelet lays it out (<container>/<restart>.log). */
+  logPath(uid: string, container: string, restartCount: number): string {
+    return join(this.dir(uid), 'logs', container, `${restartCount}.log`);
+  }
+
+  async ensure(uid: string): Promise<void> {
+    await mkdir(join(this.dir(uid), 'logs'), { recursive: true });
+    const exists = await stat(netnsPath(uid)).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return;
+    try {
+      await run('ip', ['netns', 'add', netnsName(uid)]);
+    } catch (e) {
+      // A half-made namespace (file without mount) fails the add: remove it and try once more.
+      await run('ip', ['netns', 'del', netnsName(uid)]).catch(() => undefined);
+      try {
+        await run('ip', ['netns', 'add', netnsName(uid)]);
+      } catch {
+        throw new Error(`pod ${uid}: cannot create network namespace: ${(e as Error).message}`);
+      }
+    }
+    await run('ip', ['-n', netnsName(uid), 'link', 'set', 'lo', 'up']);
+  }
+
+  /** Remove the netns, the pod cgroup and the state dir (logs included). Idempotent. */
+  async remove(uid: string): Promise<void> {
+    const has = await stat(netnsPath(uid)).then(
+      () => true,
+      () => false,
+    );
+    if (has) await run('ip', ['netns', 'del', netnsName(uid)]);
+    await removeCgroup(podCgroup(uid));
+    await rm(this.dir(uid), { recursive: true, force: true });
+  }
+
+  /** Uids with a state dir on this node. */
+  async list(): Promise<string[]> {
+    try {
+      return await readdir(this.podsDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+}

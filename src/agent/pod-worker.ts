@@ -1,0 +1,311 @@
+// Brings one Pod on this node to its desired state and reports it: creates
+// the sandbox and containers, restarts them per restartPolicy with back-off,
+// stops and removes everything when the Pod is deleted, and writes the Pod's
+// status (through the status subresource only). Level-triggered: every call
+// compares the Pod with what the driver reports, whatever happened before.
+import { readdir } from 'node:fs/promises';
+import type { ResourceService } from '../api/resources/resource-service.js';
+import type { KubeObject, ResourceType } from '../apis/types.js';
+import { controllerWrite } from '../controllers/runtime/informer-factory.js';
+import type { Logger } from '../util/log.js';
+import { containerId, parseContainerId, resolveArgs, resolveEnv, resolveLimits, storeImageName, type PodContainer } from './container-spec.js';
+import type { ImageStore } from './images/index.js';
+import { netnsPath, podCgroup, type PodSandboxes } from './pod-sandbox.js';
+import { WorkloadNotFoundError, type InstanceDriver, type WorkloadState } from './runtime/driver.js';
+
+export const MANAGER = 'lodge-agent';
+/** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
+export const BACKOFF_BASE_MS = 10_000;
+export const BACKOFF_MAX_MS = 300_000;
+
+type State = Record<string, Record<string, unknown>>;
+interface ContainerStatus {
+  name: string;
+  state: State;
+  lastState: State;
+  ready: boolean;
+  restartCount: number;
+  image: string;
+  imageID: string;
+  containerID?: string;
+  started: boolean;
+}
+
+/** What the agent remembers about a container between syncs; rebuilt from the Pod's status after a restart. */
+interface RunRecord {
+  restartCount: number;
+  lastState: State;
+  imageID: string;
+}
+
+export interface PodWorkerDeps {
+  svc: ResourceService;
+  podType: ResourceType;
+  nodeName: string;
+  driver: InstanceDriver;
+  images: ImageStore;
+  sandboxes: PodSandboxes;
+  /** Where the driver keeps one directory per container id. */
+  containersDir: string;
+  log: Logger;
+  /** Look at this Pod again after ms (back-off ends, image may have been imported). */
+  requeueAfter(key: string, ms: number): void;
+}
+
+const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
+const rfc3339 = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export function backoffMs(restartCount: number): number {
+  return restartCount === 0 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (restartCount - 1));
+}
+
+function shouldRestart(policy: string, exitCode: number): boolean {
+  return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+}
+
+export class PodWorker {
+  private readonly runs = new Map<string, RunRecord>();
+
+  constructor(private readonly d: PodWorkerDeps) {}
+
+  /** Bind an unscheduled Pod to this node (until there is a scheduler). */
+  async bind(pod: KubeObject): Promise<void> {
+    const next = structuredClone(pod);
+    next.spec = { ...next.spec, nodeName: this.d.nodeName };
+    await this.d.svc.update(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), next, controllerWrite(MANAGER));
+    this.d.log.info('pod bound', { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: this.d.nodeName });
+  }
+
+  /** Container ids the driver holds for a pod uid (from its state dirs, so this works for Pods no longer in the API). */
+  async containerIds(uid?: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.d.containersDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return names.filter((id) => {
+      const p = parseContainerId(id);
+      return p && (uid === undefined || p.podUid === uid);
+    });
+  }
+
+  /** Delete every container of a pod and its sandbox. */
+  async teardown(uid: string, graceMs = 0): Promise<void> {
+    const ids = await this.containerIds(uid);
+    if (graceMs > 0) {
+      await Promise.all(
+        ids.map((id) =>
+          this.d.driver.stop(id, graceMs).catch((e) => {
+            if (!(e instanceof WorkloadNotFoundError)) this.d.log.warn('stop failed; deleting anyway', { id, error: (e as Error).message });
+          }),
+        ),
+      );
+    }
+    for (const id of ids) {
+      await this.d.driver.delete(id);
+      this.runs.delete(id);
+    }
+    await this.d.sandboxes.remove(uid);
+  }
+
+  /** A Pod being deleted: stop gracefully, remove everything, then remove the Pod itself. */
+  async terminate(pod: KubeObject): Promise<void> {
+    const uid = String(pod.metadata.uid);
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? (pod.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30;
+    await this.teardown(uid, Math.max(grace, 0) * 1000 || 1);
+    try {
+      await this.d.svc.delete(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), { gracePeriodSeconds: 0, preconditions: { uid } });
+      this.d.log.info('pod stopped and removed', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
+    } catch (e) {
+      if (!isCode(e, 404) && !isCode(e, 409)) throw e;
+    }
+  }
+
+  /** Run a Pod bound to this node and write its status. */
+  async run(key: string, pod: KubeObject): Promise<void> {
+    const uid = String(pod.metadata.uid);
+    const phase = pod.status?.phase as string | undefined;
+    if (phase === 'Succeeded' || phase === 'Failed') return; // done: its containers stay (for logs) until the Pod goes
+    await this.d.sandboxes.ensure(uid);
+    const containers = (pod.spec?.containers as PodContainer[] | undefined) ?? [];
+    const prev = (pod.status?.containerStatuses as ContainerStatus[] | undefined) ?? [];
+    const statuses: ContainerStatus[] = [];
+    for (const c of containers) statuses.push(await this.syncContainer(key, pod, c, prev.find((s) => s.name === c.name)));
+    await this.writeStatus(pod, statuses);
+  }
+
+  private async syncContainer(key: string, pod: KubeObject, c: PodContainer, prev: ContainerStatus | undefined): Promise<ContainerStatus> {
+    const uid = String(pod.metadata.uid);
+    const id = containerId(uid, c.name);
+    const policy = String(pod.spec?.restartPolicy ?? 'Always');
+    let rec = this.runs.get(id);
+    if (!rec) {
+      rec = { restartCount: prev?.restartCount ?? 0, lastState: prev?.lastState ?? {}, imageID: prev?.imageID ?? '' };
+      this.runs.set(id, rec);
+    }
+    const status = (state: State, ready = false, exists = true): ContainerStatus => ({
+      name: c.name,
+      state,
+      lastState: rec.lastState,
+      ready,
+      restartCount: rec.restartCount,
+      image: c.image,
+      imageID: rec.imageID,
+      ...(exists ? { containerID: `runc://${id}` } : {}),
+      started: ready,
+    });
+
+    let st = await this.state(id);
+    if (st?.status === 'unknown') {
+      await this.d.driver.delete(id);
+      st = undefined;
+    }
+    if (!st) {
+      // Exited for good before the workload was lost (a reboot): nothing to run.
+      const term = prev?.state?.terminated as { exitCode?: number } | undefined;
+      if (term && !shouldRestart(policy, term.exitCode ?? 1)) return { ...prev!, ready: false, started: false };
+      const err = await this.createAndStart(pod, c, id, rec);
+      if (err) {
+        this.d.requeueAfter(key, 10_000);
+        return status({ waiting: err }, false, false);
+      }
+      st = await this.state(id);
+    }
+    if (st?.status === 'created') {
+      await this.d.driver.start(id);
+      st = await this.state(id);
+    }
+    if (!st) return status({ waiting: { reason: 'ContainerCreating' } }, false, false);
+    if (st.status === 'running' || st.status === 'paused') return status({ running: { startedAt: st.startedAt ?? rfc3339() } }, true);
+
+    // Stopped: record how, then restart (after the back-off) or leave it terminated.
+    const exitCode = st.exitCode ?? 137;
+    const terminated: Record<string, unknown> = {
+      exitCode,
+      reason: st.oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error',
+      ...(st.startedAt ? { startedAt: st.startedAt } : {}),
+      ...(st.finishedAt ? { finishedAt: st.finishedAt } : {}),
+      containerID: `runc://${id}`,
+    };
+    if (!shouldRestart(policy, exitCode)) return status({ terminated });
+    const delay = backoffMs(rec.restartCount);
+    const finished = st.finishedAt ? Date.parse(st.finishedAt) : Date.now();
+    const wait = finished + delay - Date.now();
+    if (wait > 0) {
+      this.d.requeueAfter(key, wait + 50);
+      return { ...status({ waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})` } }), lastState: { terminated } };
+    }
+    await this.d.driver.delete(id);
+    rec.restartCount++;
+    rec.lastState = { terminated };
+    this.d.log.info('restarting container', { pod: key, container: c.name, exitCode, restartCount: rec.restartCount });
+    const err = await this.createAndStart(pod, c, id, rec);
+    if (err) {
+      this.d.requeueAfter(key, 10_000);
+      return status({ waiting: err }, false, false);
+    }
+    st = await this.state(id);
+    if (st?.status === 'running') return status({ running: { startedAt: st.startedAt ?? rfc3339() } }, true);
+    // Exited already: the next sync (the exit watch) records it.
+    this.d.requeueAfter(key, 100);
+    return status({ waiting: { reason: 'ContainerCreating' } });
+  }
+
+  private async state(id: string): Promise<WorkloadState | undefined> {
+    try {
+      return await this.d.driver.state(id);
+    } catch (e) {
+      if (e instanceof WorkloadNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Create and start one run of a container; a waiting state when its image is not here. */
+  private async createAndStart(pod: KubeObject, c: PodContainer, id: string, rec: RunRecord): Promise<{ reason: string; message: string } | undefined> {
+    const uid = String(pod.metadata.uid);
+    const name = storeImageName(c.image);
+    let image;
+    try {
+      const known = name === 'busybox' || (await this.d.images.get(name).catch(() => undefined));
+      if (!known) throw new Error('not found');
+      image = await this.d.images.prepare(name);
+    } catch (e) {
+      const why = (e as Error).message === 'not found' ? '' : ` (${(e as Error).message})`;
+      return { reason: 'ErrImagePull', message: `image ${c.image} is not in the node's image store; import it with lodge image import${why}` };
+    }
+    rec.imageID = image.digest;
+    let args;
+    try {
+      args = resolveArgs(c, image.config);
+    } catch (e) {
+      return { reason: 'CreateContainerConfigError', message: (e as Error).message };
+    }
+    await this.d.driver.create({
+      id,
+      node: this.d.nodeName,
+      rootfs: image.rootfs,
+      args,
+      env: resolveEnv(c, image.config),
+      cwd: c.workingDir || image.config.workingDir || '/',
+      hostname: String(pod.metadata.name).slice(0, 63),
+      limits: resolveLimits(c),
+      cgroupsPath: `${podCgroup(uid)}/${c.name}`,
+      netnsPath: netnsPath(uid),
+      mounts: [],
+      logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
+    });
+    await this.d.driver.start(id);
+    return undefined;
+  }
+
+  private async writeStatus(pod: KubeObject, statuses: ContainerStatus[]): Promise<void> {
+    const old = pod.status ?? {};
+    const now = rfc3339();
+    const allTerminated = statuses.length > 0 && statuses.every((s) => s.state.terminated);
+    const phase = allTerminated
+      ? statuses.every((s) => s.state.terminated!.exitCode === 0)
+        ? 'Succeeded'
+        : 'Failed'
+      : statuses.some((s) => s.state.running || s.restartCount > 0 || s.state.terminated)
+        ? 'Running'
+        : 'Pending';
+    const allReady = statuses.length > 0 && statuses.every((s) => s.ready);
+    const oldConds = (old.conditions as Array<Record<string, string>> | undefined) ?? [];
+    const cond = (type: string, ok: boolean, reason?: string): Record<string, string> => {
+      const status = ok ? 'True' : 'False';
+      const was = oldConds.find((c) => c.type === type);
+      return {
+        type,
+        status,
+        lastTransitionTime: was?.status === status && was.lastTransitionTime ? was.lastTransitionTime : now,
+        ...(ok || !reason ? {} : { reason }),
+      };
+    };
+    const notReady = allTerminated ? 'PodCompleted' : 'ContainersNotReady';
+    const status: Record<string, unknown> = {
+      ...old,
+      phase,
+      conditions: [
+        cond('PodReadyToStartContainers', true),
+        cond('Initialized', true),
+        cond('Ready', allReady, notReady),
+        cond('ContainersReady', allReady, notReady),
+        cond('PodScheduled', true),
+      ],
+      hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
+      startTime: (old.startTime as string | undefined) ?? now,
+      containerStatuses: statuses,
+    };
+    if (JSON.stringify(status) === JSON.stringify(old)) return;
+    const body: KubeObject = { ...pod, metadata: { ...pod.metadata }, status };
+    delete body.metadata.resourceVersion;
+    try {
+      await this.d.svc.update(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), body, controllerWrite(MANAGER), 'status');
+    } catch (e) {
+      if (!isCode(e, 404) && !isCode(e, 409)) throw e; // gone or replaced meanwhile: the next sync sees it
+    }
+  }
+}
