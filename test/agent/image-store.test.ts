@@ -324,7 +324,8 @@ describe('image store', () => {
     assert.deepEqual((await reopened.prepare('busybox')).rootfs, good.rootfs);
   });
 
-  it('builds debian:bookworm with debootstrap', { skip: process.env.LODGE_TEST_DEBIAN === '1' ? false : 'set LODGE_TEST_DEBIAN=1 to run (debootstrap from the Debian mirror)' }, async () => {
+  // Runs debootstrap from Debian's mirror (~30 s): never skipped, so a broken build is seen.
+  it('builds debian:bookworm with debootstrap', async () => {
     const store = await ImageStore.open({ root: await fresh('store') });
     const p = await store.prepare('debian:bookworm');
     const layer = p.rootfs.lowerDirs[0]!;
