@@ -82,7 +82,8 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
   // enough would block the server.
   const logPath = join(dataDir, 'server.log');
   const logFd = openSync(logPath, 'a');
-  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.upArgs ?? [])];
+  // The API bench measures the control plane: no node agent, which would also start every benchmark Pod.
+  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--no-agent', ...(o.upArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd] });
   closeSync(logFd);
   const pid = child.pid;

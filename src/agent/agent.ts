@@ -16,6 +16,8 @@ import { ContainerDriver } from './drivers/container/index.js';
 import { Layout } from './drivers/container/layout.js';
 import { defaultNodeName, probeHost } from './host-info.js';
 import { ImageStore } from './images/index.js';
+import { FileNodeLogs } from './logs/file-logs.js';
+import type { NodeLogRegistry } from './logs/node-logs.js';
 import { NodeRegistration } from './node-registration.js';
 import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
@@ -29,6 +31,8 @@ export interface AgentOptions {
   nodeName?: string;
   /** runc's state dir (default /run/lodge/runc). */
   runcRoot?: string;
+  /** Register this node's container logs here (pods/log in the same process). */
+  nodeLogs?: NodeLogRegistry;
 }
 
 /** Look at every Pod again this often: a missed exit event costs this much latency at most. */
@@ -132,7 +136,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }, RESYNC_MS);
   resync.unref();
 
+  const unregisterLogs = o.nodeLogs?.register(nodeName, new FileNodeLogs(sandboxes.podsDir));
   o.signal.addEventListener('abort', () => {
+    unregisterLogs?.();
     queue.stop();
     exits?.close();
     clearInterval(resync);

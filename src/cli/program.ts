@@ -6,6 +6,8 @@ import { registerCreate } from './create.js';
 import { registerDelete } from './delete.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { registerLogs } from './logs.js';
+import { registerRun } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerCreate(program);
   registerDelete(program);
   registerDescribe(program);
+  registerLogs(program);
+  registerRun(program);
   return program;
 }
 

@@ -178,6 +178,17 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Send a request and hand back its body as a stream (logs, follow): no body
+   * timeout. A status >= 400 becomes ApiError (its body read first).
+   */
+  async requestStream(opts: RequestOptions): Promise<{ status: number; headers: RawResponse['headers']; body: AsyncIterable<Buffer> }> {
+    const method = opts.method ?? 'GET';
+    const res = await this.send(opts, method, true);
+    if (res.statusCode >= 400) throw ApiError.fromResponse(res.statusCode, await res.body.text(), method, opts.path);
+    return { status: res.statusCode, headers: res.headers, body: res.body as AsyncIterable<Buffer> };
+  }
+
   /** Send a request and parse the JSON answer; failures become ApiError. */
   async requestJson<T>(opts: RequestOptions): Promise<T> {
     const method = opts.method ?? 'GET';

@@ -13,6 +13,7 @@ import { runGarbageCollector } from '../controllers/garbage-collector.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
+import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Logger } from '../util/log.js';
@@ -62,6 +63,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const service = new ResourceService(store, registry, validator);
   await bootstrapNamespaces(service);
 
+  const nodeLogs = new NodeLogRegistry();
   const server = await startApiServer({
     host,
     port,
@@ -70,6 +72,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     service,
     registry,
     log: o.log,
+    nodeLogs,
   });
   const kubeconfig = join(dataDir, 'kubeconfig');
   // Listening on every address: clients on this host reach it on loopback.
@@ -92,7 +95,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   let agent: Agent | undefined;
   if (o.agent ?? true) {
     try {
-      agent = await startAgent({ svc: service, informers, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName });
+      agent = await startAgent({ svc: service, informers, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs });
     } catch (e) {
       abort.abort();
       compactor.stop();

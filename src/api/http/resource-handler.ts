@@ -6,8 +6,10 @@ import { encodedWithRevision } from '../codec.js';
 import type { PatchType } from '../resources/patching.js';
 import { isImmortalNamespace, type DeleteOptions, type ResourceService, type Stored, type WriteContext } from '../resources/resource-service.js';
 import { parseRevision, watchResources } from '../resources/watch.js';
+import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
+import { handleLog } from './log-handler.js';
 import { handleScale } from './scale-handler.js';
 import { compileSelectors } from './selection.js';
 import { tableRequest, tableFor } from './tables.js';
@@ -75,11 +77,12 @@ function listKind(rt: ResourceType): string {
   return `${rt.kind}List`;
 }
 
-export async function handleResource(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
+export async function handleResource(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService, nodeLogs?: NodeLogs): Promise<void> {
   const { rt, namespace: ns, name, subresource } = route;
   const method = req.method ?? 'GET';
   const yaml = wantsYaml(String(req.headers.accept ?? ''));
   if (rt.namespaced && !ns && name) throw notFound(rt, name);
+  if (subresource === 'log' && rt.kind === 'Pod' && rt.group === '' && name) return handleLog(req, res, rt, ns, name, q, svc, nodeLogs);
   if (subresource === 'scale' && rt.scale && name) return handleScale(req, res, rt, ns, name, writeContext(req, q, 'unknown'), svc);
   if (subresource && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.kind === 'Namespace'))
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);

@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import http2, { type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from '../../apis/registry.js';
+import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, unauthorized } from '../status.js';
@@ -22,6 +23,8 @@ export interface ApiServerConfig {
   service: ResourceService;
   registry: Registry;
   log: Logger;
+  /** Where pods/log reads container logs, by node. */
+  nodeLogs?: NodeLogs;
 }
 
 export interface ApiServer {
@@ -79,7 +82,7 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       const route = parseRoute(c.registry, url.pathname);
       switch (route.kind) {
         case 'resource':
-          return await handleResource(req, res, route.route, url.searchParams, c.service);
+          return await handleResource(req, res, route.route, url.searchParams, c.service, c.nodeLogs);
         case 'unknownResource':
           throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${route.resource} in ${route.group || 'core'}/${route.version})`);
         default:
