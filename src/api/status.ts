@@ -99,7 +99,10 @@ export const tooLarge = (limit: number): ApiError =>
   new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than the limit of ${limit} bytes`);
 export const internalError = (message: string): ApiError => new ApiError(500, 'InternalError', message);
 
-/** The success Status some deletes answer with. */
-export function successStatus(details?: StatusDetails): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}) };
-}
+/** A body naming another object than the URL does. */
+export const nameMismatch = (inBody: string, inUrl: string): ApiError =>
+  badRequest(`the name of the object (${inBody}) does not match the name on the URL (${inUrl})`);
+
+/** A uid precondition (DeleteOptions.preconditions, or a uid in an update body) that names another incarnation. */
+export const uidPreconditionFailed = (rt: Pick<ResourceType, 'plural' | 'group'>, name: string, wanted: string, actual: string | undefined): ApiError =>
+  conflict(rt, name, `Precondition failed: UID in precondition: ${wanted}, UID in object meta: ${actual}`);

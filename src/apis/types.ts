@@ -102,10 +102,23 @@ export interface ResourceType {
   validate?(obj: KubeObject, old?: KubeObject): FieldError[];
   /** Called on update before admission, e.g. to carry server-allocated fields (a Service's clusterIP) that the new object left empty. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /** What deleting this kind involves beyond finalizers and propagation. */
+  deletion?: DeletionBehaviour;
   /** Called once on create, e.g. to set an initial status (Pod phase Pending). */
   prepareForCreate?(obj: KubeObject): void;
   /** Kind-specific `kubectl describe` lines (beyond metadata), used by `lodge describe`. */
   describe?(obj: KubeObject): string[];
+}
+
+export interface DeletionBehaviour {
+  /** Finalizers beyond metadata.finalizers that hold the object (a Namespace's spec.finalizers). */
+  pendingFinalizers?(obj: KubeObject): string[];
+  /** A change made when deletion starts (a Namespace turns Terminating). */
+  onStart?(obj: KubeObject): void;
+  /** Names that may never be deleted (the system namespaces). */
+  protectedNames?: string[];
+  /** The node whose agent must stop the object before it goes (a bound Pod), and its default grace period. */
+  stoppedByNode?(obj: KubeObject): { node: string; graceSeconds: number } | undefined;
 }
 
 export function apiVersionOf(rt: Pick<ResourceType, 'group' | 'version'>): string {

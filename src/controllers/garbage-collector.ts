@@ -21,35 +21,26 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
   const log = ctx.log.child({ controller: 'garbage-collector' });
   const queue = new WorkQueue();
   ctx.signal.addEventListener('abort', () => queue.stop());
-  /** uid → where the object lives. */
-  const byUid = new Map<string, Ref>();
+  /** uid → where an indexed object lives and which owners it named when last seen. */
+  const indexed = new Map<string, { ref: Ref; owners: string[] }>();
   /** owner uid → dependent uids. */
   const dependents = new Map<string, Set<string>>();
   const kindIndex = new Map<ResourceType, number>();
   ctx.registry.kinds.forEach((k, i) => kindIndex.set(k, i));
+  const byUid = (uid: string): Ref | undefined => indexed.get(uid)?.ref;
 
-  const keyOf = (rt: ResourceType, o: KubeObject): string => `${kindIndex.get(rt)}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
+  const keyOf = (ref: Ref): string => `${kindIndex.get(ref.rt)}|${ref.namespace ?? ''}|${ref.name}`;
   const refOfKey = (key: string): Ref => {
     const [i, ns, name] = key.split('|');
     return { rt: ctx.registry.kinds[Number(i)], namespace: ns || undefined, name };
   };
-  const index = (rt: ResourceType, o: KubeObject): void => {
-    const uid = o.metadata.uid as string;
-    byUid.set(uid, { rt, namespace: o.metadata.namespace, name: o.metadata.name as string });
-    for (const r of o.metadata.ownerReferences ?? []) {
-      let set = dependents.get(r.uid);
-      if (!set) dependents.set(r.uid, (set = new Set()));
-      set.add(uid);
-    }
-  };
-  const unindex = (o: KubeObject): void => {
-    const uid = o.metadata.uid as string;
-    byUid.delete(uid);
-    for (const r of o.metadata.ownerReferences ?? []) dependents.get(r.uid)?.delete(uid);
+  const unindex = (uid: string): void => {
+    for (const owner of indexed.get(uid)?.owners ?? []) dependents.get(owner)?.delete(uid);
+    indexed.delete(uid);
   };
   const enqueueUid = (uid: string): void => {
-    const ref = byUid.get(uid);
-    if (ref) queue.add(`${kindIndex.get(ref.rt)}|${ref.namespace ?? ''}|${ref.name}`);
+    const ref = byUid(uid);
+    if (ref) queue.add(keyOf(ref));
   };
   const interesting = (o: KubeObject): boolean =>
     Boolean(o.metadata.ownerReferences?.length) ||
@@ -60,24 +51,26 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
   // deletion is parsed to find the dependents it may orphan.
   const mayMatter = (value: string): boolean =>
     value.includes('"ownerReferences"') || value.includes('"foregroundDeletion"') || value.includes('"orphan"');
-  const known = new Map<string, KubeObject>(); // uid → last parsed state of an indexed object
   const upsert = (rt: ResourceType, o: KubeObject): void => {
     const uid = o.metadata.uid as string;
-    const prev = known.get(uid);
-    if (prev) unindex(prev);
-    index(rt, o);
-    known.set(uid, o);
-    if (interesting(o)) queue.add(keyOf(rt, o));
-    for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
+    unindex(uid);
+    const ref: Ref = { rt, namespace: o.metadata.namespace, name: o.metadata.name as string };
+    const owners = (o.metadata.ownerReferences ?? []).map((r) => r.uid);
+    indexed.set(uid, { ref, owners });
+    for (const owner of owners) {
+      let set = dependents.get(owner);
+      if (!set) dependents.set(owner, (set = new Set()));
+      set.add(uid);
+    }
+    if (interesting(o)) queue.add(keyOf(ref));
+    for (const owner of owners) enqueueUid(owner);
   };
   const removed = (o: KubeObject): void => {
     const uid = o.metadata.uid as string;
     // Its dependents may now be orphans; its owners may be waiting on it.
     for (const d of dependents.get(uid) ?? []) enqueueUid(d);
     for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
-    const prev = known.get(uid);
-    if (prev) unindex(prev);
-    known.delete(uid);
+    unindex(uid);
   };
   const reflectors = ctx.registry.kinds.map((rt) =>
     runRawReflector(
@@ -107,7 +100,7 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
     const fins = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp && fins.includes('orphan')) {
       for (const d of [...(dependents.get(uid) ?? [])]) {
-        const dref = byUid.get(d);
+        const dref = byUid(d);
         const dep = dref && (await current(dref));
         if (!dref || !dep) continue;
         const refs = (dep.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
@@ -117,7 +110,7 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
       return;
     }
     if (obj.metadata.deletionTimestamp && fins.includes('foregroundDeletion')) {
-      const deps = [...(dependents.get(uid) ?? [])].map((d) => byUid.get(d)).filter((r): r is Ref => Boolean(r));
+      const deps = [...(dependents.get(uid) ?? [])].map((d) => byUid(d)).filter((r): r is Ref => Boolean(r));
       let blocking = 0;
       for (const dref of deps) {
         const dep = await current(dref);
@@ -134,7 +127,7 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
     let alive = 0;
     let foregroundOwner = false;
     for (const o of owners) {
-      const oref = byUid.get(o.uid);
+      const oref = byUid(o.uid);
       const owner = oref ? await current(oref) : null;
       if (owner && owner.metadata.uid === o.uid) {
         alive++;

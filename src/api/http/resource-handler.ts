@@ -4,7 +4,7 @@ import { apiVersionOf } from '../../apis/types.js';
 import type { FieldValidation } from '../admission/schema-validator.js';
 import { encodedWithRevision } from '../codec.js';
 import type { PatchType } from '../resources/patching.js';
-import { isImmortalNamespace, type DeleteOptions, type ResourceService, type Stored, type WriteContext } from '../resources/resource-service.js';
+import { isProtected, type DeleteOptions, type ResourceService, type Stored, type WriteContext } from '../resources/resource-service.js';
 import { parseRevision, watchResources } from '../resources/watch.js';
 import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
@@ -232,10 +232,10 @@ async function list(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: 
   // Large lists stream in chunks: the first bytes leave at once and no
   // single response-sized string (tens of MiB) is built and copied.
   res.writeHead(200, { 'content-type': 'application/json' });
-  await writeChunk(res, head);
+  await writeText(res, head);
   for (let i = 0; i < page.items.length; i += LIST_CHUNK) {
     const chunk = page.items.slice(i, i + LIST_CHUNK).map((it) => encodedWithRevision(it.value, it.revision));
-    await writeChunk(res, (i ? ',' : '') + chunk.join(','));
+    await writeText(res, (i ? ',' : '') + chunk.join(','));
   }
   res.end(']}');
 }
@@ -243,13 +243,14 @@ async function list(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: 
 /** Items per write when a list is streamed. */
 const LIST_CHUNK = 500;
 
-async function writeChunk(res: ApiResponse, text: string): Promise<void> {
+/** Write to a response, waiting for the socket to drain when its buffer is full; a client that went away never drains, so stop waiting on close too. */
+async function writeText(res: ApiResponse, text: string): Promise<void> {
   const w = res as unknown as import('node:stream').Writable;
-  // A client that went away never drains: stop waiting on close too.
-  if (!w.write(text) && !w.destroyed) await new Promise<void>((resolve) => {
-    w.once('drain', () => resolve());
-    w.once('close', () => resolve());
-  });
+  if (!w.write(text) && !w.destroyed)
+    await new Promise<void>((resolve) => {
+      w.once('drain', () => resolve());
+      w.once('close', () => resolve());
+    });
 }
 
 async function deleteCollection(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q: URLSearchParams, svc: ResourceService): Promise<void> {
@@ -260,7 +261,7 @@ async function deleteCollection(req: ApiRequest, res: ApiResponse, route: Resour
   const items: KubeObject[] = [];
   for (const it of page.items) {
     const obj = it.obj as KubeObject;
-    if (isImmortalNamespace(rt, obj.metadata.name as string)) continue;
+    if (isProtected(rt, obj.metadata.name as string)) continue;
     try {
       const r = await svc.delete(rt, obj.metadata.namespace, obj.metadata.name as string, opts);
       items.push(r.obj);
@@ -312,24 +313,14 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
       } else {
         line = `{"type":"${ev.type}","object":${encodedWithRevision(ev.value as string, ev.revision)}}`;
       }
-      await writeLine(res, line);
+      await writeText(res, `${line}\n`);
     }
   } catch (e) {
     const status = (e as { toStatus?: () => unknown }).toStatus?.() ?? { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 500, reason: 'InternalError', message: String((e as Error).message) };
-    await writeLine(res, JSON.stringify({ type: 'ERROR', object: status }));
+    await writeText(res, `${JSON.stringify({ type: 'ERROR', object: status })}\n`);
   } finally {
     if (timer) clearTimeout(timer);
     abort.abort();
     res.end();
   }
-}
-
-
-/** Write one watch line, waiting for the socket to drain when its buffer is full. */
-async function writeLine(res: ApiResponse, line: string): Promise<void> {
-  const w = res as unknown as import('node:stream').Writable;
-  if (!w.write(`${line}\n`) && !w.destroyed) await new Promise<void>((resolve) => {
-    w.once('drain', () => resolve());
-    w.once('close', () => resolve());
-  });
 }

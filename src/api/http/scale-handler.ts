@@ -6,7 +6,7 @@ import { pathValue } from '../../apis/columns.js';
 import { applyJsonPatch, applyMergePatch } from '../patch/index.js';
 import type { ResourceService, WriteContext } from '../resources/resource-service.js';
 import { labelSelectorToString, type LabelSelectorObject } from '../selectors.js';
-import { ApiError, badRequest, methodNotAllowed, staleUpdate } from '../status.js';
+import { ApiError, methodNotAllowed, nameMismatch, staleUpdate } from '../status.js';
 import { decodeBody, mediaType, readBody, type ApiRequest } from './body.js';
 import { sendJson, type ApiResponse } from './respond.js';
 
@@ -66,7 +66,7 @@ export async function handleScale(
     });
   const rv = desired.metadata?.resourceVersion;
   if (req.method === 'PUT' && rv && rv !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
-  if (desired.metadata?.name && desired.metadata.name !== name) throw badRequest(`the name of the object (${desired.metadata.name}) does not match the name on the URL (${name})`);
+  if (desired.metadata?.name && desired.metadata.name !== name) throw nameMismatch(desired.metadata.name, name);
   const { stored } = await svc.patch(rt, ns, name, 'merge', replicasPatch(s.specReplicasPath, replicas), { ...ctx, force: false, viaSubresource: 'scale' });
   sendJson(res, 200, toScale(stored.obj, s));
 }

@@ -12,7 +12,7 @@ import { ApiError, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
 import { handleMeta } from './meta-handler.js';
 import { handleResource } from './resource-handler.js';
-import { sendError, sendJson, type ApiResponse } from './respond.js';
+import { sendError, type ApiResponse } from './respond.js';
 import { parseRoute } from './route.js';
 
 export interface ApiServerConfig {
@@ -117,4 +117,3 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
   };
 }
 
-export { sendJson };

@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import { CompactedError, InvalidContinueError, KeyExistsError, NotFoundError, RevisionConflictError } from '../../store/store.js';
 import type { FieldValidation, SchemaValidator } from '../admission/schema-validator.js';
 import { canonical, decode, encode } from '../codec.js';
-import { ApiError, alreadyExists, badRequest, conflict, forbidden, gone, notFound, staleUpdate } from '../status.js';
+import { alreadyExists, ApiError, badRequest, conflict, forbidden, gone, nameMismatch, notFound, qualifiedResource, staleUpdate, uidPreconditionFailed } from '../status.js';
 import { admit, checkTypeMeta } from './admit.js';
 import { nameSuffix, rfc3339 } from './clock.js';
 import { collectionPrefix, objectKey } from './keys.js';
@@ -50,14 +50,11 @@ const NAMESPACE_TTL_MS = 1000;
 /** Objects that Kubernetes lets PUT create when missing. */
 const CREATE_ON_UPDATE = new Set(['endpoints', 'leases', 'events']);
 
-/** Finalizers that block removal: metadata.finalizers, and a Namespace's spec.finalizers. */
-export function pendingFinalizers(obj: KubeObject): string[] {
+/** Finalizers that block removal: metadata.finalizers and any the kind adds (a Namespace's spec.finalizers). */
+export function pendingFinalizers(rt: ResourceType, obj: KubeObject): string[] {
   const own = obj.metadata.finalizers ?? [];
-  if (obj.kind === 'Namespace' && obj.apiVersion === 'v1') {
-    const spec = (obj.spec?.finalizers as string[] | undefined) ?? [];
-    return [...own, ...spec];
-  }
-  return own;
+  const extra = rt.deletion?.pendingFinalizers?.(obj) ?? [];
+  return extra.length ? [...own, ...extra] : own;
 }
 
 /** Everything but metadata and status: what a generation counts. */
@@ -71,11 +68,9 @@ function withoutManagedFields(obj: KubeObject): string {
   return JSON.stringify({ ...obj, metadata: meta });
 }
 
-/** Namespaces Kubernetes' NamespaceLifecycle admission never lets anyone delete. */
-const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-
-export function isImmortalNamespace(rt: ResourceType, name: string): boolean {
-  return rt.kind === 'Namespace' && rt.group === '' && IMMORTAL_NAMESPACES.has(name);
+/** Objects of this kind and name may never be deleted (the system namespaces). */
+export function isProtected(rt: ResourceType, name: string): boolean {
+  return rt.deletion?.protectedNames?.includes(name) ?? false;
 }
 
 /** Kubernetes' answer to a resourceVersion the store has not reached: 504, retry shortly. */
@@ -279,7 +274,7 @@ export class ResourceService {
           return { stored, created: true };
         }
         // The last finalizer is gone from an object being deleted: remove it.
-        if (next.metadata.deletionTimestamp && pendingFinalizers(next).length === 0) {
+        if (next.metadata.deletionTimestamp && pendingFinalizers(rt, next).length === 0) {
           const revision = await this.store.delete(key, current.revision);
           next.metadata.resourceVersion = String(revision);
           return { stored: { obj: next, revision }, created: false };
@@ -314,7 +309,7 @@ export class ResourceService {
     const old = current;
     const name = old.metadata.name as string;
     if (incoming.metadata.name && incoming.metadata.name !== name)
-      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+      throw nameMismatch(incoming.metadata.name, name);
     if (rt.namespaced && incoming.metadata.namespace && incoming.metadata.namespace !== old.metadata.namespace)
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     let next: KubeObject;
@@ -380,7 +375,7 @@ export class ResourceService {
     const incoming = checkTypeMeta(rt, body);
     const pinned = incoming.metadata.resourceVersion;
     if (incoming.metadata.name && incoming.metadata.name !== name)
-      throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
+      throw nameMismatch(incoming.metadata.name, name);
     return this.guaranteedUpdate(
       rt,
       ns,
@@ -393,7 +388,7 @@ export class ResourceService {
         }
         if (pinned && pinned !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
         if (incoming.metadata.uid && incoming.metadata.uid !== current.obj.metadata.uid)
-          throw conflict(rt, name, `Precondition failed: UID in precondition: ${incoming.metadata.uid}, UID in object meta: ${current.obj.metadata.uid}`);
+          throw uidPreconditionFailed(rt, name, incoming.metadata.uid, current.obj.metadata.uid);
         return this.prepareUpdate(rt, current.obj, structuredClone(incoming), ctx, subresource);
       },
       { retry: !pinned, dryRun: ctx.dryRun },
@@ -419,7 +414,7 @@ export class ResourceService {
           const result = applyPatch(this.registry, rt, undefined, type, patch, ctx.manager, ctx.force);
           const obj = checkTypeMeta(rt, result.object);
           if (obj.metadata.name && obj.metadata.name !== name)
-            throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+            throw nameMismatch(obj.metadata.name, name);
           obj.metadata.name = name;
           const created = await this.create(rt, ns, obj, { ...ctx, dryRun: true });
           created.obj.metadata.managedFields = result.managedFields;
@@ -431,7 +426,7 @@ export class ResourceService {
         const obj = checkTypeMeta(rt, result.object);
         // A uid in the patched object is a precondition, as for PUT.
         if (obj.metadata.uid && obj.metadata.uid !== current.obj.metadata.uid)
-          throw conflict(rt, name, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${current.obj.metadata.uid}`);
+          throw uidPreconditionFailed(rt, name, obj.metadata.uid, current.obj.metadata.uid);
         return this.prepareUpdate(rt, current.obj, obj, ctx, subresource, result.managedFields);
       },
       { retry: true, dryRun: ctx.dryRun },
@@ -451,7 +446,7 @@ export class ResourceService {
   }
 
   private async deleteLoop(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
-    if (isImmortalNamespace(rt, name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    if (isProtected(rt, name)) throw forbidden(`${qualifiedResource(rt)} "${name}" is forbidden: this ${rt.singular} may not be deleted`);
     const key = objectKey(rt, ns, name);
     for (let attempt = 0; ; attempt++) {
       const current = await this.tryGet(rt, ns, name);
@@ -459,14 +454,14 @@ export class ResourceService {
       const obj = current.obj;
       const pre = o.preconditions;
       if (pre?.uid && pre.uid !== obj.metadata.uid)
-        throw conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
+        throw uidPreconditionFailed(rt, name, pre.uid, obj.metadata.uid);
       if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
         throw conflict(
           rt,
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
         );
-      const next = this.markDeleting(rt, obj, o, await this.runsOnNode(rt, obj));
+      const next = this.markDeleting(rt, obj, o, await this.graceOnNode(rt, obj));
       if (o.dryRun) return { obj: next ?? obj, deleted: !next };
       try {
         if (next) {
@@ -486,14 +481,15 @@ export class ResourceService {
   }
 
   /** The object as it should be while its deletion waits, or null to remove it now. */
-  /** A Pod bound to an existing Node: its agent must stop it before it goes. */
-  private async runsOnNode(rt: ResourceType, obj: KubeObject): Promise<boolean> {
-    if (rt.kind !== 'Pod' || rt.group !== '' || !obj.spec?.nodeName) return false;
-    const nodeType = this.registry.resource('', 'v1', 'nodes');
-    return Boolean(nodeType && (await this.tryGet(nodeType, undefined, String(obj.spec.nodeName))));
+  /** The grace period when the object's node agent must stop it first (a bound Pod on an existing Node), else undefined. */
+  private async graceOnNode(rt: ResourceType, obj: KubeObject): Promise<number | undefined> {
+    const stop = rt.deletion?.stoppedByNode?.(obj);
+    const nodeType = stop && this.registry.resource('', 'v1', 'nodes');
+    if (!stop || !nodeType || !(await this.tryGet(nodeType, undefined, stop.node))) return undefined;
+    return stop.graceSeconds;
   }
 
-  private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions, onNode: boolean): KubeObject | null {
+  private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions, nodeGrace: number | undefined): KubeObject | null {
     const next = structuredClone(obj);
     delete next.metadata.resourceVersion;
     const m = next.metadata;
@@ -505,15 +501,12 @@ export class ResourceService {
       finalizers = [...new Set(finalizers)];
     }
     if (finalizers.length) m.finalizers = finalizers;
-    // A Pod on a node stops gracefully: its node agent removes it when the
-    // containers are gone (or at once with gracePeriodSeconds=0).
-    const graceful = onNode && o.gracePeriodSeconds !== 0;
-    if (rt.kind === 'Namespace' && rt.group === '' && first) {
-      next.status = { ...(next.status ?? {}), phase: 'Terminating' };
-    }
-    if (!pendingFinalizers(next).length && !graceful) return null;
+    // An object its node agent stops goes when the agent is done (or at once with gracePeriodSeconds=0).
+    const graceful = nodeGrace !== undefined && o.gracePeriodSeconds !== 0;
+    if (first) rt.deletion?.onStart?.(next);
+    if (!pendingFinalizers(rt, next).length && !graceful) return null;
     if (first) {
-      const grace = graceful ? (o.gracePeriodSeconds ?? (next.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30) : 0;
+      const grace = graceful ? (o.gracePeriodSeconds ?? nodeGrace) : 0;
       m.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
       m.deletionGracePeriodSeconds = grace;
       // Starting deletion is a change of desired state: Kubernetes bumps generation here.

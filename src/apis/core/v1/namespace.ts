@@ -56,6 +56,15 @@ export const namespace: ResourceType = {
   selectableFields: {
     'status.phase': (o) => asNs(o).status?.phase ?? '',
   },
+  deletion: {
+    // The namespace controller empties the namespace, then removes its "kubernetes" finalizer.
+    pendingFinalizers: (o) => asNs(o).spec?.finalizers ?? [],
+    onStart(o) {
+      o.status = { ...(o.status ?? {}), phase: 'Terminating' };
+    },
+    // As Kubernetes' NamespaceLifecycle admission: these are never deleted.
+    protectedNames: ['default', 'kube-system', 'kube-public'],
+  },
   applyDefaults(o) {
     // Kubernetes labels every namespace with its own name, so selectors (network policies, quotas) can pick namespaces by name.
     if (o.metadata.name) o.metadata.labels = { ...o.metadata.labels, 'kubernetes.io/metadata.name': o.metadata.name };

@@ -110,5 +110,12 @@ export const pod: ResourceType = {
     const p = asPod(o);
     p.status = { phase: 'Pending', qosClass: qosClass(p.spec) };
   },
+  deletion: {
+    // A bound Pod stops gracefully: its node's agent removes it when the containers are gone.
+    stoppedByNode(o) {
+      const spec = asPod(o).spec;
+      return spec?.nodeName ? { node: spec.nodeName, graceSeconds: spec.terminationGracePeriodSeconds ?? 30 } : undefined;
+    },
+  },
   describe: describePod,
 };
