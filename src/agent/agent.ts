@@ -1,14 +1,14 @@
 // The node agent: registers this host as a Node, heartbeats its Lease, and
-// runs the Pods bound to it through the container driver. In `lodge up` it
-// runs in the API server's process and calls the ResourceService directly.
+// runs the Pods bound to it through the container driver. It reaches the
+// control plane only through the REST API (a KubeClient), in `lodge up`'s
+// process over loopback as much as from `lodge agent` on another host.
 // Workloads outlive it: on start it re-adopts what the driver holds and
 // removes what no Pod wants any more.
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import type { ResourceService } from '../api/resources/resource-service.js';
-import type { KubeObject } from '../apis/types.js';
-import type { InformerFactory } from '../controllers/runtime/informer-factory.js';
-import { cacheKey } from '../controllers/runtime/informer.js';
+import type { KubeClient } from '../client/index.js';
+import { ClientInformer, objectKey as cacheKey } from '../client/informer.js';
+import { PODS } from '../client/refs.js';
 import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import type { Logger } from '../util/log.js';
 import { parseContainerId } from './container-spec.js';
@@ -23,8 +23,7 @@ import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
 
 export interface AgentOptions {
-  svc: ResourceService;
-  informers: InformerFactory;
+  client: KubeClient;
   dataDir: string;
   log: Logger;
   signal: AbortSignal;
@@ -46,8 +45,6 @@ export interface Agent {
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const log = o.log.child({ component: 'agent' });
-  const podType = o.svc.registry.resource('', 'v1', 'pods');
-  if (!podType) throw new Error('agent: the Pod kind is not registered');
   const nodeName = o.nodeName ?? defaultNodeName();
   const driverRoot = join(o.dataDir, 'runtime');
   const driver = await ContainerDriver.open({ root: driverRoot, runcRoot: o.runcRoot, logger: log });
@@ -55,13 +52,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const sandboxes = new PodSandboxes(join(o.dataDir, 'pods'));
   const layout = new Layout(driverRoot);
 
-  const registration = new NodeRegistration(o.svc, nodeName, await probeHost(driver.runcPath), log);
+  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log);
   await registration.register();
 
   const queue = new WorkQueue();
   const worker = new PodWorker({
-    svc: o.svc,
-    podType,
+    client: o.client,
     nodeName,
     driver,
     images,
@@ -71,27 +67,31 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     requeueAfter: (key, ms) => queue.addAfter(key, ms),
   });
 
-  const informer = o.informers.for(podType);
+  // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.
+  const informer = new ClientInformer(o.client, PODS, { fieldSelector: `spec.nodeName=${nodeName}` }, log);
+  const unbound = new ClientInformer(o.client, PODS, { fieldSelector: 'spec.nodeName=' }, log);
   /** Pods this agent has run, by key, so a Pod gone from the API is torn down by uid. */
   const uidOf = new Map<string, string>();
   const keyOf = new Map<string, string>();
-  const mine = (p: KubeObject): boolean => !p.spec?.nodeName || p.spec.nodeName === nodeName;
   informer.addHandlers({
-    onAdd: (p) => mine(p) && queue.add(cacheKey(p)),
-    onUpdate: (_o, p) => mine(p) && queue.add(cacheKey(p)),
-    onDelete: (p) => uidOf.has(cacheKey(p)) && queue.add(cacheKey(p)),
+    onAdd: (p) => queue.add(cacheKey(p)),
+    onUpdate: (_o, p) => queue.add(cacheKey(p)),
+    onDelete: (p) => queue.add(cacheKey(p)),
   });
+  const bindQueue = new WorkQueue();
+  unbound.addHandlers({ onAdd: (p) => bindQueue.add(cacheKey(p)), onUpdate: (_o, p) => bindQueue.add(cacheKey(p)) });
+  const informersDone = [informer.run(o.signal), unbound.run(o.signal)];
   await informer.hasSynced;
 
   // Re-adopt: containers and sandboxes of Pods that no longer exist (or run elsewhere) go.
-  const wanted = new Set(informer.list().filter((p) => p.spec?.nodeName === nodeName).map((p) => String(p.metadata.uid)));
+  const wanted = new Set(informer.list().map((p) => String(p.metadata.uid)));
   const held = new Set([...(await worker.containerIds()).map((id) => parseContainerId(id)!.podUid), ...(await sandboxes.list())]);
   for (const uid of held) {
     if (wanted.has(uid)) continue;
     log.info('removing orphaned pod workloads', { uid });
     await worker.teardown(uid).catch((e: Error) => log.warn('orphan cleanup failed', { uid, error: e.message }));
   }
-  for (const p of informer.list()) if (mine(p)) queue.add(cacheKey(p));
+  for (const p of informer.list()) queue.add(cacheKey(p));
 
   const sync = async (key: string): Promise<void> => {
     const pod = informer.cache.get(key);
@@ -102,12 +102,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       uidOf.delete(key);
       keyOf.delete(known);
     }
-    if (!pod) return;
-    if (!pod.spec?.nodeName) {
-      if (!pod.metadata.deletionTimestamp) await worker.bind(pod);
-      return;
-    }
-    if (pod.spec.nodeName !== nodeName) return;
+    if (!pod || pod.spec?.nodeName !== nodeName) return;
     const uid = String(pod.metadata.uid);
     uidOf.set(key, uid);
     keyOf.set(uid, key);
@@ -140,12 +135,19 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
     queue.stop();
+    bindQueue.stop();
     exits?.close();
     clearInterval(resync);
   });
+  const bind = async (key: string): Promise<void> => {
+    const pod = unbound.cache.get(key);
+    if (pod && !pod.spec?.nodeName && !pod.metadata.deletionTimestamp) await worker.bind(pod);
+  };
   const done = Promise.all([
     queue.run(sync, (key, err) => log.warn('pod sync failed', { pod: key, error: (err as Error).message }), 8),
+    bindQueue.run(bind, (key, err) => log.warn('pod bind failed', { pod: key, error: (err as Error).message }), 2),
     registration.run(o.signal),
+    ...informersDone,
   ]).then(() => undefined);
   log.info('node agent started', { node: nodeName });
   return { nodeName, done };

@@ -1,8 +1,8 @@
 // The agent's Node and its Lease in kube-node-lease: registered on start,
 // the Lease renewed every 10 s and the Ready condition's heartbeat with it.
-import type { ResourceService } from '../api/resources/resource-service.js';
 import type { KubeObject } from '../apis/types.js';
-import { controllerWrite } from '../controllers/runtime/informer-factory.js';
+import { isNotFound, type KubeClient } from '../client/index.js';
+import { LEASES, NODES } from '../client/refs.js';
 import type { Logger } from '../util/log.js';
 import type { HostInfo } from './host-info.js';
 
@@ -22,22 +22,23 @@ function rfc3339(ms = Date.now()): string {
 }
 
 export class NodeRegistration {
-  private readonly nodeType;
-  private readonly leaseType;
   private uid: string | undefined;
   private readyTransition: string | undefined;
 
   constructor(
-    private readonly svc: ResourceService,
+    private readonly client: KubeClient,
     readonly nodeName: string,
     private readonly host: HostInfo,
     private readonly log: Logger,
-  ) {
-    const n = svc.registry.resource('', 'v1', 'nodes');
-    const l = svc.registry.resource('coordination.k8s.io', 'v1', 'leases');
-    if (!n || !l) throw new Error('agent: the Node and Lease kinds must be registered');
-    this.nodeType = n;
-    this.leaseType = l;
+  ) {}
+
+  private async tryGetNode(): Promise<KubeObject | undefined> {
+    try {
+      return await this.client.get(NODES, this.nodeName);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   /** Create (or adopt) the Node and write its status, then the Lease. */
@@ -48,20 +49,20 @@ export class NodeRegistration {
       'kubernetes.io/arch': this.host.nodeInfo.architecture!,
       'lodge.dev/kvm': String(this.host.kvm),
     };
-    let current = await this.svc.tryGet(this.nodeType, undefined, this.nodeName);
+    let current: KubeObject | undefined = await this.tryGetNode();
     if (!current) {
       try {
-        await this.svc.create(this.nodeType, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } }, controllerWrite(MANAGER));
+        current = await this.client.create<KubeObject>(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } }, { fieldManager: MANAGER });
       } catch (e) {
         if (!isCode(e, 409)) throw e;
+        current = await this.client.get<KubeObject>(NODES, this.nodeName);
       }
-    } else if (Object.entries(labels).some(([k, v]) => current!.obj.metadata.labels?.[k] !== v)) {
-      const obj = structuredClone(current.obj);
+    } else if (Object.entries(labels).some(([k, v]) => current!.metadata.labels?.[k] !== v)) {
+      const obj: KubeObject = structuredClone(current);
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), ...labels };
-      await this.svc.update(this.nodeType, undefined, this.nodeName, obj, controllerWrite(MANAGER));
+      current = await this.client.update<KubeObject>(NODES, obj, { fieldManager: MANAGER });
     }
-    current = await this.svc.get(this.nodeType, undefined, this.nodeName);
-    this.uid = current.obj.metadata.uid;
+    this.uid = current ? current.metadata.uid : undefined;
     this.readyTransition = undefined;
     await this.heartbeat();
   }
@@ -74,13 +75,13 @@ export class NodeRegistration {
 
   private async writeStatus(): Promise<void> {
     const now = rfc3339();
-    const current = await this.svc.tryGet(this.nodeType, undefined, this.nodeName);
+    const current = await this.tryGetNode();
     if (!current) {
       // Deleted under us: register again (as the kubelet does).
       await this.register();
       return;
     }
-    const prevReady = ((current.obj.status?.conditions as Array<Record<string, string>> | undefined) ?? []).find((c) => c.type === 'Ready');
+    const prevReady = ((current.status?.conditions as Array<Record<string, string>> | undefined) ?? []).find((c) => c.type === 'Ready');
     this.readyTransition ??= prevReady?.status === 'True' && prevReady.lastTransitionTime ? prevReady.lastTransitionTime : now;
     const status = {
       capacity: this.host.capacity,
@@ -98,9 +99,9 @@ export class NodeRegistration {
       daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
       nodeInfo: this.host.nodeInfo,
     };
-    const obj: KubeObject = { ...current.obj, status };
+    const obj: KubeObject = { ...current, metadata: { ...current.metadata }, status };
     delete obj.metadata.resourceVersion;
-    await this.svc.update(this.nodeType, undefined, this.nodeName, obj, controllerWrite(MANAGER), 'status');
+    await this.client.update(NODES, obj, { fieldManager: MANAGER, subresource: 'status' });
   }
 
   private async renewLease(): Promise<void> {
@@ -115,7 +116,7 @@ export class NodeRegistration {
       spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() },
     };
     // PUT creates a missing Lease (as for the kubelet).
-    await this.svc.update(this.leaseType, LEASE_NAMESPACE, this.nodeName, lease, controllerWrite(MANAGER));
+    await this.client.update(LEASES, lease, { fieldManager: MANAGER });
   }
 
   /** Heartbeat every RENEW_INTERVAL_MS until the signal aborts. */

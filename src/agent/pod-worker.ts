@@ -4,9 +4,9 @@
 // status (through the status subresource only). Level-triggered: every call
 // compares the Pod with what the driver reports, whatever happened before.
 import { readdir } from 'node:fs/promises';
-import type { ResourceService } from '../api/resources/resource-service.js';
-import type { KubeObject, ResourceType } from '../apis/types.js';
-import { controllerWrite } from '../controllers/runtime/informer-factory.js';
+import type { KubeObject } from '../apis/types.js';
+import type { KubeClient } from '../client/index.js';
+import { PODS } from '../client/refs.js';
 import type { Logger } from '../util/log.js';
 import { containerId, parseContainerId, resolveArgs, resolveEnv, resolveLimits, storeImageName, type PodContainer } from './container-spec.js';
 import type { ImageStore } from './images/index.js';
@@ -39,8 +39,7 @@ interface RunRecord {
 }
 
 export interface PodWorkerDeps {
-  svc: ResourceService;
-  podType: ResourceType;
+  client: KubeClient;
   nodeName: string;
   driver: InstanceDriver;
   images: ImageStore;
@@ -72,7 +71,7 @@ export class PodWorker {
   async bind(pod: KubeObject): Promise<void> {
     const next = structuredClone(pod);
     next.spec = { ...next.spec, nodeName: this.d.nodeName };
-    await this.d.svc.update(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), next, controllerWrite(MANAGER));
+    await this.d.client.update(PODS, next, { fieldManager: MANAGER });
     this.d.log.info('pod bound', { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: this.d.nodeName });
   }
 
@@ -116,7 +115,7 @@ export class PodWorker {
     const grace = pod.metadata.deletionGracePeriodSeconds ?? (pod.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30;
     await this.teardown(uid, Math.max(grace, 0) * 1000 || 1);
     try {
-      await this.d.svc.delete(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), { gracePeriodSeconds: 0, preconditions: { uid } });
+      await this.d.client.delete(PODS, String(pod.metadata.name), { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid } });
       this.d.log.info('pod stopped and removed', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     } catch (e) {
       if (!isCode(e, 404) && !isCode(e, 409)) throw e;
@@ -303,7 +302,7 @@ export class PodWorker {
     const body: KubeObject = { ...pod, metadata: { ...pod.metadata }, status };
     delete body.metadata.resourceVersion;
     try {
-      await this.d.svc.update(this.d.podType, pod.metadata.namespace, String(pod.metadata.name), body, controllerWrite(MANAGER), 'status');
+      await this.d.client.update(PODS, body, { fieldManager: MANAGER, subresource: 'status' });
     } catch (e) {
       if (!isCode(e, 404) && !isCode(e, 409)) throw e; // gone or replaced meanwhile: the next sync sees it
     }

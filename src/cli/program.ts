@@ -19,7 +19,8 @@ export function buildProgram(): Command {
     .option('-n, --namespace <namespace>', 'namespace to work in (default: the context\'s, else "default")')
     .option('--request-timeout <duration>', 'give up on a request after this long, e.g. 30s (0 = no limit)', '0')
     .showHelpAfterError();
-  registerLazyUp(program);
+  registerLazy(program, 'up', 'run a single-host Lodge: store, API server, controllers and node agent (lodge up --help for options)', async (real) => (await import('./up.js')).registerUp(real));
+  registerLazy(program, 'agent', "run this host's node agent against a Lodge API server (lodge agent --help for options)", async (real) => (await import('./agent.js')).registerAgent(real));
   registerGet(program);
   registerApply(program);
   registerCreate(program);
@@ -31,23 +32,23 @@ export function buildProgram(): Command {
 }
 
 /**
- * `up` runs the whole control plane (SQLite, API server, controllers); the
- * client commands should neither pay for loading that nor break while it is
- * being worked on. So `up` is a stand-in that imports ./up.js only when run,
- * and hands its arguments (including --help) to the command registerUp builds.
+ * `up` and `agent` run the control plane or the node agent (SQLite, API
+ * server, drivers); the client commands should neither pay for loading that
+ * nor break while it is being worked on. So each is a stand-in that imports
+ * its module only when run, and hands its arguments (including --help) to the
+ * command that module builds.
  */
-function registerLazyUp(program: Command): void {
+function registerLazy(program: Command, name: string, description: string, register: (real: Command) => Promise<void>): void {
   program
-    .command('up')
-    .description('run a single-host Lodge: store, API server and controllers (lodge up --help for options)')
+    .command(name)
+    .description(description)
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[args...]')
     .action(async (_args: string[], _opts: unknown, cmd: Command) => {
-      const { registerUp } = await import('./up.js');
       const real = new Command('lodge');
-      registerUp(real);
-      await real.parseAsync(['up', ...cmd.args], { from: 'user' });
+      await register(real);
+      await real.parseAsync([name, ...cmd.args], { from: 'user' });
     });
 }

@@ -8,6 +8,7 @@ import { SchemaValidator } from '../api/admission/schema-validator.js';
 import { startApiServer } from '../api/http/server.js';
 import { ResourceService } from '../api/resources/resource-service.js';
 import { registry as defaultRegistry } from '../apis/registry.js';
+import { KubeClient } from '../client/client.js';
 import { writeKubeconfig } from '../client/kubeconfig.js';
 import { runGarbageCollector } from '../controllers/garbage-collector.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
@@ -93,12 +94,16 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;
+  let agentClient: KubeClient | undefined;
   if (o.agent ?? true) {
     try {
-      agent = await startAgent({ svc: service, informers, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs });
+      // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
+      agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs });
     } catch (e) {
       abort.abort();
       compactor.stop();
+      await agentClient?.close();
       await server.close();
       await Promise.allSettled(controllers);
       await informers.stopped();
@@ -114,8 +119,11 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     close: async () => {
       abort.abort();
       compactor.stop();
+      // The agent finishes its current sync (it may still write a status) before the server goes.
+      await agent?.done.catch(() => undefined);
+      await agentClient?.close();
       await server.close();
-      await Promise.allSettled([...controllers, agent?.done]);
+      await Promise.allSettled(controllers);
       await informers.stopped();
       await store.close();
     },

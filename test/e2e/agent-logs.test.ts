@@ -4,37 +4,24 @@
 // deleted through the API in the end; whatever a failed test left on the host
 // is swept by this file's pod uids, and every child process is stopped by PID.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PodFixture } from './pod-fixture.js';
 import { LODGE_MAIN, api, describeRun, lodgeCli, removeDir, runKubectl, shutdown, startKubectl, startLodge, waitFor, type KubectlChild, type Lodge } from './harness.js';
 
-const RUNC_ROOT = '/run/lodge/runc';
 const NODE = `lodge-logs-e2e-${process.pid}`;
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-logs-'));
-const uids = new Set<string>();
 const children = new Set<KubectlChild>();
 const procs = new Set<ChildProcess>();
 let lodge: Lodge | undefined;
 
-async function createPod(name: string, spec: Record<string, unknown>): Promise<any> {
-  const r = await api(lodge!, 'POST', `/api/v1/namespaces/${NS}/pods`, {
-    body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { terminationGracePeriodSeconds: 1, ...spec } }),
-    contentType: 'application/json',
-  });
-  assert.equal(r.status, 201, r.text);
-  const pod = r.json();
-  uids.add(pod.metadata.uid);
-  return pod;
-}
-
-async function getPod(name: string): Promise<any | undefined> {
-  const r = await api(lodge!, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`);
-  return r.status === 200 ? r.json() : undefined;
-}
+const pods = new PodFixture(() => lodge, NS, { terminationGracePeriodSeconds: 1 });
+const createPod = (name: string, spec: Record<string, unknown>): Promise<any> => pods.create(name, spec);
+const getPod = (name: string): Promise<any> => pods.get(name);
 
 const busybox = (name: string, script: string): Record<string, unknown> => ({ name, image: 'busybox', command: ['sh', '-c', script] });
 
@@ -55,29 +42,6 @@ async function kubectlLogsUntil(args: string[], pred: (out: string) => boolean, 
   });
 }
 
-function sweepHost(): void {
-  const listed = spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
-  for (const uid of uids) {
-    for (const id of listed.split('\n').filter((x) => x.startsWith(`p-${uid}-`))) spawnSync('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]);
-    spawnSync('ip', ['netns', 'del', `lodge-${uid}`]);
-    for (const root of ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))]) removeCgroupTree(join(root, 'lodge', `pod-${uid}`));
-  }
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dataDir))) {
-    const mountPoint = line.split(' ')[4];
-    if (mountPoint) spawnSync('umount', ['-l', mountPoint]);
-  }
-}
-
-function removeCgroupTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
-    rmdirSync(dir);
-  } catch {
-    /* best effort */
-  }
-}
-
 before(async () => {
   lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
 });
@@ -86,14 +50,10 @@ after(async () => {
   try {
     for (const c of children) await c.stop();
     for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid) process.kill(p.pid, 'SIGKILL');
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      const r = await api(lodge, 'GET', `/api/v1/namespaces/${NS}/pods`);
-      for (const p of r.status === 200 ? r.json().items : []) await api(lodge, 'DELETE', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`);
-      await waitFor('pods gone', async () => (await api(lodge!, 'GET', `/api/v1/namespaces/${NS}/pods`)).json().items.length === 0, 30_000).catch(() => undefined);
-    }
+    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await pods.deleteAll();
   } finally {
     await shutdown(lodge, dataDir).catch(() => undefined);
-    sweepHost();
+    pods.sweepHost([dataDir]);
     removeDir(dataDir);
   }
 });

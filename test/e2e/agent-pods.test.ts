@@ -5,86 +5,25 @@
 // failed test left (runc containers, netns, mounts, cgroups) is swept by the
 // pod uids this file created.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { PodFixture, containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
 
-const RUNC_ROOT = '/run/lodge/runc';
 const NODE = `lodge-e2e-${process.pid}`;
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-agent-'));
-const uids = new Set<string>();
 let lodge: Lodge | undefined;
+const pods = new PodFixture(() => lodge, NS);
+const createPod = (name: string, spec: Record<string, unknown>): Promise<any> => pods.create(name, spec);
+const getPod = (name: string): Promise<any> => pods.get(name);
+const status = containerStatus;
+const cid = containerIdOf;
 
 function start(): Promise<Lodge> {
   return startLodge({ dataDir, args: ['--node-name', NODE] });
-}
-
-async function createPod(name: string, spec: Record<string, unknown>): Promise<any> {
-  const r = await api(lodge!, 'POST', `/api/v1/namespaces/${NS}/pods`, {
-    body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec }),
-    contentType: 'application/json',
-  });
-  assert.equal(r.status, 201, r.text);
-  const pod = r.json();
-  uids.add(pod.metadata.uid);
-  return pod;
-}
-
-async function getPod(name: string): Promise<any | undefined> {
-  const r = await api(lodge!, 'GET', `/api/v1/namespaces/${NS}/pods/${name}`);
-  if (r.status === 404) return undefined;
-  assert.equal(r.status, 200, r.text);
-  return r.json();
-}
-
-const status = (pod: any, c = 'c'): any => pod?.status?.containerStatuses?.find((s: any) => s.name === c);
-const cid = (uid: string, c = 'c'): string => `p-${uid}-${c}`;
-
-function runcState(id: string): { pid: number; status: string } | undefined {
-  const r = spawnSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' });
-  return r.status === 0 ? JSON.parse(r.stdout) : undefined;
-}
-
-function mountsMentioning(s: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(s));
-}
-
-function podCgroups(uid: string): string[] {
-  const out: string[] = [];
-  for (const h of readdirSync('/sys/fs/cgroup')) {
-    const d = join('/sys/fs/cgroup', h, 'lodge', `pod-${uid}`);
-    if (existsSync(d)) out.push(d);
-  }
-  if (existsSync(join('/sys/fs/cgroup', 'lodge', `pod-${uid}`))) out.push(join('/sys/fs/cgroup', 'lodge', `pod-${uid}`));
-  return out;
-}
-
-function removeCgroupTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
-  try {
-    rmdirSync(dir);
-  } catch {
-    /* best effort */
-  }
-}
-
-/** Last resort for what a failed test left on the host, by this file's pod uids. */
-function sweepHost(): void {
-  const listed = spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
-  for (const uid of uids) {
-    for (const id of listed.split('\n').filter((x) => x.startsWith(`p-${uid}-`))) spawnSync('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]);
-    spawnSync('ip', ['netns', 'del', `lodge-${uid}`]);
-    for (const d of podCgroups(uid)) removeCgroupTree(d);
-  }
-  for (const line of mountsMentioning(dataDir)) {
-    const mountPoint = line.split(' ')[4];
-    if (mountPoint) spawnSync('umount', ['-l', mountPoint]);
-  }
 }
 
 before(async () => {
@@ -93,14 +32,10 @@ before(async () => {
 
 after(async () => {
   try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      const r = await api(lodge, 'GET', `/api/v1/namespaces/${NS}/pods`);
-      for (const p of r.status === 200 ? r.json().items : []) await api(lodge, 'DELETE', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`);
-      await waitFor('pods gone', async () => (await api(lodge!, 'GET', `/api/v1/namespaces/${NS}/pods`)).json().items.length === 0, 30_000).catch(() => undefined);
-    }
+    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await pods.deleteAll();
   } finally {
     await shutdown(lodge, dataDir).catch(() => undefined);
-    sweepHost();
+    pods.sweepHost([dataDir]);
     removeDir(dataDir);
   }
 });

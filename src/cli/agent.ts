@@ -1,0 +1,86 @@
+// `lodge agent`: this host's node agent on its own, joined to a control plane
+// elsewhere (or on this host, started with `lodge up --no-agent`). It talks to
+// the API server only, over HTTPS with a bearer token, and runs until SIGTERM
+// or SIGINT; the workloads it runs keep running when it stops.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { startAgent } from '../agent/agent.js';
+import { KubeClient } from '../client/client.js';
+import { DEFAULT_DATA_DIR } from '../up/control-plane.js';
+import { createLogger } from '../util/log.js';
+
+interface AgentCliOptions {
+  server: string;
+  token?: string;
+  tokenFile?: string;
+  certificateAuthority?: string;
+  insecureSkipTlsVerify?: boolean;
+  dataDir: string;
+  nodeName?: string;
+}
+
+async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
+  let url: URL;
+  try {
+    url = new URL(o.server);
+  } catch {
+    throw new Error(`--server must be a URL such as https://10.0.0.1:6443, not ${JSON.stringify(o.server)}`);
+  }
+  if (url.protocol !== 'https:') throw new Error(`--server must be an https:// URL, not ${JSON.stringify(o.server)}`);
+  const token = o.token ?? process.env.LODGE_TOKEN ?? (o.tokenFile ? (await readFile(o.tokenFile, 'utf8')).trim() : undefined);
+  if (!token) throw new Error('a token is needed: --token T, --token-file FILE or $LODGE_TOKEN (lodge up writes it to DATA_DIR/pki/admin.token)');
+  // On the control plane's own host the CA is where `lodge up` put it.
+  const caFile = o.certificateAuthority ?? (existsSync(join(o.dataDir, 'pki', 'ca.crt')) ? join(o.dataDir, 'pki', 'ca.crt') : undefined);
+  if (!caFile && !o.insecureSkipTlsVerify) {
+    throw new Error("--certificate-authority FILE is needed to trust the server (its DATA_DIR/pki/ca.crt), or --insecure-skip-tls-verify");
+  }
+  const caPem = caFile ? await readFile(caFile, 'utf8').catch((e: Error) => Promise.reject(new Error(`--certificate-authority ${caFile}: ${e.message}`))) : undefined;
+  return new KubeClient({ server: url.origin, caPem, token, insecureSkipTlsVerify: o.insecureSkipTlsVerify, timeoutMs: 30_000, source: 'lodge agent' });
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description("run this host's node agent against a Lodge API server")
+    .requiredOption('--server <url>', 'the API server, e.g. https://10.0.0.1:6443')
+    .option('--token <token>', 'bearer token for the API server (or $LODGE_TOKEN)')
+    .option('--token-file <file>', 'read the bearer token from this file')
+    .option('--certificate-authority <file>', "CA certificate of the API server (default: DATA_DIR/pki/ca.crt when it exists)")
+    .option('--insecure-skip-tls-verify', "do not verify the server's certificate")
+    .option('--data-dir <dir>', 'where the agent keeps images, containers and pod state', DEFAULT_DATA_DIR)
+    .option('--node-name <name>', "name of this host's Node (default: the hostname)")
+    .action(async (opts: AgentCliOptions) => {
+      const log = createLogger({ component: 'lodge-agent' });
+      const abort = new AbortController();
+      let client: KubeClient | undefined;
+      let agent;
+      try {
+        client = await clientFor(opts);
+        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName });
+      } catch (e) {
+        abort.abort();
+        await client?.close();
+        process.stderr.write(`lodge agent: cannot start: ${(e as Error).message}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(`lodge agent: node ${agent.nodeName} ready, server ${opts.server}\n`);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        log.info('stopping', { signal });
+        abort.abort();
+        agent.done
+          .then(() => client?.close())
+          .then(() => process.exit(0))
+          .catch((e: Error) => {
+            log.error('shutdown failed', { error: e.message });
+            process.exit(1);
+          });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

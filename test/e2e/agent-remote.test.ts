@@ -1,0 +1,139 @@
+// `lodge agent --server URL --token T` as its own process against a
+// `lodge up --no-agent`: it registers its Node, binds and runs Pods through
+// the REST API only, outlives nothing it should not (SIGKILL of the agent
+// leaves the container running; a new agent re-adopts it) and refuses to
+// start without what it needs to trust and reach the server.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { LODGE_MAIN, api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { PodFixture, containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
+
+const NODE = `lodge-remote-${process.pid}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'lodge-cp-'));
+const agentDir = mkdtempSync(join(tmpdir(), 'lodge-remote-agent-'));
+let lodge: Lodge | undefined;
+const pods = new PodFixture(() => lodge, 'default', { terminationGracePeriodSeconds: 1 });
+const agents = new Set<ChildProcess>();
+
+interface AgentProc {
+  proc: ChildProcess;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+function startAgent(extra: string[] = [], opts: { waitReady?: boolean } = {}): Promise<AgentProc> {
+  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, ...extra];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODGE_LOG_LEVEL: 'warn' } });
+  agents.add(proc);
+  let stderr = '';
+  let stdout = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  const a: AgentProc = { proc, stderr: () => stderr, exited };
+  if (opts.waitReady === false) return Promise.resolve(a);
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`lodge agent not ready in 60 s; stderr:\n${stderr}`)), 60_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/lodge agent: node \S+ ready/.test(stdout)) {
+        clearTimeout(timer);
+        res(a);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      rej(new Error(`lodge agent exited with ${code} before ready; stderr:\n${stderr}`));
+    });
+  });
+}
+
+async function kill(a: AgentProc, signal: NodeJS.Signals): Promise<number | null> {
+  if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill(signal);
+  return a.exited;
+}
+
+before(async () => {
+  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+});
+
+after(async () => {
+  try {
+    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
+      // The Pods go through an agent (it stops and removes them), so start one if none runs.
+      if (![...agents].some((p) => p.exitCode === null && p.signalCode === null)) await startAgent().catch(() => undefined);
+      await pods.deleteAll();
+    }
+  } finally {
+    for (const p of agents) if (p.exitCode === null && p.signalCode === null && p.pid) process.kill(p.pid, 'SIGKILL');
+    await shutdown(lodge, dataDir).catch(() => undefined);
+    pods.sweepHost([dataDir, agentDir]);
+    removeDir(agentDir);
+    removeDir(dataDir);
+  }
+});
+
+describe('lodge agent (separate process)', () => {
+  test('refuses to start without a token, with an http URL, or without a CA', async () => {
+    const run = (args: string[]): ReturnType<typeof spawnSync> =>
+      spawnSync(process.execPath, [LODGE_MAIN, 'agent', '--data-dir', agentDir, ...args], { encoding: 'utf8', env: { ...process.env, LODGE_TOKEN: '' }, timeout: 30_000 });
+    let r = run(['--server', lodge!.url]);
+    assert.equal(r.status, 1);
+    assert.match(String(r.stderr), /a token is needed: --token/);
+    r = run(['--server', lodge!.url.replace('https:', 'http:'), '--token', 'x']);
+    assert.equal(r.status, 1);
+    assert.match(String(r.stderr), /--server must be an https:\/\/ URL/);
+    r = run(['--server', lodge!.url, '--token', 'x']);
+    assert.equal(r.status, 1);
+    assert.match(String(r.stderr), /--certificate-authority FILE is needed/);
+    r = run(['--server', lodge!.url, '--token', 'wrong-token', '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--node-name', 'never']);
+    assert.equal(r.status, 1);
+    assert.match(String(r.stderr), /cannot start: .*(Unauthorized|401)/i);
+  });
+
+  test('registers its Node and runs a Pod through the API; SIGKILL keeps the container; a new agent re-adopts it', async () => {
+    let agent = await startAgent();
+    const node = await waitFor('node registered', async () => {
+      const r = await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`);
+      return r.status === 200 && r.json().status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? r.json() : undefined;
+    });
+    assert.ok(Number(node.status.capacity.cpu) > 0);
+    const lease = await api(lodge!, 'GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`);
+    assert.equal(lease.status, 200, lease.text);
+
+    const pod = await pods.create('remote-sleeper', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] });
+    const uid = pod.metadata.uid as string;
+    const running = await pods.waitFor('remote-sleeper', 'running', (p) => p.status?.phase === 'Running' && containerStatus(p)?.state?.running);
+    assert.equal(running.spec.nodeName, NODE, 'bound to the agent node');
+    const before = runcState(containerIdOf(uid));
+    assert.equal(before?.status, 'running');
+
+    assert.equal(await kill(agent, 'SIGKILL'), null);
+    assert.equal(runcState(containerIdOf(uid))?.pid, before!.pid, 'the container outlives the agent');
+    // Changed while no agent runs: a second Pod waits for it.
+    await pods.create('remote-later', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] });
+
+    agent = await startAgent();
+    await pods.waitFor('remote-later', 'running', (p) => p.status?.phase === 'Running');
+    const again = await pods.get('remote-sleeper');
+    assert.equal(containerStatus(again).restartCount, 0, 'not restarted');
+    assert.equal(runcState(containerIdOf(uid))?.pid, before!.pid, 're-adopted, not replaced');
+
+    // Graceful delete goes through the agent and leaves nothing behind.
+    const del = await api(lodge!, 'DELETE', '/api/v1/namespaces/default/pods/remote-sleeper');
+    assert.ok(del.status === 200 || del.status === 202, del.text);
+    await waitFor('pod gone', async () => (await pods.get('remote-sleeper')) === undefined, 60_000);
+    assert.equal(runcState(containerIdOf(uid)), undefined);
+    assert.deepEqual(mountsMentioning(uid), []);
+    assert.deepEqual(podCgroups(uid), []);
+
+    // SIGTERM stops the agent cleanly, the workloads stay.
+    const later = await pods.get('remote-later');
+    assert.equal(await kill(agent, 'SIGTERM'), 0, agent.stderr());
+    assert.equal(runcState(containerIdOf(later.metadata.uid))?.status, 'running');
+    assert.doesNotMatch(lodge!.logs(), /request failed/);
+  });
+});
