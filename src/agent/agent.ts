@@ -30,6 +30,8 @@ export interface AgentOptions {
   nodeName?: string;
   /** runc's state dir (default /run/lodge/runc). */
   runcRoot?: string;
+  /** The node Lease's duration (default 40 s); it is renewed every quarter of that. */
+  leaseDurationSeconds?: number;
   /** Register this node's container logs here (pods/log in the same process). */
   nodeLogs?: NodeLogRegistry;
 }
@@ -52,7 +54,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const sandboxes = new PodSandboxes(join(o.dataDir, 'pods'));
   const layout = new Layout(driverRoot);
 
-  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log);
+  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds);
   await registration.register();
 
   const queue = new WorkQueue();

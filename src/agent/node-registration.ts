@@ -8,8 +8,8 @@ import type { HostInfo } from './host-info.js';
 
 export const MANAGER = 'lodge-agent';
 export const LEASE_NAMESPACE = 'kube-node-lease';
-export const LEASE_DURATION_SECONDS = 40;
-export const RENEW_INTERVAL_MS = 10_000;
+/** The kubelet's nodeLeaseDurationSeconds default; the Lease is renewed every quarter of it. */
+export const DEFAULT_LEASE_DURATION_SECONDS = 40;
 
 const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
 
@@ -30,6 +30,7 @@ export class NodeRegistration {
     readonly nodeName: string,
     private readonly host: HostInfo,
     private readonly log: Logger,
+    private readonly leaseDurationSeconds = DEFAULT_LEASE_DURATION_SECONDS,
   ) {}
 
   private async tryGetNode(): Promise<KubeObject | undefined> {
@@ -113,17 +114,17 @@ export class NodeRegistration {
         namespace: LEASE_NAMESPACE,
         ...(this.uid ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.nodeName, uid: this.uid }] } : {}),
       },
-      spec: { holderIdentity: this.nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() },
+      spec: { holderIdentity: this.nodeName, leaseDurationSeconds: this.leaseDurationSeconds, renewTime: microTime() },
     };
     // PUT creates a missing Lease (as for the kubelet).
     await this.client.update(LEASES, lease, { fieldManager: MANAGER });
   }
 
-  /** Heartbeat every RENEW_INTERVAL_MS until the signal aborts. */
+  /** Heartbeat every quarter of the lease duration until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, RENEW_INTERVAL_MS);
+        const t = setTimeout(resolve, (this.leaseDurationSeconds * 1000) / 4);
         signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
       });
       if (signal.aborted) return;

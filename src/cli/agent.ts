@@ -19,6 +19,7 @@ interface AgentCliOptions {
   insecureSkipTlsVerify?: boolean;
   dataDir: string;
   nodeName?: string;
+  nodeLeaseDuration: string;
 }
 
 async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
@@ -51,14 +52,17 @@ export function registerAgent(program: Command): void {
     .option('--insecure-skip-tls-verify', "do not verify the server's certificate")
     .option('--data-dir <dir>', 'where the agent keeps images, containers and pod state', DEFAULT_DATA_DIR)
     .option('--node-name <name>', "name of this host's Node (default: the hostname)")
+    .option('--node-lease-duration <seconds>', 'duration of the node Lease, renewed every quarter of it; the control plane marks the node Unknown after its grace period', '40')
     .action(async (opts: AgentCliOptions) => {
       const log = createLogger({ component: 'lodge-agent' });
       const abort = new AbortController();
       let client: KubeClient | undefined;
       let agent;
       try {
+        const leaseDurationSeconds = Number(opts.nodeLeaseDuration);
+        if (!Number.isInteger(leaseDurationSeconds) || leaseDurationSeconds < 1) throw new Error('--node-lease-duration must be a whole number of seconds, at least 1');
         client = await clientFor(opts);
-        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName });
+        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds });
       } catch (e) {
         abort.abort();
         await client?.close();

@@ -13,13 +13,24 @@ export function registerUp(program: Command): void {
     .option('--compact-interval <seconds>', 'how often history older than one interval is compacted', '300')
     .option('--no-agent', 'do not run a node agent for this host (API and controllers only)')
     .option('--node-name <name>', 'name of this host\'s Node (default: the hostname)')
-    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string }) => {
+    .option('--node-monitor-grace-period <seconds>', 'a node whose Lease is not renewed for this long turns Unknown and is tainted unreachable', '40')
+    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
         const compactSeconds = Number(opts.compactInterval);
         if (!Number.isFinite(compactSeconds) || compactSeconds <= 0) throw new Error('--compact-interval must be a positive number of seconds');
-        plane = await startControlPlane({ dataDir: opts.dataDir, listen: opts.listen, log, compactIntervalMs: compactSeconds * 1000, agent: opts.agent, nodeName: opts.nodeName });
+        const graceSeconds = Number(opts.nodeMonitorGracePeriod);
+        if (!Number.isFinite(graceSeconds) || graceSeconds <= 0) throw new Error('--node-monitor-grace-period must be a positive number of seconds');
+        plane = await startControlPlane({
+          dataDir: opts.dataDir,
+          listen: opts.listen,
+          log,
+          compactIntervalMs: compactSeconds * 1000,
+          agent: opts.agent,
+          nodeName: opts.nodeName,
+          nodeMonitorGraceMs: graceSeconds * 1000,
+        });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);
         process.exit(1);

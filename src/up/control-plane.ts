@@ -12,6 +12,7 @@ import { KubeClient } from '../client/client.js';
 import { writeKubeconfig } from '../client/kubeconfig.js';
 import { runGarbageCollector } from '../controllers/garbage-collector.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
+import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
@@ -36,6 +37,8 @@ export interface UpOptions {
   agent?: boolean;
   /** Node name for the agent (default: the hostname). */
   nodeName?: string;
+  /** How long a node's Lease may go unrenewed before it is Unknown and tainted unreachable (default 40 s). */
+  nodeMonitorGraceMs?: number;
 }
 
 export interface ControlPlane {
@@ -90,7 +93,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   setMaxListeners(0, abort.signal);
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
-  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx)];
+  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs })];
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;

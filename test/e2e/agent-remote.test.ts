@@ -2,7 +2,9 @@
 // `lodge up --no-agent`: it registers its Node, binds and runs Pods through
 // the REST API only, outlives nothing it should not (SIGKILL of the agent
 // leaves the container running; a new agent re-adopts it) and refuses to
-// start without what it needs to trust and reach the server.
+// start without what it needs to trust and reach the server. The Node's
+// conditions follow its Lease: Unknown and tainted unreachable while the
+// agent is gone, Ready and untainted when it is back.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -26,7 +28,7 @@ interface AgentProc {
 }
 
 function startAgent(extra: string[] = [], opts: { waitReady?: boolean } = {}): Promise<AgentProc> {
-  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, ...extra];
+  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-lease-duration', '4', ...extra];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODGE_LOG_LEVEL: 'warn' } });
   agents.add(proc);
   let stderr = '';
@@ -57,7 +59,8 @@ async function kill(a: AgentProc, signal: NodeJS.Signals): Promise<number | null
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  // Short lease and grace period so that the lifecycle test sees a silent node within seconds.
+  lodge = await startLodge({ dataDir, args: ['--no-agent', '--node-monitor-grace-period', '4'] });
 });
 
 after(async () => {
@@ -113,10 +116,23 @@ describe('lodge agent (separate process)', () => {
 
     assert.equal(await kill(agent, 'SIGKILL'), null);
     assert.equal(runcState(containerIdOf(uid))?.pid, before!.pid, 'the container outlives the agent');
+    const silent = await waitFor('node Unknown and tainted', async () => {
+      const n = (await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`)).json();
+      const ready = n.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+      return ready?.status === 'Unknown' && n.spec?.taints?.length ? n : undefined;
+    }, 30_000);
+    assert.equal(silent.status.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'NodeStatusUnknown');
+    assert.deepEqual(silent.spec.taints.map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`).sort(), ['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
+    const table = spawnSync(process.execPath, [LODGE_MAIN, '--kubeconfig', lodge!.kubeconfig, 'get', 'nodes', NODE], { encoding: 'utf8' });
+    assert.match(table.stdout, /NotReady/, table.stdout + table.stderr);
     // Changed while no agent runs: a second Pod waits for it.
     await pods.create('remote-later', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] });
 
     agent = await startAgent();
+    await waitFor('node Ready and untainted', async () => {
+      const n = (await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`)).json();
+      return n.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') && !n.spec?.taints?.length;
+    }, 30_000);
     await pods.waitFor('remote-later', 'running', (p) => p.status?.phase === 'Running');
     const again = await pods.get('remote-sleeper');
     assert.equal(containerStatus(again).restartCount, 0, 'not restarted');

@@ -123,7 +123,8 @@ const asNode = (o: KubeObject): Node => o as Node;
 
 function nodeStatus(n: Node): string {
   const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
-  let s = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  // As kubectl prints it: any Ready condition that is not True (False or Unknown) is NotReady; none at all is Unknown.
+  let s = !ready ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady';
   if (n.spec?.unschedulable) s += ',SchedulingDisabled';
   return s;
 }
