@@ -3,6 +3,7 @@
 // machines (QEMU) through it and never touches a runtime itself. Workloads
 // outlive the agent, so every method works from the workload's state
 // directory and re-adopts what already runs.
+import type { Readable, Writable } from 'node:stream';
 
 /** A root filesystem as data (containerd's snapshotters return mounts, not mounted paths). */
 export interface RootfsSpec {
@@ -82,9 +83,42 @@ export interface WorkloadStats {
 
 export interface ExecOptions {
   args: string[];
+  /** Added to the workload's own environment (later entries win). */
   env?: string[];
+  /** Defaults to the workload's working directory. */
   cwd?: string;
   tty: boolean;
+  /** Give the process a writable stdin; otherwise it reads /dev/null. */
+  stdin?: boolean;
+}
+
+/** A process started inside a running workload (`kubectl exec`). */
+export interface ExecProcess {
+  /** Present when ExecOptions.stdin was set; ending it closes the process's stdin (not with a tty: a terminal has no EOF but ^D). */
+  stdin?: Writable;
+  /** With a tty: the terminal's output, stderr included. */
+  stdout: Readable;
+  /** Absent with a tty: a terminal has one output stream. */
+  stderr?: Readable;
+  /** Set the terminal size; best effort, a no-op without a tty. */
+  resize(cols: number, rows: number): void;
+  /**
+   * Resolves when the process has exited and its output is drained; rejects
+   * (ExecFailedError) when the runtime could not start it at all.
+   */
+  wait(): Promise<{ exitCode: number }>;
+  /** Kill the process (SIGKILL); a no-op once it has exited. */
+  kill(): void;
+}
+
+/** The runtime could not start the process (no such executable, workload not running): there is no exit code. */
+export class ExecFailedError extends Error {
+  constructor(
+    readonly id: string,
+    readonly reason: string,
+  ) {
+    super(`exec in ${id}: ${reason}`);
+  }
 }
 
 /** The driver has no workload by that id (never created, or deleted). */
@@ -119,4 +153,6 @@ export interface InstanceDriver {
   stats(id: string): Promise<WorkloadStats>;
   /** Every workload this driver finds on the node (after an agent restart). */
   list(): Promise<WorkloadState[]>;
+  /** Run a process in a running workload, with its environment and working dir. Throws WorkloadNotFoundError for an unknown id. */
+  exec(id: string, opts: ExecOptions): Promise<ExecProcess>;
 }

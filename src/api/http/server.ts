@@ -6,10 +6,15 @@ import http2, { type Http2SecureServer, type Http2ServerRequest } from 'node:htt
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from '../../apis/registry.js';
 import type { NodeLogs } from '../../agent/logs/node-logs.js';
+import type { NodeExec } from '../../agent/exec/node-exec.js';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
-import { ApiError, unauthorized } from '../status.js';
+import { ApiError, badRequest, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
+import { handleExecUpgrade, rejectUpgrade } from './exec-handler.js';
 import { handleMeta } from './meta-handler.js';
 import { handleResource } from './resource-handler.js';
 import { sendError, type ApiResponse } from './respond.js';
@@ -25,6 +30,8 @@ export interface ApiServerConfig {
   log: Logger;
   /** Where pods/log reads container logs, by node. */
   nodeLogs?: NodeLogs;
+  /** Where pods/exec starts processes, by node. */
+  nodeExec?: NodeExec;
 }
 
 export interface ApiServer {
@@ -91,6 +98,27 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
     } catch (e) {
       if (!(e instanceof ApiError)) log.error('request failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });
       sendError(res, e);
+    }
+  };
+  // pods/exec upgrades to WebSocket. Clients dial it over HTTP/1.1 (no ALPN h2), and the allowHTTP1
+  // fallback emits 'upgrade' on this server as an http.Server would.
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgrade(req, socket, head);
+  });
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
+    socket.on('error', () => undefined); // a client that hung up mid-handshake
+    const url = new URL(req.url ?? '/', 'https://lodge.invalid');
+    try {
+      if (!authenticate(req, c.token)) throw unauthorized();
+      const route = parseRoute(c.registry, url.pathname);
+      if (route.kind !== 'resource') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+      const { rt, namespace: ns, name, subresource } = route.route;
+      if (subresource !== 'exec' || rt.kind !== 'Pod' || rt.group !== '' || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec does`);
+      await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
+    } catch (e) {
+      if (!(e instanceof ApiError)) log.error('upgrade failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });
+      rejectUpgrade(socket, e);
     }
   };
   server.on('tlsClientError', () => {

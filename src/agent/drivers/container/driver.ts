@@ -8,8 +8,11 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createLogger, type Logger } from '../../../util/log.js';
 import {
+  ExecFailedError,
   WorkloadExistsError,
   WorkloadNotFoundError,
+  type ExecOptions,
+  type ExecProcess,
   type InstanceDriver,
   type WorkloadSpec,
   type WorkloadState,
@@ -19,6 +22,7 @@ import {
 import { normalizeCgroupsPath, oomKills, readCgroupStats, removeCgroup } from './cgroups.js';
 import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
+import { startExec } from './exec.js';
 import { probeHost } from './host.js';
 import { Layout, validateId, type ContainerPaths, type ContainerRecord } from './layout.js';
 import { isMountPoint } from './mountinfo.js';
@@ -49,6 +53,8 @@ const KILL_WAIT_MS = 10_000;
 export class ContainerDriver implements InstanceDriver {
   readonly kind = 'container' as const;
   private readonly layout: Layout;
+  /** util-linux script, which tty exec needs (see exec.ts); optional, as only tty sessions need it. */
+  private scriptPath: string | undefined;
 
   private constructor(
     private readonly runc: Runc,
@@ -70,7 +76,9 @@ export class ContainerDriver implements InstanceDriver {
     const runcRoot = opts.runcRoot ?? '/run/lodge/runc';
     for (const dir of [layout.containersDir, layout.exitsDir, layout.socketsDir, runcRoot]) await mkdir(dir, { recursive: true });
     const log = (opts.logger ?? createLogger()).child({ component: 'container-driver' });
-    return new ContainerDriver(new Runc(runcPath as string, runcRoot), conmonPath as string, await probeHost(), log, opts);
+    const driver = new ContainerDriver(new Runc(runcPath as string, runcRoot), conmonPath as string, await probeHost(), log, opts);
+    driver.scriptPath = await findExecutable('script');
+    return driver;
   }
 
   get runcPath(): string {
@@ -273,6 +281,14 @@ export class ContainerDriver implements InstanceDriver {
         return { id, status: 'unknown' };
       }
     });
+  }
+
+  async exec(id: string, opts: ExecOptions): Promise<ExecProcess> {
+    const p = await this.existing(id);
+    const st = await this.runc.state(id);
+    // runc would start a process in a created (not yet started) container's namespaces too; Kubernetes only execs into running ones.
+    if (st?.status !== 'running') throw new ExecFailedError(id, `container is ${st ? st.status : 'not known to runc'}, not running`);
+    return startExec({ runc: this.runc, id, stateDir: p.dir, scriptPath: this.scriptPath, log: this.log }, opts);
   }
 
   /** The paths of a container that exists (has its record), else WorkloadNotFoundError. */

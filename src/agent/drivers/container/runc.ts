@@ -26,6 +26,15 @@ export class Runc {
     return [this.path, '--root', this.root, ...args];
   }
 
+  /**
+   * argv of `runc exec` for a caller that runs and streams it itself. runc's
+   * own errors also go to logFile as JSON lines, which tells a failed exec
+   * (no such executable) apart from a process that printed to stderr.
+   */
+  execArgv(logFile: string, args: string[]): string[] {
+    return [this.path, '--root', this.root, '--log', logFile, '--log-format', 'json', 'exec', ...args];
+  }
+
   /** runc's view of the container, or null when runc does not know it. */
   async state(id: string): Promise<RuncState | null> {
     const argv = this.argv('state', id);

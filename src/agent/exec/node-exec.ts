@@ -1,0 +1,55 @@
+// Processes run in Pods' containers by node (pods/exec): the API server asks
+// the exec source of the node a Pod runs on, as pods/log asks NodeLogs. In
+// `lodge up` the agent registers its source in-process; agents in other
+// processes would serve the same interface from their node servers.
+import type { ExecProcess } from '../runtime/driver.js';
+
+export type { ExecProcess } from '../runtime/driver.js';
+
+export interface NodeExecOptions {
+  command: string[];
+  tty: boolean;
+  /** Give the process a writable stdin (kubectl exec -i). */
+  stdin: boolean;
+}
+
+/** Why nothing could be started: no source for the node, no such container on it, or it is not running. */
+export class ExecUnavailableError extends Error {
+  constructor(
+    readonly reason: 'node' | 'container' | 'notRunning',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface NodeExec {
+  /**
+   * Start `opts.command` in a Pod's container. Rejects with
+   * ExecUnavailableError when there is nothing to run it in; a process that
+   * fails to start at all makes the returned process's wait() reject.
+   */
+  exec(nodeName: string, podUid: string, container: string, opts: NodeExecOptions): Promise<ExecProcess>;
+}
+
+/** The exec sources of the nodes this process knows, by node name. */
+export class NodeExecRegistry implements NodeExec {
+  private readonly sources = new Map<string, NodeExec>();
+
+  /** fallback: the source for nodes not registered here (agents in other processes, once they serve exec). */
+  constructor(private readonly fallback?: NodeExec) {}
+
+  /** Register a node's source; returns the unregister function. */
+  register(nodeName: string, source: NodeExec): () => void {
+    this.sources.set(nodeName, source);
+    return () => {
+      if (this.sources.get(nodeName) === source) this.sources.delete(nodeName);
+    };
+  }
+
+  exec(nodeName: string, podUid: string, container: string, opts: NodeExecOptions): Promise<ExecProcess> {
+    const source = this.sources.get(nodeName) ?? this.fallback;
+    if (!source) return Promise.reject(new ExecUnavailableError('node', `no exec source is registered for node "${nodeName}"`));
+    return source.exec(nodeName, podUid, container, opts);
+  }
+}
