@@ -1,19 +1,19 @@
 // From a Pod's container (and its image's config) to what the driver runs:
-// argv, env, working dir and cgroup limits, as the kubelet resolves them.
+// argv, working dir and cgroup limits, as the kubelet resolves them (the
+// environment is env-resolver.ts, volumes volumes/).
 import { parseQuantity } from '../apis/core/v1/quantity.js';
+import { ContainerConfigError, expand, type EnvContainer } from './env-resolver.js';
 import type { ImageConfig, ResourceLimits } from './runtime/driver.js';
+import type { VolumeMount } from './volumes/pod-volumes.js';
 
-export interface PodContainer {
-  name: string;
+export interface PodContainer extends EnvContainer {
   image: string;
   command?: string[];
   args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
   workingDir?: string;
-  resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
+  volumeMounts?: VolumeMount[];
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const CONTAINER_ID = new RegExp(`^p-(${UUID})-(.+)$`);
 
@@ -32,27 +32,16 @@ export function storeImageName(image: string): string {
   return image === 'busybox' || image.startsWith('busybox:') ? 'busybox' : image;
 }
 
-/** Kubernetes' rules: command replaces the entrypoint (and drops cmd), args replace cmd. */
-export function resolveArgs(c: PodContainer, img: ImageConfig): string[] {
-  const argv = c.command?.length ? [...c.command, ...(c.args ?? [])] : [...(img.entrypoint ?? []), ...(c.args?.length ? c.args : (img.cmd ?? []))];
-  if (!argv.length) throw new Error(`container ${c.name}: no command: neither the Pod nor image ${c.image} says what to run`);
+/**
+ * Kubernetes' rules: command replaces the entrypoint (and drops cmd), args
+ * replace cmd. $(VAR) in the Pod's command and args (not the image's) refers
+ * to the container's own variables, as the kubelet expands them.
+ */
+export function resolveArgs(c: PodContainer, img: ImageConfig, env: Map<string, string> = new Map()): string[] {
+  const x = (list: string[] | undefined): string[] => (list ?? []).map((a) => expand(a, (n) => env.get(n)));
+  const argv = c.command?.length ? [...x(c.command), ...x(c.args)] : [...(img.entrypoint ?? []), ...(c.args?.length ? x(c.args) : (img.cmd ?? []))];
+  if (!argv.length) throw new ContainerConfigError(`container ${c.name}: no command: neither the Pod nor image ${c.image} says what to run`);
   return argv;
-}
-
-export function resolveEnv(c: PodContainer, img: ImageConfig): string[] {
-  const env = new Map<string, string>();
-  for (const kv of img.env ?? []) {
-    const i = kv.indexOf('=');
-    if (i > 0) env.set(kv.slice(0, i), kv.slice(i + 1));
-  }
-  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH.slice(5));
-  // $(VAR) references to earlier variables are expanded, as the kubelet does; valueFrom comes later.
-  for (const e of c.env ?? []) {
-    if (e.valueFrom !== undefined) continue;
-    const v = (e.value ?? '').replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name: string | undefined) => (m === '$$' ? '$' : (env.get(name!) ?? m)));
-    env.set(e.name, v);
-  }
-  return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
 export function resolveLimits(c: PodContainer): ResourceLimits {

@@ -1,12 +1,14 @@
 // What a Pod shares between its containers on the host: a network namespace
 // (loopback only until real networking), a parent cgroup, and a state dir
-// <dataDir>/pods/<uid>/ holding its logs. The state dir is made first and
-// removed last, so a crash in between leaves a trace the agent can find.
+// <dataDir>/pods/<uid>/ holding its logs and volumes (volumes/). The state
+// dir is made first and removed last, so a crash in between leaves a trace
+// the agent can find.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { removeCgroup } from './drivers/container/cgroups.js';
+import { unmountUnder } from './volumes/empty-dir.js';
 
 const run = promisify(execFile);
 
@@ -56,7 +58,7 @@ export class PodSandboxes {
     await run('ip', ['-n', netnsName(uid), 'link', 'set', 'lo', 'up']);
   }
 
-  /** Remove the netns, the pod cgroup and the state dir (logs included). Idempotent. */
+  /** Remove the netns, the pod cgroup and the state dir (logs and volumes included; tmpfs volumes unmounted first). Idempotent. */
   async remove(uid: string): Promise<void> {
     const has = await stat(netnsPath(uid)).then(
       () => true,
@@ -64,6 +66,8 @@ export class PodSandboxes {
     );
     if (has) await run('ip', ['netns', 'del', netnsName(uid)]);
     await removeCgroup(podCgroup(uid));
+    // Never rm -r across a mount: it would empty the tmpfs and then fail on the mount point.
+    await unmountUnder(this.dir(uid));
     await rm(this.dir(uid), { recursive: true, force: true });
   }
 

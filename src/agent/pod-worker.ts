@@ -1,25 +1,32 @@
 // Brings one Pod on this node to its desired state and reports it: creates
-// the sandbox and containers, restarts them per restartPolicy with back-off,
+// the sandbox, runs the init containers (init-containers.ts) and then the
+// containers with their env (env-resolver.ts) and volumes (volumes/),
+// restarts them per restartPolicy with back-off,
 // stops and removes everything when the Pod is deleted, and writes the Pod's
 // status (through the status subresource only). Level-triggered: every call
 // compares the Pod with what the driver reports, whatever happened before.
 import { readdir } from 'node:fs/promises';
 import type { KubeObject } from '../apis/types.js';
 import type { KubeClient } from '../client/index.js';
-import { PODS } from '../client/refs.js';
+import { CONFIGMAPS, PODS, SECRETS } from '../client/refs.js';
 import type { Logger } from '../util/log.js';
-import { containerId, parseContainerId, resolveArgs, resolveEnv, resolveLimits, storeImageName, type PodContainer } from './container-spec.js';
-import type { ImageStore } from './images/index.js';
+import { containerId, parseContainerId, resolveArgs, resolveLimits, storeImageName, type PodContainer } from './container-spec.js';
+import { ContainerConfigError, containerEnv, mergeImageEnv, type ConfigSource } from './env-resolver.js';
+import { builtinSpec, type ImageStore } from './images/index.js';
+import { initializingStatus, initRestartPolicy, syncInitContainers, type InitResult } from './init-containers.js';
 import { netnsPath, podCgroup, type PodSandboxes } from './pod-sandbox.js';
 import { WorkloadNotFoundError, type InstanceDriver, type WorkloadState } from './runtime/driver.js';
+import { containerMounts } from './volumes/pod-volumes.js';
 
 export const MANAGER = 'lodge-agent';
 /** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
 export const BACKOFF_BASE_MS = 10_000;
 export const BACKOFF_MAX_MS = 300_000;
+/** The kubelet's podPidsLimit default here: enough for any service, too few for a fork bomb to hurt the host. */
+export const DEFAULT_POD_PIDS_LIMIT = 4096;
 
 type State = Record<string, Record<string, unknown>>;
-interface ContainerStatus {
+export interface ContainerStatus {
   name: string;
   state: State;
   lastState: State;
@@ -49,6 +56,12 @@ export interface PodWorkerDeps {
   log: Logger;
   /** Look at this Pod again after ms (back-off ends, image may have been imported). */
   requeueAfter(key: string, ms: number): void;
+  /** The store name of a container's image (through the Image resources); storeImageName when unset. */
+  resolveImage?(ref: string): string;
+  /** Most processes (threads included) each container of a Pod may have: its cgroup's pids.max. */
+  podPidsLimit?: number;
+  /** This node's address, as its Node reports it (status.hostIP); default 127.0.0.1. */
+  hostIP?: string;
 }
 
 const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
@@ -66,6 +79,25 @@ export class PodWorker {
   private readonly runs = new Map<string, RunRecord>();
 
   constructor(private readonly d: PodWorkerDeps) {}
+
+  private get hostIP(): string {
+    return this.d.hostIP ?? '127.0.0.1';
+  }
+
+  /** ConfigMaps and Secrets for env and volumes, read through the API each time a container is created (undefined: not found). */
+  private readonly configSource: ConfigSource = {
+    configMap: (ns, name) => this.getOptional(CONFIGMAPS, ns, name),
+    secret: (ns, name) => this.getOptional(SECRETS, ns, name),
+  };
+
+  private async getOptional(ref: typeof PODS, namespace: string, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.d.client.get(ref, name, { namespace });
+    } catch (e) {
+      if (isCode(e, 404)) return undefined;
+      throw e;
+    }
+  }
 
   /** Bind an unscheduled Pod to this node (until there is a scheduler). */
   async bind(pod: KubeObject): Promise<void> {
@@ -128,17 +160,24 @@ export class PodWorker {
     const phase = pod.status?.phase as string | undefined;
     if (phase === 'Succeeded' || phase === 'Failed') return; // done: its containers stay (for logs) until the Pod goes
     await this.d.sandboxes.ensure(uid);
+    const policy = String(pod.spec?.restartPolicy ?? 'Always');
+    const inits = (pod.spec?.initContainers as PodContainer[] | undefined) ?? [];
+    const init = await syncInitContainers(inits, (pod.status?.initContainerStatuses as ContainerStatus[] | undefined) ?? [], (c, prev) =>
+      this.syncContainer(key, pod, c, prev, initRestartPolicy(policy)),
+    );
     const containers = (pod.spec?.containers as PodContainer[] | undefined) ?? [];
     const prev = (pod.status?.containerStatuses as ContainerStatus[] | undefined) ?? [];
     const statuses: ContainerStatus[] = [];
-    for (const c of containers) statuses.push(await this.syncContainer(key, pod, c, prev.find((s) => s.name === c.name)));
-    await this.writeStatus(pod, statuses);
+    for (const c of containers) {
+      const old = prev.find((s) => s.name === c.name);
+      statuses.push(init.done ? await this.syncContainer(key, pod, c, old, policy) : initializingStatus(c, old));
+    }
+    await this.writeStatus(pod, statuses, inits.length ? init : undefined);
   }
 
-  private async syncContainer(key: string, pod: KubeObject, c: PodContainer, prev: ContainerStatus | undefined): Promise<ContainerStatus> {
+  private async syncContainer(key: string, pod: KubeObject, c: PodContainer, prev: ContainerStatus | undefined, policy: string): Promise<ContainerStatus> {
     const uid = String(pod.metadata.uid);
     const id = containerId(uid, c.name);
-    const policy = String(pod.spec?.restartPolicy ?? 'Always');
     let rec = this.runs.get(id);
     if (!rec) {
       rec = { restartCount: prev?.restartCount ?? 0, lastState: prev?.lastState ?? {}, imageID: prev?.imageID ?? '' };
@@ -224,10 +263,11 @@ export class PodWorker {
   /** Create and start one run of a container; a waiting state when its image is not here. */
   private async createAndStart(pod: KubeObject, c: PodContainer, id: string, rec: RunRecord): Promise<{ reason: string; message: string } | undefined> {
     const uid = String(pod.metadata.uid);
-    const name = storeImageName(c.image);
+    const name = this.d.resolveImage?.(c.image) ?? storeImageName(c.image);
     let image;
     try {
-      const known = name === 'busybox' || (await this.d.images.get(name).catch(() => undefined));
+      // A built-in image (busybox, debian:<release>) is built here on first use.
+      const known = builtinSpec(name) !== undefined || (await this.d.images.get(name).catch(() => undefined));
       if (!known) throw new Error('not found');
       image = await this.d.images.prepare(name);
     } catch (e) {
@@ -235,10 +275,15 @@ export class PodWorker {
       return { reason: 'ErrImagePull', message: `image ${c.image} is not in the node's image store; import it with lodge image import${why}` };
     }
     rec.imageID = image.digest;
-    let args;
+    // Env (ConfigMaps and Secrets read now), argv ($(VAR) from that env) and volumes, as the kubelet resolves them per run.
+    let args, env, mounts;
     try {
-      args = resolveArgs(c, image.config);
+      const vars = await containerEnv(c, { pod, hostIP: this.hostIP, source: this.configSource });
+      env = mergeImageEnv(image.config, vars);
+      args = resolveArgs(c, image.config, vars);
+      mounts = await containerMounts(c.volumeMounts, { pod, podDir: this.d.sandboxes.dir(uid), source: this.configSource, env: vars });
     } catch (e) {
+      if (!(e instanceof ContainerConfigError)) throw e;
       return { reason: 'CreateContainerConfigError', message: (e as Error).message };
     }
     await this.d.driver.create({
@@ -246,33 +291,40 @@ export class PodWorker {
       node: this.d.nodeName,
       rootfs: image.rootfs,
       args,
-      env: resolveEnv(c, image.config),
+      env,
       cwd: c.workingDir || image.config.workingDir || '/',
       hostname: String(pod.metadata.name).slice(0, 63),
-      limits: resolveLimits(c),
+      limits: { ...resolveLimits(c), pids: this.d.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT },
       cgroupsPath: `${podCgroup(uid)}/${c.name}`,
       netnsPath: netnsPath(uid),
-      mounts: [],
+      mounts,
       logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
     });
     await this.d.driver.start(id);
     return undefined;
   }
 
-  private async writeStatus(pod: KubeObject, statuses: ContainerStatus[]): Promise<void> {
+  /** init is undefined for a Pod without init containers. */
+  private async writeStatus(pod: KubeObject, statuses: ContainerStatus[], init?: InitResult): Promise<void> {
     const old = pod.status ?? {};
     const now = rfc3339();
-    const allTerminated = statuses.length > 0 && statuses.every((s) => s.state.terminated);
-    const phase = allTerminated
-      ? statuses.every((s) => s.state.terminated!.exitCode === 0)
-        ? 'Succeeded'
-        : 'Failed'
-      : statuses.some((s) => s.state.running || s.restartCount > 0 || s.state.terminated)
-        ? 'Running'
-        : 'Pending';
+    const initialized = !init || init.done;
+    const allTerminated = init?.failed || (initialized && statuses.length > 0 && statuses.every((s) => s.state.terminated));
+    // The kubelet's getPhase: Pending while initializing, Failed once an init container failed for good.
+    const phase = init?.failed
+      ? 'Failed'
+      : !initialized
+        ? 'Pending'
+        : allTerminated
+          ? statuses.every((s) => s.state.terminated!.exitCode === 0)
+            ? 'Succeeded'
+            : 'Failed'
+          : statuses.some((s) => s.state.running || s.restartCount > 0 || s.state.terminated)
+            ? 'Running'
+            : 'Pending';
     const allReady = statuses.length > 0 && statuses.every((s) => s.ready);
     const oldConds = (old.conditions as Array<Record<string, string>> | undefined) ?? [];
-    const cond = (type: string, ok: boolean, reason?: string): Record<string, string> => {
+    const cond = (type: string, ok: boolean, reason?: string, message?: string): Record<string, string> => {
       const status = ok ? 'True' : 'False';
       const was = oldConds.find((c) => c.type === type);
       return {
@@ -280,22 +332,25 @@ export class PodWorker {
         status,
         lastTransitionTime: was?.status === status && was.lastTransitionTime ? was.lastTransitionTime : now,
         ...(ok || !reason ? {} : { reason }),
+        ...(ok || !message ? {} : { message }),
       };
     };
+    const incomplete = (init?.statuses ?? []).filter((s) => !s.ready).map((s) => s.name);
     const notReady = allTerminated ? 'PodCompleted' : 'ContainersNotReady';
     const status: Record<string, unknown> = {
       ...old,
       phase,
       conditions: [
         cond('PodReadyToStartContainers', true),
-        cond('Initialized', true),
+        cond('Initialized', initialized, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
         cond('Ready', allReady, notReady),
         cond('ContainersReady', allReady, notReady),
         cond('PodScheduled', true),
       ],
-      hostIP: '127.0.0.1',
-      hostIPs: [{ ip: '127.0.0.1' }],
+      hostIP: this.hostIP,
+      hostIPs: [{ ip: this.hostIP }],
       startTime: (old.startTime as string | undefined) ?? now,
+      ...(init ? { initContainerStatuses: init.statuses } : {}),
       containerStatuses: statuses,
     };
     if (JSON.stringify(status) === JSON.stringify(old)) return;
