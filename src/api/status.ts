@@ -76,6 +76,12 @@ export const conflict = (rt: Pick<ResourceType, 'plural' | 'group'>, name: strin
     kind: rt.plural,
   });
 
+/** Deleting an object something still uses: 'image "debian" is in use by pod default/web'. */
+export function inUse(rt: Pick<ResourceType, 'plural' | 'group' | 'singular'>, name: string, users: string[]): ApiError {
+  const shown = users.length > 5 ? [...users.slice(0, 5), `${users.length - 5} more`] : users;
+  return new ApiError(409, 'Conflict', `${rt.singular} "${name}" is in use by ${shown.join(', ')}`, { name, group: rt.group, kind: rt.plural });
+}
+
 export const staleUpdate = (rt: Pick<ResourceType, 'plural' | 'group'>, name: string): ApiError =>
   conflict(rt, name, 'the object has been modified; please apply your changes to the latest version and try again');
 

@@ -119,6 +119,17 @@ export interface DeletionBehaviour {
   protectedNames?: string[];
   /** The node whose agent must stop the object before it goes (a bound Pod), and its default grace period. */
   stoppedByNode?(obj: KubeObject): { node: string; graceSeconds: number } | undefined;
+  /**
+   * Who still needs the object, as "pod default/web" (an Image that Pods
+   * run from): deleting it is refused with 409 Conflict while any do.
+   */
+  inUseBy?(obj: KubeObject, lookup: ObjectLookup): Promise<string[]>;
+}
+
+/** Read access to the stored objects of other kinds, for deletion checks. */
+export interface ObjectLookup {
+  /** Every object of the kind (all namespaces); none when the kind is not served. */
+  list(group: string, version: string, plural: string): Promise<KubeObject[]>;
 }
 
 export function apiVersionOf(rt: Pick<ResourceType, 'group' | 'version'>): string {

@@ -5,12 +5,12 @@
 // controller gets exactly the checks a kubectl user gets.
 import { randomUUID } from 'node:crypto';
 import type { Registry } from '../../apis/registry.js';
-import type { KubeObject, ResourceType } from '../../apis/types.js';
+import type { KubeObject, ObjectLookup, ResourceType } from '../../apis/types.js';
 import type { Store } from '../../store/store.js';
 import { CompactedError, InvalidContinueError, KeyExistsError, NotFoundError, RevisionConflictError } from '../../store/store.js';
 import type { FieldValidation, SchemaValidator } from '../admission/schema-validator.js';
 import { canonical, decode, encode } from '../codec.js';
-import { alreadyExists, ApiError, badRequest, conflict, forbidden, gone, nameMismatch, notFound, qualifiedResource, staleUpdate, uidPreconditionFailed } from '../status.js';
+import { alreadyExists, ApiError, badRequest, conflict, forbidden, gone, inUse, nameMismatch, notFound, qualifiedResource, staleUpdate, uidPreconditionFailed } from '../status.js';
 import { admit, checkTypeMeta } from './admit.js';
 import { nameSuffix, rfc3339 } from './clock.js';
 import { collectionPrefix, objectKey } from './keys.js';
@@ -461,6 +461,7 @@ export class ResourceService {
           name,
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
         );
+      if (!obj.metadata.deletionTimestamp) await this.checkNotInUse(rt, obj);
       const next = this.markDeleting(rt, obj, o, await this.graceOnNode(rt, obj));
       if (o.dryRun) return { obj: next ?? obj, deleted: !next };
       try {
@@ -480,7 +481,22 @@ export class ResourceService {
     }
   }
 
-  /** The object as it should be while its deletion waits, or null to remove it now. */
+  /** Refuses (409) to start deleting an object that others still use (an Image that Pods run from). */
+  private async checkNotInUse(rt: ResourceType, obj: KubeObject): Promise<void> {
+    const inUseBy = rt.deletion?.inUseBy;
+    if (!inUseBy) return;
+    const lookup: ObjectLookup = {
+      list: async (group, version, plural) => {
+        const other = this.registry.resource(group, version, plural);
+        if (!other) return [];
+        const page = await this.list(other, undefined, { match: () => true });
+        return page.items.map((it) => it.obj as KubeObject);
+      },
+    };
+    const users = await inUseBy(obj, lookup);
+    if (users.length) throw inUse(rt, obj.metadata.name as string, users);
+  }
+
   /** The grace period when the object's node agent must stop it first (a bound Pod on an existing Node), else undefined. */
   private async graceOnNode(rt: ResourceType, obj: KubeObject): Promise<number | undefined> {
     const stop = rt.deletion?.stoppedByNode?.(obj);
@@ -489,6 +505,7 @@ export class ResourceService {
     return stop.graceSeconds;
   }
 
+  /** The object as it should be while its deletion waits, or null to remove it now. */
   private markDeleting(rt: ResourceType, obj: KubeObject, o: DeleteOptions, nodeGrace: number | undefined): KubeObject | null {
     const next = structuredClone(obj);
     delete next.metadata.resourceVersion;

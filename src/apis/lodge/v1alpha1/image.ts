@@ -3,7 +3,8 @@
 // like a hypervisor's template library: every namespace launches from it.
 import { ageColumn, column } from '../../columns.js';
 import { arr, obj, quantity, str, stringMap, time, enumOf, int64, type Schema } from '../../schema.js';
-import type { FieldError, KubeObject, ResourceType } from '../../types.js';
+import type { FieldError, KubeObject, ObjectLookup, ResourceType } from '../../types.js';
+import type { InstanceSpec } from './instance-types.js';
 import { jsonEqual } from '../../core/v1/equality.js';
 import { forbidden, invalid, notSupported, required } from '../../core/v1/field-errors.js';
 import { check, dns1123Label, dns1123Subdomain } from '../../core/v1/name-validation.js';
@@ -25,8 +26,21 @@ type ImageSource = {
 };
 type Image = KubeObject & {
   spec?: { type?: 'container' | 'vm'; source?: ImageSource; architecture?: string; properties?: Record<string, string> };
-  status?: { phase?: string; digest?: string; size?: number | string; format?: string; nodes?: string[] };
+  status?: {
+    phase?: string;
+    digest?: string;
+    size?: number | string;
+    format?: string;
+    nodes?: string[];
+    conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }>;
+  };
 };
+
+/** The Ready condition's message unless the image is Ready: why it failed, or what it waits for. */
+function readyMessage(img: Image): string {
+  if (img.status?.phase === 'Ready') return '';
+  return img.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+}
 
 const download = (what: string): Schema =>
   obj(
@@ -103,6 +117,64 @@ export const imageDefinitions: Record<string, Schema> = {
 
 const asImage = (o: KubeObject): Image => o as Image;
 
+/** The release a built-in debian Image without one gets (the node's image store agrees). */
+export const DEFAULT_DEBIAN_RELEASE = 'bookworm';
+
+/**
+ * The Image a container's `image` names. An Image's name has no tag, so
+ * `foo` and `foo:latest` mean Image foo; any busybox tag is the built-in
+ * busybox, and `debian:bookworm` the built-in debian. Anything else is
+ * returned as it is (and, having a tag, names no Image).
+ */
+export function imageNameForReference(ref: string): string {
+  const colon = ref.lastIndexOf(':');
+  const slash = ref.lastIndexOf('/');
+  const [name, tag] = colon > slash ? [ref.slice(0, colon), ref.slice(colon + 1)] : [ref, undefined];
+  if (name === 'busybox') return 'busybox';
+  if (name === 'debian' && tag === DEFAULT_DEBIAN_RELEASE) return 'debian';
+  return tag === 'latest' ? name : ref;
+}
+
+/** 1536 → "1.5Ki", 46200000 → "44Mi": binary units, as quantities are written. */
+export function humanBytes(n: number | string | undefined): string {
+  if (n === undefined || n === '') return '';
+  const v = typeof n === 'number' ? n : Number(n);
+  if (!Number.isFinite(v)) return String(n);
+  const units = ['', 'Ki', 'Mi', 'Gi', 'Ti'];
+  let x = v;
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return i === 0 ? String(v) : `${x < 10 ? x.toFixed(1).replace(/\.0$/, '') : Math.round(x)}${units[i]}`;
+}
+
+/** sha256:0123456789ab… → sha256:0123456789ab, as docker images shortens ids. */
+export function shortDigest(d: string | undefined): string {
+  return d ? d.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]*$/, '$1') : '';
+}
+
+const FINISHED_POD_PHASES = new Set(['Succeeded', 'Failed']);
+
+type PodLike = KubeObject & { spec?: { containers?: Array<{ image?: string }>; initContainers?: Array<{ image?: string }>; ephemeralContainers?: Array<{ image?: string }> }; status?: { phase?: string } };
+
+/** Pods not finished and Instances whose containers or disks start from the Image `name`. */
+async function imageUsers(name: string, lookup: ObjectLookup): Promise<string[]> {
+  const users: string[] = [];
+  for (const p of (await lookup.list('', 'v1', 'pods')) as PodLike[]) {
+    if (FINISHED_POD_PHASES.has(p.status?.phase ?? '')) continue;
+    const s = p.spec ?? {};
+    const refs = [...(s.containers ?? []), ...(s.initContainers ?? []), ...(s.ephemeralContainers ?? [])].map((c) => c.image ?? '');
+    if (refs.some((r) => imageNameForReference(r) === name)) users.push(`pod ${p.metadata.namespace}/${p.metadata.name}`);
+  }
+  for (const i of (await lookup.list(GROUP, VERSION, 'instances')) as Array<KubeObject & { spec?: InstanceSpec }>) {
+    const refs = [i.spec?.image, ...(i.spec?.disks ?? []).map((d) => d.image)];
+    if (refs.some((r) => r !== undefined && imageNameForReference(r) === name)) users.push(`instance ${i.metadata.namespace}/${i.metadata.name}`);
+  }
+  return users;
+}
+
 function sourceKind(s: ImageSource | undefined): string | undefined {
   return SOURCE_KINDS.find((k) => s?.[k] !== undefined);
 }
@@ -177,12 +249,14 @@ export const image: ResourceType = {
   statusSubresource: true,
   strategicMergePatch: false,
   columns: [
-    column('Type', 'container or vm.', (o) => asImage(o).spec?.type ?? 'container'),
     column('Source', 'Where the image comes from.', (o) => sourceCell(asImage(o))),
-    column('Status', 'Pending, Importing, Ready or Failed.', (o) => asImage(o).status?.phase ?? 'Pending'),
-    column('Size', 'Size of the image.', (o) => String(asImage(o).status?.size ?? '')),
+    column('Digest', 'Content digest (shortened).', (o) => shortDigest(asImage(o).status?.digest)),
+    column('Size', 'Size of the unpacked image.', (o) => humanBytes(asImage(o).status?.size)),
+    column('Phase', 'Pending, Importing, Ready or Failed.', (o) => asImage(o).status?.phase ?? 'Pending'),
     ageColumn,
-    column('Digest', 'Content digest.', (o) => asImage(o).status?.digest ?? '', { priority: 1 }),
+    column('Type', 'container or vm.', (o) => asImage(o).spec?.type ?? 'container', { priority: 1 }),
+    column('Nodes', 'Nodes holding a copy.', (o) => (asImage(o).status?.nodes ?? []).join(','), { priority: 1 }),
+    column('Message', 'Why the image is not Ready.', (o) => readyMessage(asImage(o)), { priority: 1 }),
   ],
   selectableFields: {
     'spec.type': (o) => asImage(o).spec?.type ?? '',
@@ -198,6 +272,10 @@ export const image: ResourceType = {
   prepareForCreate(o) {
     asImage(o).status = { phase: 'Pending' };
   },
+  deletion: {
+    // A node never removes a rootfs a container runs on; refusing here says so before anything is deleted.
+    inUseBy: (o, lookup) => imageUsers(String(o.metadata.name), lookup),
+  },
   describe(o) {
     const img = asImage(o);
     return [
@@ -205,8 +283,10 @@ export const image: ResourceType = {
       `Source:    ${sourceCell(img)}`,
       `Status:    ${img.status?.phase ?? 'Pending'}`,
       `Digest:    ${img.status?.digest ?? ''}`,
-      `Size:      ${String(img.status?.size ?? '')}`,
+      `Size:      ${humanBytes(img.status?.size)}`,
+      `Format:    ${img.status?.format ?? ''}`,
       `Nodes:     ${(img.status?.nodes ?? []).join(', ') || '<none>'}`,
+      ...(readyMessage(img) ? [`Message:   ${readyMessage(img)}`] : []),
       ...Object.entries(img.spec?.properties ?? {}).map(([k, v]) => `  ${k}: ${v}`),
     ];
   },

@@ -1,0 +1,349 @@
+// The node's side of the Image kind: it keeps this node's image store in
+// step with the Image resources and reports what it holds in their status.
+// Images whose source is a path on this node (an OCI layout directory or
+// archive, a rootfs tarball) are imported under the Image's name; built-in
+// Images are registered at start (busybox is built at once, debian with
+// debootstrap the first time a Pod asks for it); an Image that goes is
+// removed from the store once no container of this node runs on it.
+// Level-triggered: a resync compares every Image with the store again, so
+// a missed event or an agent restart costs latency, never correctness.
+import { access, constants } from 'node:fs/promises';
+import { builtinImageName, DEFAULT_DEBIAN_RELEASE as STORE_DEBIAN_RELEASE } from './images/builtin.js';
+import { DEFAULT_DEBIAN_RELEASE, imageNameForReference } from '../apis/lodge/v1alpha1/image.js';
+import type { KubeObject } from '../apis/types.js';
+import { isAlreadyExists, isNotFound, type KubeClient } from '../client/index.js';
+import { ClientInformer } from '../client/informer.js';
+import { IMAGES } from '../client/refs.js';
+import { WorkQueue } from '../controllers/runtime/workqueue.js';
+import type { Logger } from '../util/log.js';
+import { storeImageName } from './container-spec.js';
+import { ImageInUseError, type ImageRecord, type ImageStore } from './images/index.js';
+
+const MANAGER = 'lodge-agent';
+/** Compare every Image with the store this often. */
+const RESYNC_MS = 10_000;
+/** Try again this soon to remove an image a container still runs on. */
+const IN_USE_RETRY_MS = 5_000;
+
+type Condition = { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime?: string };
+type Source = {
+  builtin?: { name?: string; release?: string };
+  oci?: { reference?: string; path?: string };
+  rootfs?: { url?: string; path?: string; sha256?: string };
+  qcow2?: { url?: string; path?: string };
+  publish?: unknown;
+};
+type Image = KubeObject & {
+  spec?: { type?: string; source?: Source };
+  status?: { phase?: string; digest?: string; nodes?: string[]; conditions?: Condition[]; observedGeneration?: number; [k: string]: unknown };
+};
+
+/** The status this node wants an Image to have; fields left out are cleared. */
+interface WantedStatus {
+  phase: 'Pending' | 'Importing' | 'Ready' | 'Failed';
+  reason: string;
+  message: string;
+  record?: ImageRecord;
+  /** Whether this node holds the image. */
+  held: boolean;
+}
+
+export interface ImageControllerOptions {
+  client: KubeClient;
+  nodeName: string;
+  images: ImageStore;
+  log: Logger;
+  /** The Pods bound to this node (the agent's informer cache): their containers keep images in use. */
+  pods: () => KubeObject[];
+}
+
+/** The built-in Images every node registers. */
+const BUILTINS: Array<{ name: string; source: Source; properties: Record<string, string> }> = [
+  { name: 'busybox', source: { builtin: { name: 'busybox' } }, properties: { os: 'busybox', description: "the host's static busybox" } },
+  {
+    name: 'debian',
+    source: { builtin: { name: 'debian', release: DEFAULT_DEBIAN_RELEASE } },
+    properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: 'minimal Debian (debootstrap), built on first use' },
+  },
+];
+
+export class ImageController {
+  readonly informer: ClientInformer;
+  readonly #o: ImageControllerOptions;
+  readonly #queue = new WorkQueue();
+  readonly #log: Logger;
+  /** Store names being imported or built in this process, with the last progress line. */
+  readonly #working = new Map<string, string>();
+  readonly #writes = new Map<string, Promise<void>>();
+  /** Built-ins whose build failed in this process: tried again when the agent restarts, not every resync. */
+  readonly #failedBuilds = new Set<string>();
+
+  constructor(o: ImageControllerOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'images' });
+    this.informer = new ClientInformer(o.client, IMAGES, {}, this.#log);
+    this.informer.addHandlers({
+      onAdd: (i) => this.#queue.add(String(i.metadata.name)),
+      onUpdate: (_o, i) => this.#queue.add(String(i.metadata.name)),
+      onDelete: (i) => this.#queue.add(String(i.metadata.name)),
+    });
+  }
+
+  /** Runs until the signal aborts; resolves once the Images are listed and the built-ins registered. */
+  async start(signal: AbortSignal): Promise<{ done: Promise<void> }> {
+    const informerDone = this.informer.run(signal);
+    await this.informer.hasSynced;
+    await this.#registerBuiltins().catch((e: Error) => this.#log.warn('cannot register the built-in images', { error: e.message }));
+    const resync = setInterval(() => void this.#resync().catch((e: Error) => this.#log.warn('image resync failed', { error: e.message })), RESYNC_MS);
+    resync.unref();
+    signal.addEventListener('abort', () => {
+      clearInterval(resync);
+      this.#queue.stop();
+    });
+    await this.#resync();
+    const done = Promise.all([
+      informerDone,
+      this.#queue.run((name) => this.#sync(name), (name, err) => this.#log.warn('image sync failed', { image: name, error: (err as Error).message }), 2),
+    ]).then(() => undefined);
+    return { done };
+  }
+
+  /**
+   * The store name of a container's image: the Image it names (`foo`,
+   * `foo:latest`; a built-in Image's store name is busybox or
+   * debian:<release>), else the store's own reading of the reference.
+   */
+  storeName(ref: string): string {
+    const img = this.informer.cache.get(imageNameForReference(ref)) as Image | undefined;
+    const src = img?.spec?.source;
+    if (src?.builtin?.name) return builtinImageName(src.builtin.name, src.builtin.release ?? STORE_DEBIAN_RELEASE);
+    if (img && (src?.oci?.path || src?.rootfs?.path)) return String(img.metadata.name);
+    return storeImageName(ref);
+  }
+
+  /** Who on this node runs on the store image `name` (the store's in-use check): "pod ns/name". */
+  usersOf(name: string): string[] {
+    const users: string[] = [];
+    for (const p of this.#o.pods()) {
+      const spec = (p.spec ?? {}) as { containers?: Array<{ image?: string }>; initContainers?: Array<{ image?: string }> };
+      const refs = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((c) => c.image ?? '');
+      if (refs.some((r) => this.storeName(r) === name)) users.push(`pod ${p.metadata.namespace}/${p.metadata.name}`);
+    }
+    return users;
+  }
+
+  /** The store's progress lines ("debian:bookworm: building"): shown in the Image's Ready condition while it imports. */
+  progress(line: string): void {
+    this.#log.info(line);
+    const m = /^(\S+?): (.*)$/.exec(line);
+    if (!m) return;
+    const [, storeName, message] = m as unknown as [string, string, string];
+    const isNew = !this.#working.has(storeName);
+    this.#working.set(storeName, message);
+    // A built-in that a Pod's start is building: its Image turns Importing now, Ready when done.
+    for (const img of this.#imagesFor(storeName)) {
+      if (isNew || /^imported /.test(message)) this.#queue.add(String(img.metadata.name));
+      else void this.#writeStatus(img, { phase: 'Importing', reason: 'Importing', message, held: false }).catch(() => undefined);
+    }
+    if (/^imported /.test(message)) this.#working.delete(storeName);
+  }
+
+  /** Images whose store name is `storeName`. */
+  #imagesFor(storeName: string): Image[] {
+    return (this.informer.list() as Image[]).filter((i) => this.#storeNameOf(i) === storeName);
+  }
+
+  #storeNameOf(img: Image): string | undefined {
+    const src = img.spec?.source;
+    if (src?.builtin?.name) return builtinImageName(src.builtin.name, src.builtin.release ?? STORE_DEBIAN_RELEASE);
+    if (src?.oci?.path || src?.rootfs?.path) return String(img.metadata.name);
+    return undefined;
+  }
+
+  async #registerBuiltins(): Promise<void> {
+    for (const b of BUILTINS) {
+      if (this.informer.cache.has(b.name)) continue;
+      const obj = {
+        apiVersion: 'lodge.dev/v1alpha1',
+        kind: 'Image',
+        metadata: { name: b.name, labels: { 'lodge.dev/builtin': 'true' } },
+        spec: { type: 'container', source: b.source, properties: b.properties },
+      } as KubeObject;
+      try {
+        await this.#o.client.create(IMAGES, obj, { fieldManager: MANAGER });
+        this.#log.info('registered built-in image', { image: b.name });
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e;
+      }
+    }
+  }
+
+  /** Every Image, and every image of the store that no Image names any more. */
+  async #resync(): Promise<void> {
+    for (const img of this.informer.list()) this.#queue.add(String(img.metadata.name));
+    for (const rec of await this.#o.images.list()) {
+      if (rec.format !== 'builtin' && !this.informer.cache.has(rec.name)) this.#queue.add(rec.name);
+    }
+  }
+
+  async #sync(name: string): Promise<void> {
+    const img = this.informer.cache.get(name) as Image | undefined;
+    if (!img || img.metadata.deletionTimestamp) return this.#removeFromStore(name, img);
+    const src = img.spec?.source ?? {};
+    if (src.builtin?.name) return this.#syncBuiltin(img, src.builtin.name, src.builtin.release);
+    if (src.oci?.path) return this.#syncImport(img, 'oci', src.oci.path);
+    if (src.rootfs?.path) return this.#syncImport(img, 'rootfs', src.rootfs.path);
+    const what = src.oci?.reference
+      ? 'pulling from a registry (spec.source.oci.reference)'
+      : src.rootfs?.url || src.qcow2?.url
+        ? 'downloading from a URL'
+        : src.qcow2
+          ? 'qcow2 images'
+          : src.publish
+            ? 'publishing an instance'
+            : 'this source';
+    const help = 'copy the image to the node and use spec.source.oci.path or spec.source.rootfs.path (lodge image import FILE NAME)';
+    await this.#writeStatus(img, { phase: 'Failed', reason: 'Unsupported', message: `${what} is not supported yet by node ${this.#o.nodeName}; ${help}`, held: false });
+  }
+
+  async #syncBuiltin(img: Image, builtin: string, release?: string): Promise<void> {
+    const storeName = builtinImageName(builtin, release ?? STORE_DEBIAN_RELEASE);
+    let rec = await this.#o.images.get(storeName);
+    if (!rec && builtin === 'busybox' && !this.#failedBuilds.has(storeName)) {
+      // Seconds: a copy of the host's static busybox and its applet links.
+      this.#working.set(storeName, 'building');
+      await this.#writeStatus(img, { phase: 'Importing', reason: 'Building', message: 'building from the host\'s busybox', held: false });
+      try {
+        rec = await this.#o.images.ensureBuiltin(storeName);
+      } catch (e) {
+        this.#failedBuilds.add(storeName);
+        return this.#writeStatus(img, { phase: 'Failed', reason: 'BuildFailed', message: (e as Error).message, held: false });
+      } finally {
+        this.#working.delete(storeName);
+      }
+    }
+    if (rec) return this.#writeStatus(img, { phase: 'Ready', reason: 'Built', message: `built on node ${this.#o.nodeName}`, record: rec, held: true });
+    if (this.#failedBuilds.has(storeName)) return;
+    const building = this.#working.get(storeName);
+    if (building !== undefined) return this.#writeStatus(img, { phase: 'Importing', reason: 'Building', message: building, held: false });
+    await this.#writeStatus(img, {
+      phase: 'Pending',
+      reason: 'NotBuilt',
+      message: `built with debootstrap when a Pod first uses it (${storeName}; takes a few minutes)`,
+      held: false,
+    });
+  }
+
+  async #syncImport(img: Image, type: 'oci' | 'rootfs', path: string): Promise<void> {
+    const name = String(img.metadata.name);
+    const rec = await this.#o.images.get(name);
+    if (rec && rec.source === path) {
+      return this.#writeStatus(img, { phase: 'Ready', reason: 'Imported', message: `imported on node ${this.#o.nodeName}`, record: rec, held: true });
+    }
+    const st = img.status ?? {};
+    // The spec cannot change, so a failure is final for this Image: delete it and import again.
+    if (st.phase === 'Failed' && st.observedGeneration === img.metadata.generation) return;
+    if (this.#working.has(name)) return;
+    try {
+      await access(path, constants.R_OK);
+    } catch (e) {
+      // In a cluster only the node with the file imports it; others leave the status to that one.
+      if ((st.nodes ?? []).some((n) => n !== this.#o.nodeName)) return;
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
+      return this.#writeStatus(img, {
+        phase: 'Failed',
+        reason: 'FileNotFound',
+        message: `cannot read ${path} on node ${this.#o.nodeName}: ${why} (the file must be on the node that imports it)`,
+        held: false,
+      });
+    }
+    this.#working.set(name, 'starting');
+    try {
+      await this.#writeStatus(img, { phase: 'Importing', reason: 'Importing', message: `importing ${path}`, held: false });
+      const opts = { replace: rec !== undefined };
+      const done = type === 'oci' ? await this.#o.images.importOci(path, name, opts) : await this.#o.images.importRootfs(path, name, opts);
+      this.#log.info('imported image', { image: name, digest: done.digest, source: path });
+      await this.#writeStatus(img, { phase: 'Ready', reason: 'Imported', message: `imported on node ${this.#o.nodeName}`, record: done, held: true });
+    } catch (e) {
+      if (e instanceof ImageInUseError) {
+        // Replacing what a container runs on must wait for it.
+        this.#queue.addAfter(name, IN_USE_RETRY_MS);
+        return this.#writeStatus(img, { phase: 'Pending', reason: 'InUse', message: e.message, held: false });
+      }
+      const kind = type === 'oci' ? 'OCI image layout or archive' : 'rootfs tarball';
+      this.#log.warn('image import failed', { image: name, error: (e as Error).message });
+      await this.#writeStatus(img, { phase: 'Failed', reason: 'ImportFailed', message: `importing ${path} as an ${kind} failed: ${(e as Error).message}`, held: false });
+    } finally {
+      this.#working.delete(name);
+    }
+  }
+
+  /** The Image is gone: its image leaves the store, once no container here runs on it. Built-ins stay (they cost nothing to keep). */
+  async #removeFromStore(name: string, img: Image | undefined): Promise<void> {
+    const storeName = img ? this.#storeNameOf(img) : name;
+    if (!storeName) return;
+    const rec = await this.#o.images.get(storeName).catch(() => undefined);
+    if (!rec || rec.format === 'builtin' || this.#working.has(storeName)) return;
+    try {
+      await this.#o.images.remove(storeName);
+      this.#log.info('removed image from the node store', { image: storeName });
+    } catch (e) {
+      if (!(e instanceof ImageInUseError)) throw e;
+      this.#log.info('image still in use on this node; removing it later', { image: storeName, users: e.users });
+      this.#queue.addAfter(name, IN_USE_RETRY_MS);
+    }
+  }
+
+  /** Status writes of one Image go out in order: a progress line never lands after the verdict. */
+  async #writeStatus(img: Image, w: WantedStatus): Promise<void> {
+    const name = String(img.metadata.name);
+    const next = (this.#writes.get(name) ?? Promise.resolve()).catch(() => undefined).then(() => this.#patchStatus(img, w));
+    this.#writes.set(name, next);
+    try {
+      await next;
+    } finally {
+      if (this.#writes.get(name) === next) this.#writes.delete(name);
+    }
+  }
+
+  async #patchStatus(img: Image, w: WantedStatus): Promise<void> {
+    const old = img.status ?? {};
+    const me = this.#o.nodeName;
+    const others = (old.nodes ?? []).filter((n) => n !== me);
+    const nodes = w.held ? [...others, me].sort() : others;
+    const r = w.record;
+    const oldReady = old.conditions?.find((c) => c.type === 'Ready');
+    const readyStatus = w.phase === 'Ready' ? 'True' : 'False';
+    const ready: Condition = {
+      type: 'Ready',
+      status: readyStatus,
+      reason: w.reason,
+      message: w.message,
+      lastTransitionTime: oldReady?.status === readyStatus && oldReady.lastTransitionTime ? oldReady.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
+    const status: Record<string, unknown> = {
+      observedGeneration: img.metadata.generation,
+      phase: w.phase,
+      // Another node's copy keeps its digest when this one fails.
+      digest: r?.digest ?? (others.length ? old.digest : undefined),
+      size: r?.size ?? (others.length ? old.size : undefined),
+      format: r?.format ?? (others.length ? old.format : undefined),
+      architecture: r?.architecture ?? (others.length ? old.architecture : undefined),
+      importedAt: r?.importedAt.replace(/\.\d+Z$/, 'Z') ?? (others.length ? old.importedAt : undefined),
+      nodes: nodes.length ? nodes : undefined,
+      conditions: [...(old.conditions ?? []).filter((c) => c.type !== 'Ready'), ready],
+    };
+    const same = Object.entries(status).every(([k, v]) =>
+      k === 'conditions' ? JSON.stringify(old.conditions?.map(({ lastTransitionTime: _t, ...c }) => c)) === JSON.stringify((v as Condition[]).map(({ lastTransitionTime: _t, ...c }) => c)) : JSON.stringify(old[k]) === JSON.stringify(v),
+    );
+    if (same) return;
+    const patch = { status: Object.fromEntries(Object.entries(status).map(([k, v]) => [k, v ?? null])) };
+    try {
+      const updated = await this.#o.client.patch<Image>(IMAGES, String(img.metadata.name), patch, 'application/merge-patch+json', { subresource: 'status', fieldManager: MANAGER });
+      // Later writes of this sync compare against what was just written, not the stale cache.
+      img.status = updated.status;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// `lodge image import|ls|rm`: the Image resources as a user sees them. An
+// import creates an Image whose source is a path, which the node agent
+// imports into its image store; the command waits for the agent's verdict
+// in the Image's status. The file is read by the node, not sent by the CLI:
+// with a single-host Lodge (lodge up) that is this machine.
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { humanBytes } from '../apis/lodge/v1alpha1/image.js';
+import type { KubeObject } from '../apis/types.js';
+import { isAlreadyExists } from '../client/errors.js';
+import { IMAGES } from '../client/refs.js';
+import { parseDuration } from './duration.js';
+import { withContext, type CliContext } from './context.js';
+import { reportError } from './errors.js';
+import { localTable } from './print/local-table.js';
+import { formatObjects, parseOutputFormat } from './print/objects.js';
+import { renderLines, tableGrid } from './print/table.js';
+
+type ImageType = 'oci' | 'rootfs';
+type ImageObject = KubeObject & {
+  status?: { phase?: string; digest?: string; size?: number | string; nodes?: string[]; conditions?: Array<{ type?: string; message?: string }> };
+};
+
+const NODE_NOTE = 'The file is read by the node agent, so it must be readable there: with lodge up (single host, for now) that is this machine.';
+
+interface ImportOptions {
+  type?: ImageType;
+  wait: boolean;
+  timeout: string;
+}
+
+function parseType(v: string): ImageType {
+  if (v !== 'oci' && v !== 'rootfs') throw new InvalidArgumentError(`"${v}" is not oci or rootfs`);
+  return v;
+}
+
+export function registerImage(program: Command): void {
+  const image = program.command('image').description('Manage images: import an OCI image or a rootfs tarball, list and remove them');
+  image
+    .command('import')
+    .summary('import an OCI image layout (directory or archive) or a rootfs tarball from a file on the node')
+    .description(`Import an image from a file: an OCI image layout directory, an OCI archive (podman save --format oci-archive, skopeo copy ... oci-archive:) or a root filesystem tarball (.tar, .tar.gz). ${NODE_NOTE}`)
+    .argument('<file>', 'OCI layout directory, OCI archive, or rootfs tarball')
+    .argument('<name>', 'name of the Image (what Pods give as their image)')
+    .option('--type <type>', 'oci|rootfs (default: detected from the file)', parseType)
+    .option('--no-wait', 'return once the Image is created instead of waiting for the import')
+    .option('--timeout <duration>', 'give up waiting after this long', '10m')
+    .action(async (file: string, name: string, opts: ImportOptions, cmd: Command) => {
+      if (name.includes(':')) {
+        throw new Error(`an Image's name has no tag: name it e.g. ${name.replace(/:/g, '-')}; Pods may give it as NAME or NAME:latest`);
+      }
+      const path = resolve(file);
+      const type = opts.type ?? (await detectType(path));
+      await withContext(cmd, (ctx) => importImage(ctx, name, type, path, opts));
+    });
+  image
+    .command('ls')
+    .alias('list')
+    .description('List images: name, source, digest, size, phase and age')
+    .option('-o, --output <format>', 'wide|yaml|json|name')
+    .action(async (opts: { output?: string }, cmd: Command) => {
+      const format = parseOutputFormat(opts.output);
+      await withContext(cmd, async (ctx) => {
+        const list = await ctx.client.list<{ items: KubeObject[] }>(IMAGES);
+        const items = list.items.map((i) => ({ ...i, apiVersion: 'lodge.dev/v1alpha1', kind: 'Image' }) as KubeObject);
+        if (format.kind !== 'table') {
+          process.stdout.write(formatObjects(items, format, false));
+          return;
+        }
+        if (!items.length) {
+          process.stderr.write('No images found.\n');
+          return;
+        }
+        const t = localTable(items);
+        const grid = tableGrid(t.columnDefinitions, t.rows, { wide: format.wide, withNamespace: false, showLabels: false });
+        process.stdout.write(renderLines([grid.header, ...grid.rows]));
+      });
+    });
+  image
+    .command('rm')
+    .alias('remove')
+    .description('Remove images; refused while a Pod or Instance uses one')
+    .argument('<names...>', 'images to remove')
+    .action(async (names: string[], _opts: unknown, cmd: Command) => {
+      await withContext(cmd, async (ctx) => {
+        for (const n of names) {
+          try {
+            await ctx.client.delete(IMAGES, n);
+            process.stdout.write(`image.lodge.dev "${n}" deleted\n`);
+          } catch (e) {
+            reportError(e); // the others are still removed; the exit code says one failed
+          }
+        }
+      });
+    });
+}
+
+/** oci for a layout directory or a tar holding one (oci-layout or index.json at its top), rootfs for another tar. */
+export async function detectType(path: string): Promise<ImageType> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}. ${NODE_NOTE}`);
+  }
+  if (st.isDirectory()) {
+    for (const f of ['index.json', 'oci-layout']) {
+      if (await stat(resolve(path, f)).then(() => true, () => false)) return 'oci';
+    }
+    throw new Error(`${path} is a directory but not an OCI image layout (no index.json or oci-layout); to import a root filesystem, make a tarball of it (tar -C DIR -cf rootfs.tar .)`);
+  }
+  if (!st.isFile()) throw new Error(`${path} is neither a file nor a directory`);
+  await checkTarLike(path);
+  // Reading only the names: the unpacking is the node's.
+  const { tarEntries } = await import('../agent/images/tar-reader.js');
+  const { openLayerStream, cleanPath } = await import('../agent/images/layer-unpack.js');
+  try {
+    for await (const e of tarEntries(await openLayerStream(path))) {
+      const rel = cleanPath(e.path);
+      e.resume();
+      if (rel === 'oci-layout' || rel === 'index.json') return 'oci';
+    }
+  } catch (e) {
+    throw new Error(`${path} is not a readable tar archive (${(e as Error).message}); give --type to import it anyway`);
+  }
+  return 'rootfs';
+}
+
+/** A quick look at the first bytes: a gzip stream or a tar header (ustar magic at 257). */
+async function checkTarLike(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return;
+    if (bytesRead >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return;
+    throw new Error(`${path} is neither a tar archive nor gzip-compressed; give --type to import it anyway`);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function importImage(ctx: CliContext, name: string, type: ImageType, path: string, opts: ImportOptions): Promise<void> {
+  const source = type === 'oci' ? { oci: { path } } : { rootfs: { path } };
+  const obj = { apiVersion: 'lodge.dev/v1alpha1', kind: 'Image', metadata: { name }, spec: { type: 'container', source } } as KubeObject;
+  try {
+    await ctx.client.create(IMAGES, obj);
+  } catch (e) {
+    if (isAlreadyExists(e)) throw new Error(`image "${name}" already exists; remove it first (lodge image rm ${name}) or choose another name`);
+    throw e;
+  }
+  process.stdout.write(`image.lodge.dev/${name} created (${type === 'oci' ? 'OCI image' : 'rootfs tarball'} ${path})\n`);
+  if (!opts.wait) return;
+  const deadline = Date.now() + parseDuration(opts.timeout);
+  let said = '';
+  for (;;) {
+    const img = await ctx.client.get<ImageObject>(IMAGES, name);
+    const st = img.status ?? {};
+    const message = st.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+    const line = `${st.phase ?? 'Pending'}${message ? `: ${message}` : ''}`;
+    if (st.phase === 'Ready') {
+      process.stdout.write(`image.lodge.dev/${name} ready: ${st.digest ?? ''} ${humanBytes(st.size)}${st.nodes?.length ? ` on ${st.nodes.join(', ')}` : ''}\n`);
+      return;
+    }
+    if (st.phase === 'Failed') throw new Error(`import of image "${name}" failed: ${message || 'no reason given'}`);
+    if (line !== said) {
+      process.stderr.write(`${line}\n`);
+      said = line;
+    }
+    if (Date.now() > deadline) throw new Error(`image "${name}" is still ${st.phase ?? 'Pending'} after ${opts.timeout}; is a node agent running? (lodge image ls shows it)`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
