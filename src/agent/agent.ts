@@ -15,10 +15,15 @@ import { parseContainerId } from './container-spec.js';
 import { ContainerDriver } from './drivers/container/index.js';
 import { Layout } from './drivers/container/layout.js';
 import { defaultNodeName, probeHost } from './host-info.js';
+import { ImageController } from './image-controller.js';
 import { ImageStore } from './images/index.js';
 import { FileNodeLogs } from './logs/file-logs.js';
 import type { NodeLogRegistry } from './logs/node-logs.js';
+import { DriverNodeExec } from './exec/driver-exec.js';
+import type { NodeExecRegistry } from './exec/node-exec.js';
 import { NodeRegistration } from './node-registration.js';
+import { startNodeServer, type NodeServer } from './node-server/server.js';
+import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
 
@@ -32,8 +37,18 @@ export interface AgentOptions {
   runcRoot?: string;
   /** The node Lease's duration (default 40 s); it is renewed every quarter of that. */
   leaseDurationSeconds?: number;
+  /**
+   * Serve logs to the API server from a node server on this address (an agent
+   * in its own process); its port 0 picks a free one. The address is also the
+   * Node's InternalIP.
+   */
+  nodeServer?: { host: string; port: number };
   /** Register this node's container logs here (pods/log in the same process). */
   nodeLogs?: NodeLogRegistry;
+  /** Register this node's exec source here (pods/exec in the same process). */
+  nodeExec?: NodeExecRegistry;
+  /** pids.max of each Pod container's cgroup (the kubelet's podPidsLimit; default 4096). */
+  podPidsLimit?: number;
 }
 
 /** Look at every Pod again this often: a missed exit event costs this much latency at most. */
@@ -50,11 +65,26 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const nodeName = o.nodeName ?? defaultNodeName();
   const driverRoot = join(o.dataDir, 'runtime');
   const driver = await ContainerDriver.open({ root: driverRoot, runcRoot: o.runcRoot, logger: log });
-  const images = await ImageStore.open({ root: join(o.dataDir, 'images') });
+  // The image controller comes later (it needs the Pod informer); the store reaches it through this.
+  let imageController: ImageController | undefined;
+  const images = await ImageStore.open({
+    root: join(o.dataDir, 'images'),
+    inUse: (name) => imageController?.usersOf(name) ?? [],
+    onProgress: (line) => (imageController ? imageController.progress(line) : log.info(line)),
+  });
   const sandboxes = new PodSandboxes(join(o.dataDir, 'pods'));
   const layout = new Layout(driverRoot);
 
-  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds);
+  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds, o.nodeServer?.host);
+  const fileLogs = new FileNodeLogs(sandboxes.podsDir);
+  let nodeServer: NodeServer | undefined;
+  if (o.nodeServer) {
+    const token = o.client.config.token;
+    if (!token) throw new Error('the node server needs the bearer token the agent was given, to check its callers');
+    const cert = await ensureServingCert(o.dataDir, nodeName, o.nodeServer.host);
+    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, log });
+    registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
+  }
   await registration.register();
 
   const queue = new WorkQueue();
@@ -67,6 +97,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     containersDir: layout.containersDir,
     log,
     requeueAfter: (key, ms) => queue.addAfter(key, ms),
+    resolveImage: (ref) => imageController!.storeName(ref),
+    podPidsLimit: o.podPidsLimit,
+    hostIP: o.nodeServer?.host,
   });
 
   // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.
@@ -84,6 +117,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   unbound.addHandlers({ onAdd: (p) => bindQueue.add(cacheKey(p)), onUpdate: (_o, p) => bindQueue.add(cacheKey(p)) });
   const informersDone = [informer.run(o.signal), unbound.run(o.signal)];
   await informer.hasSynced;
+  imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list() });
+  const imagesRunning = await imageController.start(o.signal);
 
   // Re-adopt: containers and sandboxes of Pods that no longer exist (or run elsewhere) go.
   const wanted = new Set(informer.list().map((p) => String(p.metadata.uid)));
@@ -133,9 +168,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }, RESYNC_MS);
   resync.unref();
 
-  const unregisterLogs = o.nodeLogs?.register(nodeName, new FileNodeLogs(sandboxes.podsDir));
+  const unregisterLogs = o.nodeLogs?.register(nodeName, fileLogs);
+  const unregisterExec = o.nodeExec?.register(nodeName, new DriverNodeExec(driver));
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
+    unregisterExec?.();
+    void nodeServer?.close();
     queue.stop();
     bindQueue.stop();
     exits?.close();
@@ -150,6 +188,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     bindQueue.run(bind, (key, err) => log.warn('pod bind failed', { pod: key, error: (err as Error).message }), 2),
     registration.run(o.signal),
     ...informersDone,
+    imagesRunning.done,
   ]).then(() => undefined);
   log.info('node agent started', { node: nodeName });
   return { nodeName, done };

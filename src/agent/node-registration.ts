@@ -3,6 +3,7 @@
 import type { KubeObject } from '../apis/types.js';
 import { isNotFound, type KubeClient } from '../client/index.js';
 import { LEASES, NODES } from '../client/refs.js';
+import { NODE_SERVER_CA_ANNOTATION } from './node-server/serving-cert.js';
 import type { Logger } from '../util/log.js';
 import type { HostInfo } from './host-info.js';
 
@@ -21,7 +22,15 @@ function rfc3339(ms = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Where the node server listens, published on the Node for the API server. */
+export interface NodeServerEndpoint {
+  port: number;
+  caPem: string;
+}
+
 export class NodeRegistration {
+  /** Set before register() when this agent runs a node server. */
+  endpoint: NodeServerEndpoint | undefined;
   private uid: string | undefined;
   private readyTransition: string | undefined;
 
@@ -31,6 +40,8 @@ export class NodeRegistration {
     private readonly host: HostInfo,
     private readonly log: Logger,
     private readonly leaseDurationSeconds = DEFAULT_LEASE_DURATION_SECONDS,
+    /** The address the node is reached at (the kubelet's --node-ip). */
+    private readonly nodeIp = '127.0.0.1',
   ) {}
 
   private async tryGetNode(): Promise<KubeObject | undefined> {
@@ -58,9 +69,19 @@ export class NodeRegistration {
         if (!isCode(e, 409)) throw e;
         current = await this.client.get<KubeObject>(NODES, this.nodeName);
       }
-    } else if (Object.entries(labels).some(([k, v]) => current!.metadata.labels?.[k] !== v)) {
+    }
+    // The node server's CA goes with the Node (or goes away when there is no node server any more).
+    const annotations: Record<string, string | undefined> = { [NODE_SERVER_CA_ANNOTATION]: this.endpoint?.caPem };
+    const stale = Object.entries(labels).some(([k, v]) => current!.metadata.labels?.[k] !== v) || Object.entries(annotations).some(([k, v]) => current!.metadata.annotations?.[k] !== v);
+    if (stale) {
       const obj: KubeObject = structuredClone(current);
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), ...labels };
+      const merged: Record<string, string> = { ...(obj.metadata.annotations ?? {}) };
+      for (const [k, v] of Object.entries(annotations)) {
+        if (v === undefined) delete merged[k];
+        else merged[k] = v;
+      }
+      obj.metadata.annotations = merged;
       current = await this.client.update<KubeObject>(NODES, obj, { fieldManager: MANAGER });
     }
     this.uid = current ? current.metadata.uid : undefined;
@@ -94,10 +115,10 @@ export class NodeRegistration {
         { type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: this.readyTransition, reason: 'LodgeAgentReady', message: 'node agent is posting ready status' },
       ],
       addresses: [
-        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'InternalIP', address: this.nodeIp },
         { type: 'Hostname', address: this.nodeName },
       ],
-      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+      daemonEndpoints: { kubeletEndpoint: { Port: this.endpoint?.port ?? 0 } },
       nodeInfo: this.host.nodeInfo,
     };
     const obj: KubeObject = { ...current, metadata: { ...current.metadata }, status };

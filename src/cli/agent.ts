@@ -4,6 +4,7 @@
 // or SIGINT; the workloads it runs keep running when it stops.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startAgent } from '../agent/agent.js';
@@ -20,6 +21,9 @@ interface AgentCliOptions {
   dataDir: string;
   nodeName?: string;
   nodeLeaseDuration: string;
+  nodeIp: string;
+  nodePort: string;
+  podPidsLimit: string;
 }
 
 async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
@@ -52,6 +56,9 @@ export function registerAgent(program: Command): void {
     .option('--insecure-skip-tls-verify', "do not verify the server's certificate")
     .option('--data-dir <dir>', 'where the agent keeps images, containers and pod state', DEFAULT_DATA_DIR)
     .option('--node-name <name>', "name of this host's Node (default: the hostname)")
+    .option('--node-ip <address>', "this node's address: the API server reaches the node server here, and it is the Node's InternalIP", '127.0.0.1')
+    .option('--node-port <port>', 'port of the node server (logs for the API server); 0 picks a free one', '10250')
+    .option('--pod-pids-limit <n>', 'most processes each container of a Pod may have (its cgroup pids.max)', '4096')
     .option('--node-lease-duration <seconds>', 'duration of the node Lease, renewed every quarter of it; the control plane marks the node Unknown after its grace period', '40')
     .action(async (opts: AgentCliOptions) => {
       const log = createLogger({ component: 'lodge-agent' });
@@ -61,8 +68,13 @@ export function registerAgent(program: Command): void {
       try {
         const leaseDurationSeconds = Number(opts.nodeLeaseDuration);
         if (!Number.isInteger(leaseDurationSeconds) || leaseDurationSeconds < 1) throw new Error('--node-lease-duration must be a whole number of seconds, at least 1');
+        const port = Number(opts.nodePort);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--node-port must be a port number, not ${JSON.stringify(opts.nodePort)}`);
+        if (isIP(opts.nodeIp) === 0) throw new Error(`--node-ip must be an IP address, not ${JSON.stringify(opts.nodeIp)}`);
+        const podPidsLimit = Number(opts.podPidsLimit);
+        if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
         client = await clientFor(opts);
-        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds });
+        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds, nodeServer: { host: opts.nodeIp, port }, podPidsLimit });
       } catch (e) {
         abort.abort();
         await client?.close();

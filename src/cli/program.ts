@@ -6,6 +6,8 @@ import { registerCreate } from './create.js';
 import { registerDelete } from './delete.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { registerImage } from './image.js';
+import { registerExec } from './exec.js';
 import { registerLogs } from './logs.js';
 import { registerRun } from './run.js';
 
@@ -27,7 +29,9 @@ export function buildProgram(): Command {
   registerDelete(program);
   registerDescribe(program);
   registerLogs(program);
+  registerExec(program);
   registerRun(program);
+  registerImage(program);
   return program;
 }
 

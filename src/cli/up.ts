@@ -13,8 +13,9 @@ export function registerUp(program: Command): void {
     .option('--compact-interval <seconds>', 'how often history older than one interval is compacted', '300')
     .option('--no-agent', 'do not run a node agent for this host (API and controllers only)')
     .option('--node-name <name>', 'name of this host\'s Node (default: the hostname)')
+    .option('--pod-pids-limit <n>', 'most processes each container of a Pod may have (its cgroup pids.max)', '4096')
     .option('--node-monitor-grace-period <seconds>', 'a node whose Lease is not renewed for this long turns Unknown and is tainted unreachable', '40')
-    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string }) => {
+    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -22,6 +23,8 @@ export function registerUp(program: Command): void {
         if (!Number.isFinite(compactSeconds) || compactSeconds <= 0) throw new Error('--compact-interval must be a positive number of seconds');
         const graceSeconds = Number(opts.nodeMonitorGracePeriod);
         if (!Number.isFinite(graceSeconds) || graceSeconds <= 0) throw new Error('--node-monitor-grace-period must be a positive number of seconds');
+        const podPidsLimit = Number(opts.podPidsLimit);
+        if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
         plane = await startControlPlane({
           dataDir: opts.dataDir,
           listen: opts.listen,
@@ -30,6 +33,7 @@ export function registerUp(program: Command): void {
           agent: opts.agent,
           nodeName: opts.nodeName,
           nodeMonitorGraceMs: graceSeconds * 1000,
+          podPidsLimit,
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

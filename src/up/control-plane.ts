@@ -16,6 +16,9 @@ import { runNodeLifecycleController } from '../controllers/node-lifecycle-contro
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
+import { NodeExecRegistry } from '../agent/exec/node-exec.js';
+import { RemoteNodeLogs } from '../api/nodes/remote-node-logs.js';
+import type { KubeObject } from '../apis/types.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Logger } from '../util/log.js';
@@ -37,6 +40,8 @@ export interface UpOptions {
   agent?: boolean;
   /** Node name for the agent (default: the hostname). */
   nodeName?: string;
+  /** pids.max of each Pod container (the agent's podPidsLimit; default 4096). */
+  podPidsLimit?: number;
   /** How long a node's Lease may go unrenewed before it is Unknown and tainted unreachable (default 40 s). */
   nodeMonitorGraceMs?: number;
 }
@@ -67,7 +72,12 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const service = new ResourceService(store, registry, validator);
   await bootstrapNamespaces(service);
 
-  const nodeLogs = new NodeLogRegistry();
+  const nodeType = registry.resource('', 'v1', 'nodes')!;
+  const getNode = async (name: string): Promise<KubeObject | undefined> => (await service.tryGet(nodeType, undefined, name))?.obj;
+  // Agents in other processes serve logs from their node servers; the API server calls them with its admin token.
+  const nodeLogs = new NodeLogRegistry(new RemoteNodeLogs(getNode, pki.token));
+  // Exec reaches only the agent in this process so far.
+  const nodeExec = new NodeExecRegistry();
   const server = await startApiServer({
     host,
     port,
@@ -77,6 +87,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     registry,
     log: o.log,
     nodeLogs,
+    nodeExec,
   });
   const kubeconfig = join(dataDir, 'kubeconfig');
   // Listening on every address: clients on this host reach it on loopback.
@@ -102,7 +113,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     try {
       // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
       agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
-      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, podPidsLimit: o.podPidsLimit });
     } catch (e) {
       abort.abort();
       compactor.stop();

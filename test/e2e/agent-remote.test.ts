@@ -8,13 +8,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LODGE_MAIN, api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { KUBECTL_DIR, LODGE_MAIN, api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
 import { PodFixture, containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
 
 const NODE = `lodge-remote-${process.pid}`;
+const KUBECTL = join(KUBECTL_DIR, 'kubectl');
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-cp-'));
 const agentDir = mkdtempSync(join(tmpdir(), 'lodge-remote-agent-'));
 let lodge: Lodge | undefined;
@@ -28,7 +30,7 @@ interface AgentProc {
 }
 
 function startAgent(extra: string[] = [], opts: { waitReady?: boolean } = {}): Promise<AgentProc> {
-  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-lease-duration', '4', ...extra];
+  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-lease-duration', '4', '--node-port', '0', ...extra];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODGE_LOG_LEVEL: 'warn' } });
   agents.add(proc);
   let stderr = '';
@@ -104,15 +106,44 @@ describe('lodge agent (separate process)', () => {
       return r.status === 200 && r.json().status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True') ? r.json() : undefined;
     });
     assert.ok(Number(node.status.capacity.cpu) > 0);
+    assert.ok(node.status.daemonEndpoints.kubeletEndpoint.Port > 0, 'the node server port is published');
+    assert.match(node.metadata.annotations['lodge.dev/node-server-ca'], /BEGIN CERTIFICATE/);
+    assert.deepEqual(node.status.addresses.find((a: { type: string }) => a.type === 'InternalIP'), { type: 'InternalIP', address: '127.0.0.1' });
     const lease = await api(lodge!, 'GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`);
     assert.equal(lease.status, 200, lease.text);
 
-    const pod = await pods.create('remote-sleeper', { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'] }] });
+    const pod = await pods.create('remote-sleeper', { containers: [{ name: 'c', image: 'busybox', command: ['sh', '-c', 'echo remote-hello; exec sleep 3600'] }] });
     const uid = pod.metadata.uid as string;
     const running = await pods.waitFor('remote-sleeper', 'running', (p) => p.status?.phase === 'Running' && containerStatus(p)?.state?.running);
     assert.equal(running.spec.nodeName, NODE, 'bound to the agent node');
     const before = runcState(containerIdOf(uid));
     assert.equal(before?.status, 'running');
+    // Logs come from the agent's node server, through the API server, to kubectl.
+    const logs = await waitFor('log through the node server', async () => {
+      const r = await api(lodge!, 'GET', '/api/v1/namespaces/default/pods/remote-sleeper/log');
+      return r.status === 200 && r.text.includes('remote-hello') ? r.text : undefined;
+    });
+    assert.equal(logs, 'remote-hello\n');
+    const kubectlLogs = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'logs', 'remote-sleeper', '--timestamps'], { encoding: 'utf8' });
+    assert.equal(kubectlLogs.status, 0, kubectlLogs.stderr);
+    assert.match(kubectlLogs.stdout, /^\d{4}-\d\d-\d\dT\S+ remote-hello$/m);
+    // The node server answers only the token the agent was given.
+    const port = node.status.daemonEndpoints.kubeletEndpoint.Port;
+    const ca = node.metadata.annotations['lodge.dev/node-server-ca'];
+    for (const token of ['wrong', undefined]) {
+      const code = await new Promise<number | undefined>((res, rej) => {
+        const req = httpsRequest({ host: '127.0.0.1', port, path: `/containerLogs/${uid}/c`, ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (r) => {
+          r.resume();
+          res(r.statusCode);
+        });
+        req.once('error', rej);
+        req.end();
+      });
+      assert.equal(code, 401);
+    }
+    const noPrev = await api(lodge!, 'GET', '/api/v1/namespaces/default/pods/remote-sleeper/log?previous=true');
+    assert.equal(noPrev.status, 400, noPrev.text);
+    assert.match(noPrev.json().message, /previous terminated container "c" in pod "remote-sleeper" not found/);
 
     assert.equal(await kill(agent, 'SIGKILL'), null);
     assert.equal(runcState(containerIdOf(uid))?.pid, before!.pid, 'the container outlives the agent');
@@ -135,6 +166,8 @@ describe('lodge agent (separate process)', () => {
     }, 30_000);
     await pods.waitFor('remote-later', 'running', (p) => p.status?.phase === 'Running');
     const again = await pods.get('remote-sleeper');
+    const relog = await api(lodge!, 'GET', '/api/v1/namespaces/default/pods/remote-sleeper/log');
+    assert.equal(relog.text, 'remote-hello\n', 'logs of a re-adopted container through the new agent');
     assert.equal(containerStatus(again).restartCount, 0, 'not restarted');
     assert.equal(runcState(containerIdOf(uid))?.pid, before!.pid, 're-adopted, not replaced');
 

@@ -1,6 +1,7 @@
 // Container logs by node: the API server asks the log source of the node a
-// Pod runs on. In `lodge up` the agent registers its source in-process; a
-// remote agent would serve the same interface over HTTPS later.
+// Pod runs on. In `lodge up` the agent registers its source in-process; an
+// agent in another process serves the same interface from its node server,
+// which the registry's fallback reaches.
 
 export interface LogOptions {
   /** Keep streaming new lines (across restarts) until the Pod goes or the signal aborts. */
@@ -40,6 +41,9 @@ export interface NodeLogs {
 export class NodeLogRegistry implements NodeLogs {
   private readonly sources = new Map<string, NodeLogs>();
 
+  /** fallback: the source for nodes not registered here (agents in other processes). */
+  constructor(private readonly fallback?: NodeLogs) {}
+
   /** Register a node's source; returns the unregister function. */
   register(nodeName: string, source: NodeLogs): () => void {
     this.sources.set(nodeName, source);
@@ -49,7 +53,7 @@ export class NodeLogRegistry implements NodeLogs {
   }
 
   open(nodeName: string, podUid: string, container: string, opts: LogOptions): Promise<AsyncIterable<string>> {
-    const source = this.sources.get(nodeName);
+    const source = this.sources.get(nodeName) ?? this.fallback;
     if (!source) return Promise.reject(new LogUnavailableError('node', `no log source is registered for node "${nodeName}"`));
     return source.open(nodeName, podUid, container, opts);
   }

@@ -1,0 +1,116 @@
+// The node server: what the API server asks of a node agent that runs in
+// another process or on another host (the kubelet's port 10250): container
+// logs now, exec and port-forward as they come. HTTPS with the node's own
+// serving certificate; every request must carry the bearer token the agent
+// itself was given, so only the control plane it joined can ask.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../util/log.js';
+import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
+import type { ServingCert } from './serving-cert.js';
+
+export interface NodeServerOptions {
+  host: string;
+  port: number;
+  cert: ServingCert;
+  token: string;
+  nodeName: string;
+  logs: NodeLogs;
+  log: Logger;
+}
+
+export interface NodeServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Path of a container's log on the node server; the query carries LogOptions. */
+export const containerLogsPath = (podUid: string, container: string): string => `/containerLogs/${encodeURIComponent(podUid)}/${encodeURIComponent(container)}`;
+
+/** Errors travel as {reason, message} with a status code the caller maps back. */
+function fail(res: ServerResponse, code: number, reason: string, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ reason, message }));
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const optInt = (q: URLSearchParams, name: string): number | undefined => (q.has(name) ? Number(q.get(name)) : undefined);
+
+export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer> {
+  const sockets = new Set<import('node:stream').Duplex>();
+  const server: Server = createServer({ key: o.cert.keyPem, cert: o.cert.certPem }, (req, res) => {
+    handle(req, res).catch((e: Error) => {
+      o.log.warn('node server request failed', { path: req.url, error: e.message });
+      fail(res, 500, 'InternalError', e.message);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!tokenMatches(req.headers.authorization, o.token)) return fail(res, 401, 'Unauthorized', 'Unauthorized');
+    const url = new URL(req.url ?? '/', 'https://node');
+    const m = /^\/containerLogs\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (req.method !== 'GET' || !m) return fail(res, 404, 'NotFound', `no such node endpoint: ${req.method} ${url.pathname}`);
+    const q = url.searchParams;
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const opts: LogOptions = {
+      follow: q.get('follow') === 'true',
+      previous: q.get('previous') === 'true',
+      timestamps: q.get('timestamps') === 'true',
+      tailLines: optInt(q, 'tailLines'),
+      sinceSeconds: optInt(q, 'sinceSeconds'),
+      limitBytes: optInt(q, 'limitBytes'),
+      signal: abort.signal,
+    };
+    let lines: AsyncIterable<string>;
+    try {
+      lines = await o.logs.open(o.nodeName, decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), opts);
+    } catch (e) {
+      if (e instanceof LogUnavailableError) return fail(res, 404, e.reason, e.message);
+      throw e;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.flushHeaders();
+    for await (const chunk of lines) {
+      if (abort.signal.aborted) break;
+      if (!res.write(chunk)) await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    res.end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
