@@ -77,12 +77,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds, o.nodeServer?.host);
   const fileLogs = new FileNodeLogs(sandboxes.podsDir);
+  const driverExec = new DriverNodeExec(driver);
   let nodeServer: NodeServer | undefined;
   if (o.nodeServer) {
     const token = o.client.config.token;
     if (!token) throw new Error('the node server needs the bearer token the agent was given, to check its callers');
     const cert = await ensureServingCert(o.dataDir, nodeName, o.nodeServer.host);
-    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, log });
+    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, log });
     registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
   }
   await registration.register();
@@ -169,7 +170,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   resync.unref();
 
   const unregisterLogs = o.nodeLogs?.register(nodeName, fileLogs);
-  const unregisterExec = o.nodeExec?.register(nodeName, new DriverNodeExec(driver));
+  const unregisterExec = o.nodeExec?.register(nodeName, driverExec);
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
     unregisterExec?.();

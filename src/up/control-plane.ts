@@ -17,6 +17,7 @@ import { InformerFactory, type ControllerContext } from '../controllers/runtime/
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { NodeExecRegistry } from '../agent/exec/node-exec.js';
+import { RemoteNodeExec } from '../api/nodes/remote-node-exec.js';
 import { RemoteNodeLogs } from '../api/nodes/remote-node-logs.js';
 import type { KubeObject } from '../apis/types.js';
 import { ensurePki } from '../pki/index.js';
@@ -74,10 +75,9 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
 
   const nodeType = registry.resource('', 'v1', 'nodes')!;
   const getNode = async (name: string): Promise<KubeObject | undefined> => (await service.tryGet(nodeType, undefined, name))?.obj;
-  // Agents in other processes serve logs from their node servers; the API server calls them with its admin token.
+  // Agents in other processes serve logs and exec from their node servers; the API server calls them with its admin token.
   const nodeLogs = new NodeLogRegistry(new RemoteNodeLogs(getNode, pki.token));
-  // Exec reaches only the agent in this process so far.
-  const nodeExec = new NodeExecRegistry();
+  const nodeExec = new NodeExecRegistry(new RemoteNodeExec(getNode, pki.token));
   const server = await startApiServer({
     host,
     port,

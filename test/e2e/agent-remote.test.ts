@@ -141,6 +141,17 @@ describe('lodge agent (separate process)', () => {
       });
       assert.equal(code, 401);
     }
+    // Exec goes the same way, over a WebSocket to the node server.
+    const ex = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(ex.status, 3, ex.stderr);
+    assert.equal(ex.stdout, 'out\n');
+    assert.match(ex.stderr, /^err$/m);
+    const cat = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', '-i', 'remote-sleeper', '--', 'cat'], { encoding: 'utf8', input: 'through stdin\n', timeout: 60_000 });
+    assert.equal(cat.status, 0, cat.stderr);
+    assert.equal(cat.stdout, 'through stdin\n');
+    const missing = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', '/no/such/program'], { encoding: 'utf8', timeout: 60_000 });
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /no such file|not found|executable/i);
     const noPrev = await api(lodge!, 'GET', '/api/v1/namespaces/default/pods/remote-sleeper/log?previous=true');
     assert.equal(noPrev.status, 400, noPrev.text);
     assert.match(noPrev.json().message, /previous terminated container "c" in pod "remote-sleeper" not found/);

@@ -1,7 +1,8 @@
 // Processes run in Pods' containers by node (pods/exec): the API server asks
 // the exec source of the node a Pod runs on, as pods/log asks NodeLogs. In
 // `lodge up` the agent registers its source in-process; agents in other
-// processes would serve the same interface from their node servers.
+// processes serve the same interface from their node servers, which the
+// registry's fallback reaches.
 import type { ExecProcess } from '../runtime/driver.js';
 
 export type { ExecProcess } from '../runtime/driver.js';
@@ -36,7 +37,7 @@ export interface NodeExec {
 export class NodeExecRegistry implements NodeExec {
   private readonly sources = new Map<string, NodeExec>();
 
-  /** fallback: the source for nodes not registered here (agents in other processes, once they serve exec). */
+  /** fallback: the source for nodes not registered here (agents in other processes). */
   constructor(private readonly fallback?: NodeExec) {}
 
   /** Register a node's source; returns the unregister function. */

@@ -1,14 +1,18 @@
 // The node server: what the API server asks of a node agent that runs in
 // another process or on another host (the kubelet's port 10250): container
-// logs now, exec and port-forward as they come. HTTPS with the node's own
+// logs and exec (port-forward as it comes). HTTPS with the node's own
 // serving certificate; every request must carry the bearer token the agent
 // itself was given, so only the control plane it joined can ask.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/log.js';
+import { WebSocketServer } from 'ws';
+import type { NodeExec } from '../exec/node-exec.js';
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
+import { serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
 
 export interface NodeServerOptions {
@@ -18,6 +22,7 @@ export interface NodeServerOptions {
   token: string;
   nodeName: string;
   logs: NodeLogs;
+  exec: NodeExec;
   log: Logger;
 }
 
@@ -50,11 +55,32 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 const optInt = (q: URLSearchParams, name: string): number | undefined => (q.has(name) ? Number(q.get(name)) : undefined);
 
 export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer> {
-  const sockets = new Set<import('node:stream').Duplex>();
+  const sockets = new Set<Duplex>();
   const server: Server = createServer({ key: o.cert.keyPem, cert: o.cert.certPem }, (req, res) => {
     handle(req, res).catch((e: Error) => {
       o.log.warn('node server request failed', { path: req.url, error: e.message });
       fail(res, 500, 'InternalError', e.message);
+    });
+  });
+  // Exec upgrades to a WebSocket (exec-stream.ts).
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (!tokenMatches(req.headers.authorization, o.token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'https://node');
+    const m = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (!m) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    serveExec(req, socket, head, { podUid: decodeURIComponent(m[1]!), container: decodeURIComponent(m[2]!), query: url.searchParams }, { nodeName: o.nodeName, exec: o.exec, wss, log: o.log }).catch((e: Error) => {
+      o.log.warn('node server exec failed', { path: url.pathname, error: e.message });
+      socket.destroy();
     });
   });
   server.on('connection', (s) => {
@@ -110,6 +136,7 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
+        for (const c of wss.clients) c.terminate();
         server.close(() => resolve());
       }),
   };
