@@ -9,7 +9,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private wake: (() => void) | undefined;
+  /** Idle workers, each waiting for a key (or stop). One slot per worker: a single slot would strand all but the last. */
+  private readonly idle: Array<() => void> = [];
   private stopped = false;
 
   add(key: string): void {
@@ -21,7 +22,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
-    this.wake?.();
+    this.idle.shift()?.();
   }
 
   addAfter(key: string, ms: number): void {
@@ -40,7 +41,7 @@ export class WorkQueue {
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
-    this.wake?.();
+    for (const wake of this.idle.splice(0)) wake();
   }
 
   /** Run `workers` loops until stop(). Errors re-queue the key with back-off (5 ms doubling to 30 s). */
@@ -49,8 +50,7 @@ export class WorkQueue {
       while (!this.stopped) {
         const key = this.queue.shift();
         if (key === undefined) {
-          await new Promise<void>((resolve) => (this.wake = resolve));
-          this.wake = undefined;
+          await new Promise<void>((resolve) => this.idle.push(resolve));
           continue;
         }
         this.queued.delete(key);
