@@ -5,7 +5,8 @@
 //
 //   node dist/bench/container-start.js [--count 20]
 //
-// Not wired into run.ts yet (the Pod-level bench of Step 2 will be). Root only.
+// Not wired into run.ts: bench/pod-start.ts measures the same start end to
+// end, from the API, against runc, podman and LXD. Root only.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -17,6 +17,10 @@ export interface LodgeOptions {
   /** Parent of the temporary data dir (default: the OS temp dir). */
   parent?: string;
   readyTimeoutMs?: number;
+  /** Run the node agent too (default: `--no-agent`, the control plane alone). */
+  agent?: boolean;
+  /** Extra environment for the child. */
+  env?: Record<string, string>;
 }
 
 export interface RunningLodge {
@@ -83,8 +87,8 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
   const logPath = join(dataDir, 'server.log');
   const logFd = openSync(logPath, 'a');
   // The API bench measures the control plane: no node agent, which would also start every benchmark Pod.
-  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--no-agent', ...(o.upArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd] });
+  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? [] : ['--no-agent']), ...(o.upArgs ?? [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: o.env ? { ...process.env, ...o.env } : process.env });
   closeSync(logFd);
   const pid = child.pid;
   if (pid === undefined) throw new Error('lodge up: spawn failed');
