@@ -38,24 +38,39 @@ export class PodSandboxes {
   }
 
   async ensure(uid: string): Promise<void> {
+    await this.ensureDir(uid);
+    await this.ensureNetns(uid);
+  }
+
+  /** The state dir (and its logs dir): quick, needed before anything else. */
+  async ensureDir(uid: string): Promise<void> {
     await mkdir(join(this.dir(uid), 'logs'), { recursive: true });
+  }
+
+  /** The network namespace with loopback up: two `ip` runs, which the agent overlaps with preparing the first container. */
+  async ensureNetns(uid: string): Promise<void> {
     const exists = await stat(netnsPath(uid)).then(
       () => true,
       () => false,
     );
     if (exists) return;
+    // One ip run (a batch) instead of two: every process the agent starts blocks its event loop for the fork.
+    const make = (): Promise<unknown> => {
+      const p = run('ip', ['-batch', '-']);
+      p.child.stdin?.end(`netns add ${netnsName(uid)}\nnetns exec ${netnsName(uid)} ip link set lo up\n`);
+      return p;
+    };
     try {
-      await run('ip', ['netns', 'add', netnsName(uid)]);
+      await make();
     } catch (e) {
-      // A half-made namespace (file without mount) fails the add: remove it and try once more.
+      // A half-made namespace (file without mount, or lo still down) fails the batch: remove it and try once more.
       await run('ip', ['netns', 'del', netnsName(uid)]).catch(() => undefined);
       try {
-        await run('ip', ['netns', 'add', netnsName(uid)]);
+        await make();
       } catch {
         throw new Error(`pod ${uid}: cannot create network namespace: ${(e as Error).message}`);
       }
     }
-    await run('ip', ['-n', netnsName(uid), 'link', 'set', 'lo', 'up']);
   }
 
   /** Remove the netns, the pod cgroup and the state dir (logs and volumes included; tmpfs volumes unmounted first). Idempotent. */

@@ -77,6 +77,8 @@ function shouldRestart(policy: string, exitCode: number): boolean {
 
 export class PodWorker {
   private readonly runs = new Map<string, RunRecord>();
+  /** The network namespace being made (or made) for a Pod, by uid, from its latest sync. */
+  private readonly netnsReady = new Map<string, Promise<void>>();
 
   constructor(private readonly d: PodWorkerDeps) {}
 
@@ -138,6 +140,7 @@ export class PodWorker {
       await this.d.driver.delete(id);
       this.runs.delete(id);
     }
+    this.netnsReady.delete(uid);
     await this.d.sandboxes.remove(uid);
   }
 
@@ -159,7 +162,11 @@ export class PodWorker {
     const uid = String(pod.metadata.uid);
     const phase = pod.status?.phase as string | undefined;
     if (phase === 'Succeeded' || phase === 'Failed') return; // done: its containers stay (for logs) until the Pod goes
-    await this.d.sandboxes.ensure(uid);
+    await this.d.sandboxes.ensureDir(uid);
+    // The network namespace is made while the first container is prepared (its runc create waits for it).
+    const netns = this.d.sandboxes.ensureNetns(uid);
+    netns.catch(() => undefined); // awaited below; a container create may see the rejection first
+    this.netnsReady.set(uid, netns);
     const policy = String(pod.spec?.restartPolicy ?? 'Always');
     const inits = (pod.spec?.initContainers as PodContainer[] | undefined) ?? [];
     const init = await syncInitContainers(inits, (pod.status?.initContainerStatuses as ContainerStatus[] | undefined) ?? [], (c, prev) =>
@@ -172,6 +179,7 @@ export class PodWorker {
       const old = prev.find((s) => s.name === c.name);
       statuses.push(init.done ? await this.syncContainer(key, pod, c, old, policy) : initializingStatus(c, old));
     }
+    await netns;
     await this.writeStatus(pod, statuses, inits.length ? init : undefined);
   }
 
@@ -297,6 +305,7 @@ export class PodWorker {
       limits: { ...resolveLimits(c), pids: this.d.podPidsLimit ?? DEFAULT_POD_PIDS_LIMIT },
       cgroupsPath: `${podCgroup(uid)}/${c.name}`,
       netnsPath: netnsPath(uid),
+      ready: this.netnsReady.get(uid),
       mounts,
       logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
     });

@@ -46,6 +46,12 @@ export interface WorkloadSpec {
   cgroupsPath: string;
   /** Join an existing network namespace (a Pod's), by path. */
   netnsPath?: string;
+  /**
+   * Resolves once what the workload joins exists (a Pod's network namespace,
+   * made meanwhile): the driver prepares the root filesystem and its monitor
+   * in parallel and creates the runtime's container only then.
+   */
+  ready?: Promise<void>;
   /** Extra bind mounts (emptyDir volumes). */
   mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
   /** Where stdout/stderr go, in CRI log format. */

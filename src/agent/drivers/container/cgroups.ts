@@ -129,6 +129,23 @@ export async function oomKills(cgroupsPath: string): Promise<number | undefined>
   return mem ? readOomKills(mem.dir, mem.version) : undefined;
 }
 
+/** Whether the freezer holds cgroupsPath (runc pause): v1 freezer.state FROZEN/FREEZING, v2 cgroup.freeze 1. */
+export async function isFrozen(cgroupsPath: string): Promise<boolean> {
+  const all = await hierarchies();
+  const v1 = all.find((h) => h.version === 1 && h.controllers.includes('freezer'));
+  const dir = v1 ? cgroupDir(v1, cgroupsPath) : undefined;
+  if (v1) return dir ? /^FR(OZEN|EEZING)/.test((await readFile(join(dir, 'freezer.state'), 'utf8').catch(() => '')).trim()) : false;
+  const v2 = all.find((h) => h.version === 2);
+  const dir2 = v2 ? cgroupDir(v2, cgroupsPath) : undefined;
+  return dir2 ? (await readFile(join(dir2, 'cgroup.freeze'), 'utf8').catch(() => '0')).trim() === '1' : false;
+}
+
+/** Whether a process is a member of cgroupsPath (in any hierarchy): a pid file's pid may have been reused by another process. */
+export async function processInCgroup(pid: number, cgroupsPath: string): Promise<boolean> {
+  const text = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  return text.split('\n').some((line) => line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1) === cgroupsPath);
+}
+
 /** Every directory cgroupsPath has, one per hierarchy, existing or not. */
 export async function cgroupDirs(cgroupsPath: string): Promise<string[]> {
   return (await hierarchies()).map((h) => cgroupDir(h, cgroupsPath)).filter((d): d is string => d !== undefined);

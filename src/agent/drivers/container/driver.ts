@@ -19,7 +19,7 @@ import {
   type WorkloadStats,
   type WorkloadStatus,
 } from '../../runtime/driver.js';
-import { normalizeCgroupsPath, oomKills, readCgroupStats, removeCgroup } from './cgroups.js';
+import { isFrozen, normalizeCgroupsPath, oomKills, processInCgroup, readCgroupStats, removeCgroup } from './cgroups.js';
 import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
 import { startExec } from './exec.js';
@@ -144,6 +144,7 @@ export class ContainerDriver implements InstanceDriver {
         await this.stopMonitor(spec.id, p);
         await removeCgroup(cgroupsPath);
       });
+      if (spec.ready) await spec.ready;
       const conmonAt = performance.now();
       await conmon.proceed();
       revert.success();
@@ -223,6 +224,8 @@ export class ContainerDriver implements InstanceDriver {
   async state(id: string): Promise<WorkloadState> {
     const p = await this.existing(id);
     const record = (await this.readRecord(p)) as ContainerRecord;
+    const quick = await this.liveState(id, p, record);
+    if (quick) return quick;
     const st = await this.runc.state(id);
     let status: WorkloadStatus;
     if (st && (st.status === 'created' || st.status === 'running' || st.status === 'paused')) status = st.status;
@@ -247,6 +250,27 @@ export class ContainerDriver implements InstanceDriver {
       out.oomKilled = (await exists(p.oom)) || ((await oomKills(record.cgroupsPath)) ?? 0) > 0;
     }
     return out;
+  }
+
+  /**
+   * The state of a live container from its files alone, without running runc
+   * (a runc process costs milliseconds, and the agent asks after every start
+   * and on every resync): conmon's container pid, alive and still in the
+   * container's cgroup, is running once start() has recorded startedAt,
+   * created before, paused when frozen. Anything else (exited, never
+   * created, a pid reused) goes to runc.
+   */
+  private async liveState(id: string, p: ContainerPaths, record: ContainerRecord): Promise<WorkloadState | undefined> {
+    if (await exists(p.exit)) return undefined;
+    const pid = await readPid(p.containerPid);
+    if (!pid || !(await processInCgroup(pid, record.cgroupsPath))) return undefined;
+    const startedAt = (await readText(p.startedAt))?.trim();
+    // Exited (a zombie until conmon reaps it) or gone meanwhile: let runc and the exit file say how.
+    const stat = await readText(`/proc/${pid}/stat`).catch(() => undefined);
+    const procState = stat?.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (!procState || procState === 'Z' || procState === 'X') return undefined;
+    if (!startedAt) return { id, status: 'created', pid };
+    return { id, status: (await isFrozen(record.cgroupsPath)) ? 'paused' : 'running', pid, startedAt };
   }
 
   async stats(id: string): Promise<WorkloadStats> {
