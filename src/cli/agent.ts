@@ -11,6 +11,7 @@ import { startAgent } from '../agent/agent.js';
 import { KubeClient } from '../client/client.js';
 import { DEFAULT_DATA_DIR } from '../up/control-plane.js';
 import { createLogger } from '../util/log.js';
+import { stopOnSignal } from './run-until-signal.js';
 
 interface AgentCliOptions {
   server: string;
@@ -82,21 +83,10 @@ export function registerAgent(program: Command): void {
         process.exit(1);
       }
       process.stdout.write(`lodge agent: node ${agent.nodeName} ready, server ${opts.server}\n`);
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        log.info('stopping', { signal });
+      stopOnSignal(log, async () => {
         abort.abort();
-        agent.done
-          .then(() => client?.close())
-          .then(() => process.exit(0))
-          .catch((e: Error) => {
-            log.error('shutdown failed', { error: e.message });
-            process.exit(1);
-          });
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+        await agent.done;
+        await client?.close();
+      });
     });
 }

@@ -7,6 +7,7 @@ import type { ClientConfig } from '../client/config.js';
 import { ApiError, isStatus, type Status } from '../client/errors.js';
 import { withContext, type CliContext } from './context.js';
 import { podName } from './logs.js';
+import { REMOTECOMMAND_CHANNEL } from '../api/remotecommand/channels.js';
 
 interface ExecOptions {
   container?: string;
@@ -15,12 +16,7 @@ interface ExecOptions {
 }
 
 const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-const CH_STDIN = 0;
-const CH_STDOUT = 1;
-const CH_STDERR = 2;
-const CH_ERROR = 3;
-const CH_RESIZE = 4;
-const CH_CLOSE = 255;
+const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, resize: CH_RESIZE, close: CH_CLOSE } = REMOTECOMMAND_CHANNEL;
 
 export function registerExec(program: Command): void {
   program

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
 import { createLogger } from '../util/log.js';
+import { stopOnSignal } from './run-until-signal.js';
 
 export function registerUp(program: Command): void {
   program
@@ -41,20 +42,6 @@ export function registerUp(program: Command): void {
       }
       process.stdout.write(`lodge: ready at ${plane.url}\n`);
       log.info('ready', { url: plane.url, kubeconfig: plane.kubeconfig });
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        log.info('stopping', { signal });
-        plane
-          .close()
-          .then(() => process.exit(0))
-          .catch((e: Error) => {
-            log.error('shutdown failed', { error: e.message });
-            process.exit(1);
-          });
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      stopOnSignal(log, () => plane.close());
     });
 }

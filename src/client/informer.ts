@@ -4,16 +4,12 @@
 // was missed. Components outside the API server's process (the node agent,
 // later the scheduler and controllers of other hosts) build on it; its
 // handler interface is the in-process informer's.
-import type { KubeObject } from '../apis/types.js';
 import type { Logger } from '../util/log.js';
 import type { KubeClient } from './client.js';
+import { InformerCache } from './informer-cache.js';
 import type { ResourceRef } from './paths.js';
 
-export interface InformerHandlers {
-  onAdd?(obj: KubeObject): void;
-  onUpdate?(oldObj: KubeObject, newObj: KubeObject): void;
-  onDelete?(obj: KubeObject): void;
-}
+export { objectKey, type InformerHandlers } from './informer-cache.js';
 
 export interface ClientInformerOptions {
   namespace?: string;
@@ -21,32 +17,17 @@ export interface ClientInformerOptions {
   fieldSelector?: string;
 }
 
-export function objectKey(obj: KubeObject): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : String(obj.metadata.name);
-}
-
 /** Ask the server to end each watch after this long, so a half-dead connection cannot stall the cache forever. */
 const WATCH_TIMEOUT_SECONDS = 300;
 
-export class ClientInformer {
-  readonly cache = new Map<string, KubeObject>();
-  private readonly handlers: InformerHandlers[] = [];
-  private synced!: () => void;
-  readonly hasSynced: Promise<void> = new Promise((resolve) => (this.synced = resolve));
-
+export class ClientInformer extends InformerCache {
   constructor(
     private readonly client: KubeClient,
     readonly ref: ResourceRef,
     private readonly opts: ClientInformerOptions,
     private readonly log: Logger,
-  ) {}
-
-  addHandlers(h: InformerHandlers): void {
-    this.handlers.push(h);
-  }
-
-  list(): KubeObject[] {
-    return [...this.cache.values()];
+  ) {
+    super();
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -56,12 +37,8 @@ export class ClientInformer {
       try {
         if (rv === undefined) {
           const listed = await this.client.list(this.ref, { ...this.opts });
-          const fresh = new Map<string, KubeObject>();
-          for (const it of listed.items) fresh.set(objectKey(it), it);
-          for (const [k, old] of this.cache) if (!fresh.has(k)) this.apply('DELETED', old);
-          for (const obj of fresh.values()) this.apply('ADDED', obj);
+          this.replace(listed.items);
           rv = listed.metadata.resourceVersion;
-          this.synced();
         }
         for await (const ev of this.client.watch(this.ref, { ...this.opts, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS, signal })) {
           if (ev.type === 'ERROR') {
@@ -80,22 +57,6 @@ export class ClientInformer {
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, 5000);
       }
-    }
-  }
-
-  private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
-    const key = objectKey(obj);
-    const old = this.cache.get(key);
-    if (type === 'DELETED') {
-      this.cache.delete(key);
-      for (const h of this.handlers) h.onDelete?.(obj);
-      return;
-    }
-    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
-    this.cache.set(key, obj);
-    for (const h of this.handlers) {
-      if (old) h.onUpdate?.(old, obj);
-      else h.onAdd?.(obj);
     }
   }
 }

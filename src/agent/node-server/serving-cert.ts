@@ -5,10 +5,10 @@
 // trusts exactly that CA for this node: no shared secret has to be copied to
 // a new host before it can serve logs and exec.
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCa, issueLeaf, loadCa } from '../../pki/certs.js';
 import { writeFileAtomic } from '../../pki/atomic-write.js';
+import { readOptional } from '../../pki/ensure.js';
 import { isCurrent } from '../../pki/verify.js';
 
 /** The Node annotation that carries the node server's CA (PEM). */
@@ -23,15 +23,6 @@ export interface ServingCert {
 const CA_DAYS = 3650;
 const LEAF_DAYS = 365;
 const RENEW_MARGIN_MS = 30 * 24 * 60 * 60 * 1000;
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 export async function ensureServingCert(dataDir: string, nodeName: string, ip: string): Promise<ServingCert> {
   const dir = join(dataDir, 'node-pki');

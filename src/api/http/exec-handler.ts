@@ -22,17 +22,13 @@ import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, methodNotAllowed } from '../status.js';
 import type { ApiRequest } from './body.js';
+import { REMOTECOMMAND_CHANNEL } from '../remotecommand/channels.js';
 
 /** Server preference is irrelevant: as the apiserver does, the first of the client's offers we speak wins. */
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'] as const;
 type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
 
-const CH_STDIN = 0;
-const CH_STDOUT = 1;
-const CH_STDERR = 2;
-const CH_ERROR = 3;
-const CH_RESIZE = 4;
-const CH_CLOSE = 255;
+const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, resize: CH_RESIZE, close: CH_CLOSE } = REMOTECOMMAND_CHANNEL;
 
 export interface ExecRequest {
   pod: KubeObject;
