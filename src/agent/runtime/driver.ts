@@ -54,8 +54,25 @@ export interface WorkloadSpec {
   ready?: Promise<void>;
   /** Extra bind mounts (emptyDir volumes). */
   mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
-  /** Where stdout/stderr go, in CRI log format. */
+  /** Where stdout/stderr go, in CRI log format (a VM: its serial console log). */
   logPath: string;
+  /** A virtual machine (the vm driver): its boot files, disk and size. The container fields above (rootfs, args, env, cwd, mounts) do not apply then. */
+  vm?: VmSpec;
+}
+
+/** What the vm driver boots: a kernel directly (no firmware), with the root filesystem on a disk. */
+export interface VmSpec {
+  /** Uncompressed kernel (vmlinux, booted through its PVH entry) or a bzImage. */
+  kernel: string;
+  initrd?: string;
+  /** Kernel command line from the image (the driver adds its console and root settings). */
+  cmdline: string;
+  /** The image's disk: the VM writes to its own qcow2 overlay backed by it, never to it. */
+  baseDisk: { path: string; format: 'qcow2' | 'raw' };
+  /** Grow the overlay to this size (bytes); the image's size when unset. */
+  diskSizeBytes?: number;
+  cpus: number;
+  memoryBytes: number;
 }
 
 /**
@@ -159,6 +176,10 @@ export interface InstanceDriver {
   stats(id: string): Promise<WorkloadStats>;
   /** Every workload this driver finds on the node (after an agent restart). */
   list(): Promise<WorkloadState[]>;
+  /** Freeze a running workload (cgroup freezer; a VM's vCPUs stop); state() says paused. */
+  pause(id: string): Promise<void>;
+  /** Thaw a paused workload; a no-op when it runs. */
+  resume(id: string): Promise<void>;
   /** Run a process in a running workload, with its environment and working dir. Throws WorkloadNotFoundError for an unknown id. */
   exec(id: string, opts: ExecOptions): Promise<ExecProcess>;
 }

@@ -188,6 +188,20 @@ export class ContainerDriver implements InstanceDriver {
     if (!(await this.waitExited(id, p, KILL_WAIT_MS))) throw new Error(`stop container ${id}: still running ${KILL_WAIT_MS} ms after SIGKILL`);
   }
 
+  async pause(id: string): Promise<void> {
+    await this.existing(id);
+    const st = await this.runc.state(id);
+    if (st?.status === 'paused') return;
+    if (st?.status !== 'running') throw new Error(`pause container ${id}: it is ${st?.status ?? 'not known to runc'}, not running`);
+    await this.runc.pause(id);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.existing(id);
+    const st = await this.runc.state(id);
+    if (st?.status === 'paused') await this.runc.resume(id);
+  }
+
   async kill(id: string, signal: NodeJS.Signals): Promise<void> {
     await this.existing(id);
     await this.runc.kill(id, signal);

@@ -65,6 +65,10 @@ export class Runc {
     throw new CommandError(argv, r);
   }
 
+  async pause(id: string): Promise<void> {
+    await mustRun(this.argv('pause', id));
+  }
+
   async resume(id: string): Promise<void> {
     await mustRun(this.argv('resume', id));
   }
