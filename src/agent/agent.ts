@@ -17,6 +17,7 @@ import { Layout } from './drivers/container/layout.js';
 import { defaultNodeName, probeHost } from './host-info.js';
 import { ImageController } from './image-controller.js';
 import { ImageStore } from './images/index.js';
+import { startInstances } from './instances/index.js';
 import { FileNodeLogs } from './logs/file-logs.js';
 import type { NodeLogRegistry } from './logs/node-logs.js';
 import { DriverNodeExec } from './exec/driver-exec.js';
@@ -120,6 +121,18 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   await informer.hasSynced;
   imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list() });
   const imagesRunning = await imageController.start(o.signal);
+  // Instances (system containers, VMs): their own controller, on the same container driver and image store.
+  const instancesRunning = await startInstances({
+    client: o.client,
+    nodeName,
+    dataDir: o.dataDir,
+    containerDriver: driver,
+    images,
+    storeName: (ref) => imageController!.storeName(ref),
+    exitsDir: layout.exitsDir,
+    log,
+    signal: o.signal,
+  });
 
   // Re-adopt: containers and sandboxes of Pods that no longer exist (or run elsewhere) go.
   const wanted = new Set(informer.list().map((p) => String(p.metadata.uid)));
@@ -190,6 +203,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     registration.run(o.signal),
     ...informersDone,
     imagesRunning.done,
+    instancesRunning.done,
   ]).then(() => undefined);
   log.info('node agent started', { node: nodeName });
   return { nodeName, done };

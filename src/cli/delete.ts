@@ -1,4 +1,4 @@
-// `lodge delete TYPE NAME... | TYPE/NAME... | -f FILE | TYPE -l SEL | TYPE --all`.
+// `lodge delete TYPE NAME... | TYPE/NAME... | -f FILE | TYPE -l SEL | TYPE --all | INSTANCE`.
 // Deletes each object, prints `pod "x" deleted`, then (by default, like
 // kubectl) waits until every deleted object is really gone: finalizers
 // and graceful termination can keep it around for a while.
@@ -89,6 +89,14 @@ async function collectTargets(ctx: CliContext, args: string[], opts: DeleteComma
       targets.push({ ref, name, namespace, source: m.source });
     }
     return targets;
+  }
+  // `lodge delete NAME` (one word that is no resource type) deletes the Instance NAME, as `incus delete` does.
+  if (args.length === 1 && !args[0]!.includes('/') && !opts.selector && !opts.all) {
+    const isType = await ctx.resolve(args[0]!).then(
+      () => true,
+      () => false,
+    );
+    if (!isType) return [{ ref: await ctx.resolve('instances.lodge.dev'), name: args[0]!, namespace: ctx.namespace }];
   }
   const reqs = await resolveRequests(ctx, parseTypeArgs(args));
   const targets: Target[] = [];

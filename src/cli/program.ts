@@ -7,6 +7,10 @@ import { registerDelete } from './delete.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
 import { registerImage } from './image.js';
+import { registerInfo } from './instance-info.js';
+import { registerLaunch } from './instance-launch.js';
+import { registerList } from './instance-list.js';
+import { registerInstancePower } from './instance-power.js';
 import { registerExec } from './exec.js';
 import { registerLogs } from './logs.js';
 import { registerRun } from './run.js';
@@ -32,6 +36,11 @@ export function buildProgram(): Command {
   registerExec(program);
   registerRun(program);
   registerImage(program);
+  // Instances (virtual servers): incus-style verbs over the Instance kind.
+  registerLaunch(program);
+  registerList(program);
+  registerInstancePower(program);
+  registerInfo(program);
   return program;
 }
 

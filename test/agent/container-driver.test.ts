@@ -336,6 +336,26 @@ describe('container driver (runc under conmon)', () => {
     assert.ok(!existsSync(join(tmp, 'root', 'containers', 'stray')));
   });
 
+  test('pause freezes the container and resume thaws it; a caller-owned upper layer survives delete', async () => {
+    const upperDir = join(tmp, 'persist', 'upper');
+    const workDir = join(tmp, 'persist', 'work');
+    const s = spec('pausable', `echo kept > /data/kept; i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done`, { rootfs: { lowerDirs: [rootfs], upperDir, workDir } });
+    await run(s);
+    await waitState(s.id, (x) => x.status === 'running', 'running');
+    await driver.pause(s.id);
+    const paused = await driver.state(s.id);
+    assert.equal(paused.status, 'paused');
+    await driver.pause(s.id); // idempotent
+    const freezer = (await cgroupDirs(s.cgroupsPath)).find((d) => existsSync(join(d, 'freezer.state')));
+    if (freezer) assert.equal(readFileSync(join(freezer, 'freezer.state'), 'utf8').trim(), 'FROZEN');
+    await driver.resume(s.id);
+    assert.equal((await driver.state(s.id)).status, 'running');
+    await driver.resume(s.id); // a no-op when running
+    await driver.stop(s.id, 5_000);
+    await driver.delete(s.id);
+    assert.equal(readFileSync(join(upperDir, 'data', 'kept'), 'utf8'), 'kept\n', 'the caller-owned upper layer outlives the workload');
+  });
+
   test('containers outlive the process that started them and are re-adopted', async () => {
     const s = spec('adopted', `trap 'exit 7' TERM; echo ready; sleep 1000 & wait`);
     // A separate Node process creates and starts the container, then is SIGKILLed.

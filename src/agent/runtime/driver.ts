@@ -9,6 +9,15 @@ import type { Readable, Writable } from 'node:stream';
 export interface RootfsSpec {
   /** Read-only image layers, topmost first: overlayfs lowerdirs. */
   lowerDirs: string[];
+  /**
+   * A writable layer the caller owns (a system container's disk): mounted as
+   * the overlay's upper layer and kept when the workload is deleted, so a
+   * restart (delete + create) keeps what the guest wrote. When unset the
+   * driver makes a throwaway one (a Pod's container). workDir must be on the
+   * same filesystem.
+   */
+  upperDir?: string;
+  workDir?: string;
 }
 
 /** What an image says about how to run it (OCI image config). */

@@ -106,7 +106,16 @@ export class ContainerDriver implements InstanceDriver {
     try {
       revert.add('remove state dir', () => this.removeStateDir(p));
       const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString() };
-      await Promise.all([writeFile(p.record, JSON.stringify(record)), mkdir(p.upper), mkdir(p.work), mkdir(p.rootfs), mkdir(dirname(spec.logPath), { recursive: true })]);
+      // A caller's persistent upper layer (a system container's) lives outside the state dir, so delete keeps it.
+      const upper = spec.rootfs.upperDir ?? p.upper;
+      const work = spec.rootfs.workDir ?? p.work;
+      await Promise.all([
+        writeFile(p.record, JSON.stringify(record)),
+        mkdir(upper, { recursive: true }),
+        mkdir(work, { recursive: true }),
+        mkdir(p.rootfs),
+        mkdir(dirname(spec.logPath), { recursive: true }),
+      ]);
 
       // conmon starts up (and opens the log) while the root is mounted; it
       // runs runc only once released.
@@ -129,7 +138,7 @@ export class ContainerDriver implements InstanceDriver {
 
       const mountAt = performance.now();
       const results = await Promise.allSettled([
-        mountOverlay({ lowerDirs: spec.rootfs.lowerDirs, upperDir: p.upper, workDir: p.work, target: p.rootfs }),
+        mountOverlay({ lowerDirs: spec.rootfs.lowerDirs, upperDir: upper, workDir: work, target: p.rootfs }),
         writeFile(p.configJson, JSON.stringify(config)),
       ]);
       // Whatever else failed, a mount that happened must be undone.

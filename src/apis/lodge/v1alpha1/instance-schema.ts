@@ -6,7 +6,9 @@ import { lodge, lodgeGVK, lodgeRef } from './names.js';
 
 export const INSTANCE_TYPES = ['container', 'vm'] as const;
 export const RUN_STRATEGIES = ['Always', 'RerunOnFailure', 'Manual', 'Halted'] as const;
-export const INSTANCE_PHASES = ['Pending', 'Scheduled', 'Provisioning', 'Running', 'Stopped', 'Failed', 'Unknown'] as const;
+// Starting, Stopping and Paused are the node agent's transient and frozen
+// states, so `lodge list` and a watch see a stop or a pause as it happens.
+export const INSTANCE_PHASES = ['Pending', 'Scheduled', 'Provisioning', 'Starting', 'Running', 'Stopping', 'Stopped', 'Paused', 'Failed', 'Unknown'] as const;
 export const DISK_BUSES = ['virtio', 'scsi', 'sata', 'nvme'] as const;
 
 export const instanceDefinitions: Record<string, Schema> = {
@@ -99,6 +101,9 @@ export const instanceDefinitions: Record<string, Schema> = {
         description: 'Ports of the node forwarded to the instance.',
       }),
       terminationGracePeriodSeconds: int64('Seconds a clean shutdown may take before the instance is killed (default 180 for VMs, 30 for containers).'),
+      // Declarative like runStrategy (`lodge pause` sets it): a frozen guest
+      // keeps its memory and processes, unlike a stop.
+      paused: bool('Freeze the running instance (cgroup freezer for containers, vCPUs stopped for VMs); false or unset runs it.'),
     },
     { required: ['image'], description: 'Desired state of an instance.' },
   ),
@@ -115,7 +120,7 @@ export const instanceDefinitions: Record<string, Schema> = {
   [lodge('InstanceStatus')]: obj(
     {
       observedGeneration: int64('The generation of the spec this status reflects.'),
-      phase: enumOf([...INSTANCE_PHASES], 'Coarse place in the lifecycle: Pending (no node yet), Scheduled, Provisioning (disks, network), Running, Stopped, Failed, Unknown (node lost).'),
+      phase: enumOf([...INSTANCE_PHASES], 'Coarse place in the lifecycle: Pending (no node yet), Scheduled, Provisioning (disks, network), Starting, Running, Stopping, Stopped, Paused, Failed, Unknown (node lost).'),
       state: str('Exact runtime state as the node agent sees it: Starting, Running, Frozen, Stopping, Stopped, Migrating, Error, ...'),
       reason: str('CamelCase reason for the current state, e.g. ImagePullFailed.'),
       message: str('Human-readable details of the state.'),

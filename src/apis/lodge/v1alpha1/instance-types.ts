@@ -23,6 +23,7 @@ export type InstanceSpec = {
   snapshots?: { schedule?: string; expiry?: string; stateful?: boolean };
   forwards?: InstanceForward[];
   terminationGracePeriodSeconds?: number;
+  paused?: boolean;
 };
 
 export type InstanceStatus = {

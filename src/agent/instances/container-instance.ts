@@ -1,0 +1,78 @@
+// A `type: container` Instance as a driver workload: the image's rootfs
+// under the instance's persistent upper layer, its init as PID 1
+// (init-system.ts), the instance name as hostname, cpu and memory as cgroup
+// limits, its own network namespace, the console log in the instance dir.
+import { parseQuantity } from '../../apis/core/v1/quantity.js';
+import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
+import { builtinSpec, type ImageStore } from '../images/index.js';
+import type { ResourceLimits, WorkloadSpec } from '../runtime/driver.js';
+import { instanceCgroup, instanceId, instanceNetnsPath } from './ids.js';
+import type { InstanceDirs } from './instance-dirs.js';
+import { planInit } from './init-system.js';
+
+/** A full OS runs more processes than one service; still bounded so a fork bomb inside cannot exhaust the host. */
+export const INSTANCE_PIDS_LIMIT = 16_384;
+
+/** Why a workload cannot be built now (image missing, ...): shown in status, tried again later. */
+export class InstanceNotReadyError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ContainerInstanceDeps {
+  nodeName: string;
+  images: ImageStore;
+  dirs: InstanceDirs;
+  /** The store name of an Image (through the Image resources). */
+  storeName(ref: string): string;
+}
+
+export function instanceLimits(i: Instance): ResourceLimits {
+  const out: ResourceLimits = { pids: INSTANCE_PIDS_LIMIT };
+  const cpu = parseQuantity(i.spec?.cpu);
+  if (cpu !== undefined && cpu > 0) out.cpuMillis = Math.max(1, Math.round(cpu * 1000));
+  const mem = parseQuantity(i.spec?.memory);
+  if (mem !== undefined && mem > 0) out.memoryBytes = Math.round(mem);
+  return out;
+}
+
+export function hostnameOf(i: Instance): string {
+  return (i.spec?.cloudInit?.hostname || String(i.metadata.name)).slice(0, 63);
+}
+
+export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): Promise<{ spec: WorkloadSpec; digest: string; note?: { reason: string; message: string } }> {
+  const uid = String(i.metadata.uid);
+  const ref = i.spec?.image ?? '';
+  const name = d.storeName(ref);
+  const known = builtinSpec(name) !== undefined || (await d.images.get(name).catch(() => undefined));
+  if (!known) throw new InstanceNotReadyError('ImageNotFound', `image ${ref} is not in the node's image store; import it with lodge image import`);
+  let image;
+  try {
+    // A built-in image (busybox, debian) is built here on first use.
+    image = await d.images.prepare(name);
+  } catch (e) {
+    throw new InstanceNotReadyError('ImagePrepareFailed', `image ${ref}: ${(e as Error).message}`);
+  }
+  await d.dirs.ensureDir(uid);
+  const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...image.rootfs.lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
+  await d.dirs.ensureNetns(uid);
+  const spec: WorkloadSpec = {
+    id: instanceId(uid),
+    node: d.nodeName,
+    rootfs: { lowerDirs: image.rootfs.lowerDirs, upperDir: d.dirs.upper(uid), workDir: d.dirs.work(uid) },
+    args: init.args,
+    env: init.env,
+    cwd: '/',
+    hostname: hostnameOf(i),
+    limits: instanceLimits(i),
+    cgroupsPath: instanceCgroup(uid),
+    netnsPath: instanceNetnsPath(uid),
+    mounts: init.mounts,
+    logPath: d.dirs.consoleLog(uid),
+  };
+  return { spec, digest: image.digest, note: init.note };
+}

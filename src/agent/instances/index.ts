@@ -1,0 +1,41 @@
+// The agent's entry to Instances: wires the container runtime (the agent's
+// container driver), the optional VM runtime and the controller.
+import { join } from 'node:path';
+import type { KubeClient } from '../../client/index.js';
+import type { Logger } from '../../util/log.js';
+import type { ImageStore } from '../images/index.js';
+import type { InstanceDriver } from '../runtime/driver.js';
+import { containerWorkload, InstanceNotReadyError } from './container-instance.js';
+import { InstanceDirs } from './instance-dirs.js';
+import { startInstanceController } from './instance-controller.js';
+import type { InstanceRuntime } from './instance-sync.js';
+import { loadVmSupport, vmWorkload } from './vm-instance.js';
+
+export interface InstancesOptions {
+  client: KubeClient;
+  nodeName: string;
+  dataDir: string;
+  containerDriver: InstanceDriver;
+  images: ImageStore;
+  storeName(ref: string): string;
+  exitsDir: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void> }> {
+  const dirs = new InstanceDirs(join(o.dataDir, 'instances'));
+  const container: InstanceRuntime = {
+    driver: o.containerDriver,
+    build: (i) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }),
+  };
+  const support = await loadVmSupport({ root: join(o.dataDir, 'vms'), imagesRoot: join(o.dataDir, 'images', 'vm'), log: o.log });
+  let vm: InstanceRuntime | InstanceNotReadyError;
+  if ('unavailable' in support) {
+    o.log.info('virtual machines unavailable on this node', { why: support.unavailable });
+    vm = new InstanceNotReadyError('VMDriverUnavailable', `this node cannot run virtual machines: ${support.unavailable}`);
+  } else {
+    vm = { driver: support.driver, accelerator: support.accelerator, build: async (i) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs) }) };
+  }
+  return startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
+}

@@ -1,0 +1,78 @@
+// Which init a system container boots, and the files Lodge gives it. A
+// system container runs its image's init as PID 1, as LXC/Incus do:
+//  - busybox images: busybox init, with an /etc/inittab Lodge writes
+//    (bind-mounted read-only from the instance's dir): a sysinit that makes
+//    the run-time dirs and marks the boot on the console, the image's rcS if
+//    it has one, and syslogd respawned as a real service.
+//  - images without /sbin/init (Debian minbase has no systemd): the host's
+//    static busybox is bind-mounted at /.lodge/busybox and runs as init with
+//    the same inittab, so the instance still boots an init that reaps,
+//    respawns and shuts down cleanly; status says so (reason LodgeInit).
+//  - any other /sbin/init (systemd): run as is. systemd on this cgroup-v1
+//    hybrid host needs a writable name=systemd hierarchy and CAP_SYS_ADMIN,
+//    which Lodge's container spec does not grant yet; see the report.
+// There is no terminal yet (conmon runs without -t), so no getty: the
+// console is the instance's stdout/stderr, kept as its console log.
+import { lstat, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findStaticBusybox } from '../images/builtin.js';
+
+export const LODGE_BUSYBOX = '/.lodge/busybox';
+/** Printed on the console once sysinit is done: the "guest userspace ready" marker tests and benches wait for. */
+export const BOOT_MARKER = 'lodge: booted';
+
+export interface InitPlan {
+  args: string[];
+  env: string[];
+  mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
+  /** Why the init is not the image's own, for status. */
+  note?: { reason: string; message: string };
+}
+
+/** Where sbin/init resolves in the image layers (topmost first, the persistent upper layer before them). */
+async function findInit(layers: string[]): Promise<{ kind: 'busybox' | 'other' } | undefined> {
+  for (const dir of layers) {
+    const p = join(dir, 'sbin', 'init');
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) continue;
+    if (st.isSymbolicLink()) return { kind: /busybox$/.test(await readlink(p)) ? 'busybox' : 'other' };
+    return { kind: 'other' };
+  }
+  return undefined;
+}
+
+export function inittab(name: string, bb: string): string {
+  const sh = (cmd: string): string => `${bb} sh -c '${cmd}'`;
+  return [
+    `# Written by Lodge for instance ${name}; busybox init reads it at boot.`,
+    // No mounts here: the container has no CAP_SYS_ADMIN; the runtime provides /proc, /sys, /dev.
+    `::sysinit:${bb} mkdir -p /run /tmp /var/log`,
+    `::sysinit:${sh('[ ! -x /etc/init.d/rcS ] || /etc/init.d/rcS')}`,
+    `::sysinit:${sh(`echo "${BOOT_MARKER} ${name}"`)}`,
+    `::respawn:${bb} syslogd -n -O /var/log/messages`,
+    `::shutdown:${sh(`echo "lodge: ${name} shutting down"`)}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * The init of a system container and what it needs mounted. layers: the
+ * persistent upper dir, then the image's lower dirs (topmost first).
+ */
+export async function planInit(name: string, layers: string[], inittabPath: string, imageEnv: string[]): Promise<InitPlan> {
+  const env = [...imageEnv.filter((e) => !e.startsWith('container=')), 'container=lodge'];
+  const found = await findInit(layers);
+  if (found?.kind === 'other') return { args: ['/sbin/init'], env, mounts: [] };
+  const own = found?.kind === 'busybox';
+  const bb = own ? '/bin/busybox' : LODGE_BUSYBOX;
+  await writeFile(inittabPath, inittab(name, bb));
+  const mounts: InitPlan['mounts'] = [{ source: inittabPath, destination: '/etc/inittab', readOnly: true }];
+  if (own) return { args: ['/sbin/init'], env, mounts };
+  mounts.push({ source: await findStaticBusybox(), destination: LODGE_BUSYBOX, readOnly: true });
+  return {
+    args: [LODGE_BUSYBOX, 'init'],
+    env,
+    mounts,
+    note: { reason: 'LodgeInit', message: "the image has no /sbin/init (e.g. Debian minbase has no systemd): booted with Lodge's busybox init" },
+  };
+}

@@ -1,0 +1,144 @@
+// The node agent's Instance controller: watches the Instances bound to this
+// node (status.nodeName) and, until there is a scheduler, binds the unbound
+// ones that may run here; runs each through InstanceSync on a work queue;
+// looks again when a workload exits (conmon's exit files) and on a resync.
+// At start it re-adopts: workloads of Instances still bound here are synced
+// as they are (never duplicated), those of Instances gone are removed.
+import { watch, type FSWatcher } from 'node:fs';
+import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
+import type { KubeObject } from '../../apis/types.js';
+import type { KubeClient } from '../../client/index.js';
+import { ClientInformer, objectKey } from '../../client/informer.js';
+import { INSTANCES } from '../../client/refs.js';
+import { WorkQueue } from '../../controllers/runtime/workqueue.js';
+import type { Logger } from '../../util/log.js';
+import { InstanceNotReadyError } from './container-instance.js';
+import { parseInstanceId } from './ids.js';
+import type { InstanceDirs } from './instance-dirs.js';
+import { buildStatus, MANAGER } from './instance-status.js';
+import { InstanceSync, type InstanceRuntime } from './instance-sync.js';
+
+/** Look at every Instance again this often: a missed exit costs this much latency at most. */
+const RESYNC_MS = 10_000;
+
+export interface InstanceControllerOptions {
+  client: KubeClient;
+  nodeName: string;
+  dirs: InstanceDirs;
+  log: Logger;
+  container: InstanceRuntime;
+  /** The VM runtime, or why there is none (the VM driver is optional). */
+  vm: () => InstanceRuntime | InstanceNotReadyError;
+  /** The container driver's exit files (<root>/exits): one per exited workload, named by id. */
+  exitsDir?: string;
+}
+
+const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
+
+export async function startInstanceController(o: InstanceControllerOptions, signal: AbortSignal): Promise<{ done: Promise<void> }> {
+  const log = o.log.child({ component: 'instances' });
+  const queue = new WorkQueue();
+  const bindQueue = new WorkQueue();
+  const sync = new InstanceSync({
+    client: o.client,
+    nodeName: o.nodeName,
+    dirs: o.dirs,
+    log,
+    runtime: (t) => (t === 'vm' ? o.vm() : o.container),
+    requeueAfter: (key, ms) => queue.addAfter(key, ms),
+  });
+  const mine = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
+  const unbound = new ClientInformer(o.client, INSTANCES, { fieldSelector: 'status.nodeName=' }, log);
+  /** uid by key of what this agent runs, so an Instance gone from the API is torn down by uid. */
+  const uidOf = new Map<string, string>();
+  const keyOf = new Map<string, string>();
+  mine.addHandlers({
+    onAdd: (i) => queue.add(objectKey(i)),
+    onUpdate: (_o, i) => queue.add(objectKey(i)),
+    onDelete: (i) => queue.add(objectKey(i)),
+  });
+  unbound.addHandlers({ onAdd: (i) => bindQueue.add(objectKey(i)), onUpdate: (_o, i) => bindQueue.add(objectKey(i)) });
+  const informersDone = [mine.run(signal), unbound.run(signal)];
+  await mine.hasSynced;
+
+  // Re-adopt: what runs for an Instance still bound here is synced as it is; the rest goes.
+  const wanted = new Set(mine.list().map((i) => String(i.metadata.uid)));
+  const runtimes = [o.container, o.vm()].filter((r): r is InstanceRuntime => !(r instanceof InstanceNotReadyError));
+  const held = new Set<string>(await o.dirs.list());
+  for (const rt of runtimes) for (const w of await rt.driver.list()) {
+    const uid = parseInstanceId(w.id);
+    if (uid) held.add(uid);
+  }
+  for (const uid of held) {
+    if (wanted.has(uid)) continue;
+    log.info('removing orphaned instance', { uid });
+    await sync.teardown(uid, runtimes.map((r) => r.driver)).catch((e: Error) => log.warn('orphan cleanup failed', { uid, error: e.message }));
+  }
+  for (const i of mine.list()) queue.add(objectKey(i));
+
+  const run = async (key: string): Promise<void> => {
+    const i = mine.cache.get(key) as Instance | undefined;
+    const known = uidOf.get(key);
+    if (known && known !== i?.metadata.uid) {
+      // Gone from the API without passing our finalizer (removed by hand, or unbound): clean up after it.
+      await sync.teardown(known);
+      uidOf.delete(key);
+      keyOf.delete(known);
+    }
+    if (!i || i.status?.nodeName !== o.nodeName) return;
+    const uid = String(i.metadata.uid);
+    uidOf.set(key, uid);
+    keyOf.set(uid, key);
+    await sync.sync(key, i);
+    if (i.metadata.deletionTimestamp) {
+      uidOf.delete(key);
+      keyOf.delete(uid);
+    }
+  };
+
+  /** Bind an unbound Instance to this node when it may run here (spec.nodeName unset or this node). */
+  const bind = async (key: string): Promise<void> => {
+    const i = unbound.cache.get(key) as Instance | undefined;
+    if (!i || i.status?.nodeName || i.metadata.deletionTimestamp) return;
+    if (i.spec?.nodeName && i.spec.nodeName !== o.nodeName) return;
+    // The status subresource with the version read: of two agents binding at once, one wins (409 for the other).
+    const status = buildStatus(i, o.nodeName, { phase: 'Scheduled', restartCount: 0 });
+    try {
+      await o.client.update(INSTANCES, { ...i, status } as KubeObject, { fieldManager: MANAGER, subresource: 'status' });
+      log.info('instance bound', { instance: key, node: o.nodeName });
+    } catch (e) {
+      if (!isCode(e, 409) && !isCode(e, 404)) throw e;
+    }
+  };
+
+  let exits: FSWatcher | undefined;
+  if (o.exitsDir) {
+    try {
+      exits = watch(o.exitsDir, (_ev, file) => {
+        const uid = file ? parseInstanceId(String(file)) : undefined;
+        const key = uid && keyOf.get(uid);
+        if (key) queue.add(key);
+      });
+    } catch (e) {
+      log.warn('cannot watch workload exits; relying on resync', { error: (e as Error).message });
+    }
+  }
+  const resync = setInterval(() => {
+    for (const i of mine.list()) queue.add(objectKey(i));
+    for (const key of uidOf.keys()) queue.add(key);
+  }, RESYNC_MS);
+  resync.unref();
+  signal.addEventListener('abort', () => {
+    queue.stop();
+    bindQueue.stop();
+    exits?.close();
+    clearInterval(resync);
+  });
+  const done = Promise.all([
+    queue.run(run, (key, err) => log.warn('instance sync failed', { instance: key, error: (err as Error).message }), 4),
+    bindQueue.run(bind, (key, err) => log.warn('instance bind failed', { instance: key, error: (err as Error).message }), 1),
+    ...informersDone,
+  ]).then(() => undefined);
+  log.info('instance controller started', { node: o.nodeName });
+  return { done };
+}

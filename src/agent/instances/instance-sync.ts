@@ -1,0 +1,244 @@
+// Brings one Instance on this node to its desired state and reports it:
+// creates and starts its workload, applies runStrategy, spec.paused and the
+// restart request, stops it when Halted, and tears everything down when the
+// Instance is deleted. Level-triggered: each call compares the Instance with
+// what the driver reports, so it re-adopts after an agent restart as it
+// converges after any missed event.
+import { INSTANCE_FINALIZER, RESTARTED_AT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
+import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
+import type { KubeObject } from '../../apis/types.js';
+import type { KubeClient } from '../../client/index.js';
+import { INSTANCES } from '../../client/refs.js';
+import type { Logger } from '../../util/log.js';
+import { WorkloadNotFoundError, type InstanceDriver, type WorkloadSpec, type WorkloadState } from '../runtime/driver.js';
+import { InstanceNotReadyError } from './container-instance.js';
+import { instanceId } from './ids.js';
+import type { AgentRecord, InstanceDirs } from './instance-dirs.js';
+import { buildStatus, MANAGER, writeStatus, type Observed } from './instance-status.js';
+import { restartDelayMs, restartsAfterExit, runStrategyOf } from './run-strategy.js';
+
+/** What runs one type of Instance: its driver and how to build its workload. */
+export interface InstanceRuntime {
+  driver: InstanceDriver;
+  build(i: Instance): Promise<{ spec: WorkloadSpec; digest?: string; note?: { reason: string; message: string } }>;
+  accelerator?: string;
+}
+
+export interface InstanceSyncDeps {
+  client: KubeClient;
+  nodeName: string;
+  dirs: InstanceDirs;
+  log: Logger;
+  /** The runtime of a type, or why there is none on this node (e.g. VMDriverUnavailable). */
+  runtime(type: 'container' | 'vm'): InstanceRuntime | InstanceNotReadyError;
+  requeueAfter(key: string, ms: number): void;
+}
+
+const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
+const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
+/** Try again this soon when the workload cannot be made yet (image missing, driver not loaded). */
+const NOT_READY_RETRY_MS = 10_000;
+
+export class InstanceSync {
+  /** Notes of how a workload was built (e.g. Lodge's init stands in), by uid, for status. */
+  private readonly notes = new Map<string, { reason: string; message: string } | undefined>();
+  private readonly digests = new Map<string, string>();
+
+  constructor(private readonly d: InstanceSyncDeps) {}
+
+  private async state(driver: InstanceDriver, id: string): Promise<WorkloadState | undefined> {
+    try {
+      const st = await driver.state(id);
+      if (st.status !== 'unknown') return st;
+      // Traces without a runtime container (a create cut short, a reboot): start over.
+      await driver.delete(id);
+      return undefined;
+    } catch (e) {
+      if (e instanceof WorkloadNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Grace period of the next stop: a `--force` annotation wins over the spec. */
+  private graceMs(i: Instance, deleting = false): number {
+    const forced = i.metadata.annotations?.[STOP_GRACE_PERIOD];
+    const fromDelete = deleting ? i.metadata.deletionGracePeriodSeconds : undefined;
+    const s = forced !== undefined && /^\d+$/.test(forced) ? Number(forced) : (fromDelete ?? i.spec?.terminationGracePeriodSeconds ?? 30);
+    return Math.max(0, s) * 1000;
+  }
+
+  async sync(key: string, i: Instance): Promise<void> {
+    if (i.metadata.deletionTimestamp) return this.finalize(i);
+    await this.ensureFinalizer(i);
+    const uid = String(i.metadata.uid);
+    const id = instanceId(uid);
+    const rt = this.d.runtime(typeOf(i));
+    if (rt instanceof InstanceNotReadyError) {
+      await this.report(i, { phase: 'Failed', state: 'Error', reason: rt.reason, message: rt.message, restartCount: i.status?.restartCount ?? 0 });
+      this.d.requeueAfter(key, NOT_READY_RETRY_MS);
+      return;
+    }
+    const driver = rt.driver;
+    await this.d.dirs.ensureDir(uid);
+    const rec = await this.d.dirs.readRecord(uid);
+    rec.restartCount ??= i.status?.restartCount ?? 0;
+    const strategy = runStrategyOf(i.spec?.runStrategy);
+    let st = await this.state(driver, id);
+
+    // A restart request (lodge restart): acted on once per value, remembered on the node.
+    const request = i.metadata.annotations?.[RESTARTED_AT];
+    if (request && request !== rec.restartHandled) {
+      if (st && strategy !== 'Halted') {
+        this.d.log.info('restarting instance on request', { instance: key });
+        await this.stopAndDelete(i, rt, st, rec);
+        st = undefined;
+      }
+      rec.restartHandled = request;
+      await this.d.dirs.writeRecord(uid, rec);
+    }
+
+    if (strategy === 'Halted') {
+      if (st) await this.stopAndDelete(i, rt, st, rec);
+      await this.report(i, { phase: 'Stopped', reason: 'Halted', message: 'runStrategy is Halted', restartCount: rec.restartCount }, rt);
+      return;
+    }
+
+    if (!st) {
+      const err = await this.createAndStart(i, rt);
+      if (err) {
+        await this.report(i, { phase: 'Failed', state: 'Error', reason: err.reason, message: err.message, restartCount: rec.restartCount }, rt);
+        this.d.requeueAfter(key, NOT_READY_RETRY_MS);
+        return;
+      }
+      st = await this.state(driver, id);
+    }
+    if (st?.status === 'created') {
+      await driver.start(id);
+      st = await this.state(driver, id);
+    }
+    if (!st) return this.report(i, { phase: 'Starting', restartCount: rec.restartCount }, rt);
+
+    if (st.status === 'running' || st.status === 'paused') {
+      // spec.paused (lodge pause|resume): the driver's freezer, nothing else changes.
+      if (i.spec?.paused && st.status === 'running') {
+        await driver.pause(id);
+        st = { ...st, status: 'paused' };
+      } else if (!i.spec?.paused && st.status === 'paused') {
+        await driver.resume(id);
+        st = { ...st, status: 'running' };
+      }
+      const paused = st.status === 'paused';
+      return this.report(i, { phase: paused ? 'Paused' : 'Running', startedAt: st.startedAt, restartCount: rec.restartCount, ...this.noteOf(uid) }, rt);
+    }
+
+    // Stopped by itself: restart or leave it, per runStrategy.
+    const exit = st.oomKilled ? 'was killed by the OOM killer' : `exited with code ${st.exitCode ?? 'unknown'}`;
+    if (!restartsAfterExit(strategy, st)) {
+      return this.report(i, { phase: 'Stopped', reason: st.oomKilled || (st.exitCode ?? 1) !== 0 ? 'Crashed' : 'Shutdown', message: `its init ${exit}; runStrategy ${strategy} leaves it stopped`, startedAt: st.startedAt, restartCount: rec.restartCount }, rt);
+    }
+    const delay = restartDelayMs(st, rec.restartCount);
+    const finished = st.finishedAt ? Date.parse(st.finishedAt) : Date.now();
+    const wait = finished + delay - Date.now();
+    if (wait > 0) {
+      this.d.requeueAfter(key, wait + 50);
+      return this.report(i, { phase: 'Stopped', state: 'BackOff', reason: 'BackOff', message: `its init ${exit}; restarting in ${Math.ceil(wait / 1000)}s`, restartCount: rec.restartCount }, rt);
+    }
+    this.d.log.info('restarting instance per runStrategy', { instance: key, strategy, exitCode: st.exitCode });
+    await driver.delete(id);
+    rec.restartCount = (rec.restartCount ?? 0) + 1;
+    await this.d.dirs.writeRecord(uid, rec);
+    const err = await this.createAndStart(i, rt);
+    if (err) {
+      this.d.requeueAfter(key, NOT_READY_RETRY_MS);
+      return this.report(i, { phase: 'Failed', state: 'Error', reason: err.reason, message: err.message, restartCount: rec.restartCount }, rt);
+    }
+    const now = await this.state(driver, id);
+    return this.report(i, { phase: now?.status === 'running' ? 'Running' : 'Starting', startedAt: now?.startedAt, restartCount: rec.restartCount, ...this.noteOf(uid) }, rt);
+  }
+
+  private noteOf(uid: string): Pick<Observed, 'reason' | 'message'> {
+    const n = this.notes.get(uid);
+    return n ? { reason: n.reason, message: n.message } : {};
+  }
+
+  private async report(i: Instance, o: Observed, rt?: InstanceRuntime): Promise<void> {
+    const uid = String(i.metadata.uid);
+    const digest = this.digests.get(uid) ?? (i.status as { imageDigest?: string } | undefined)?.imageDigest;
+    await writeStatus(this.d.client, i, buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }));
+  }
+
+  /** Create and start a workload; the reason when it cannot be made yet. */
+  private async createAndStart(i: Instance, rt: InstanceRuntime): Promise<InstanceNotReadyError | undefined> {
+    const uid = String(i.metadata.uid);
+    await this.report(i, { phase: 'Starting', restartCount: i.status?.restartCount ?? 0 }, rt);
+    let built;
+    try {
+      built = await rt.build(i);
+    } catch (e) {
+      if (e instanceof InstanceNotReadyError) return e;
+      throw e;
+    }
+    this.notes.set(uid, built.note);
+    if (built.digest) this.digests.set(uid, built.digest);
+    await rt.driver.create(built.spec);
+    await rt.driver.start(built.spec.id);
+    return undefined;
+  }
+
+  /** Graceful stop (the init's own shutdown), then delete the workload; the instance's disk stays. */
+  private async stopAndDelete(i: Instance, rt: InstanceRuntime, st: WorkloadState, rec: AgentRecord): Promise<void> {
+    const id = instanceId(String(i.metadata.uid));
+    if (st.status !== 'stopped') {
+      await this.report(i, { phase: 'Stopping', restartCount: rec.restartCount ?? 0 }, rt);
+      await rt.driver.stop(id, this.graceMs(i));
+    }
+    await rt.driver.delete(id);
+  }
+
+  /** Deleted: stop, remove the workload and everything on the node, then let the Instance go. */
+  private async finalize(i: Instance): Promise<void> {
+    if (!(i.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
+    const uid = String(i.metadata.uid);
+    const rt = this.d.runtime(typeOf(i));
+    if (!(rt instanceof InstanceNotReadyError)) {
+      const st = await this.state(rt.driver, instanceId(uid));
+      if (st && st.status !== 'stopped') {
+        await this.report(i, { phase: 'Stopping', reason: 'Deleting', restartCount: i.status?.restartCount ?? 0 }, rt);
+        await rt.driver.stop(instanceId(uid), this.graceMs(i, true)).catch((e: Error) => this.d.log.warn('stop failed; deleting anyway', { uid, error: e.message }));
+      }
+    }
+    await this.teardown(uid);
+    const next: KubeObject = structuredClone(i) as KubeObject;
+    next.metadata.finalizers = (i.metadata.finalizers ?? []).filter((f) => f !== INSTANCE_FINALIZER);
+    try {
+      await this.d.client.update(INSTANCES, next, { fieldManager: MANAGER });
+      this.d.log.info('instance stopped and removed', { instance: `${i.metadata.namespace}/${i.metadata.name}` });
+    } catch (e) {
+      // 409: our own status write changed it meanwhile; that change's event brings it back here (teardown is idempotent).
+      if (!isCode(e, 404) && !isCode(e, 409)) throw e;
+    }
+  }
+
+  /** Remove an instance's workload (from whichever driver holds it) and its node state. Idempotent. */
+  async teardown(uid: string, drivers?: InstanceDriver[]): Promise<void> {
+    const id = instanceId(uid);
+    const all = drivers ?? (['container', 'vm'] as const).map((t) => this.d.runtime(t)).flatMap((r) => (r instanceof InstanceNotReadyError ? [] : [r.driver]));
+    for (const driver of all) await driver.delete(id);
+    await this.d.dirs.remove(uid);
+    this.notes.delete(uid);
+    this.digests.delete(uid);
+  }
+
+  /** A bound Instance carries the agent's finalizer, so its deletion waits for the node to clean up. */
+  private async ensureFinalizer(i: Instance): Promise<void> {
+    if ((i.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
+    const next: KubeObject = structuredClone(i) as KubeObject;
+    next.metadata.finalizers = [...(i.metadata.finalizers ?? []), INSTANCE_FINALIZER];
+    try {
+      await this.d.client.update(INSTANCES, next, { fieldManager: MANAGER });
+    } catch (e) {
+      // Changed meanwhile: the watch brings the new version, and its sync adds the finalizer.
+      if (!isCode(e, 409)) throw e;
+    }
+  }
+}

@@ -1,0 +1,179 @@
+// Instances (system containers) in a real `lodge up`, through the lodge CLI:
+// launch, list, stop/start/restart, pause/resume, runStrategy after a
+// killed init, SIGKILL of lodge with re-adoption, and delete leaving nothing
+// on the host. Every check polls the API or the host for a mechanism, never
+// a timing. Instances are deleted through the API in the end, and whatever a
+// failed test left is swept by the uids this file saw.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { lodgeCli, parseTable, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { InstanceFixture, alive, initPid, instanceCgroups, instanceIdOf } from './instance-fixture.js';
+import { RUNC_ROOT, mountsMentioning, runcState } from './pod-fixture.js';
+
+const NODE = `lodge-inst-${process.pid}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'lodge-inst-'));
+let lodge: Lodge | undefined;
+const instances = new InstanceFixture(() => lodge);
+
+function start(): Promise<Lodge> {
+  return startLodge({ dataDir, args: ['--node-name', NODE] });
+}
+
+function cli(...args: string[]): string {
+  const r = lodgeCli(lodge!, args, { timeoutMs: 180_000 });
+  assert.equal(r.code, 0, `lodge ${args.join(' ')}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Run a command in the instance (as `runc exec` does for `lodge exec`). */
+function inGuest(uid: string, ...cmd: string[]): string {
+  const r = spawnSync('runc', ['--root', RUNC_ROOT, 'exec', instanceIdOf(uid), ...cmd], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `runc exec ${cmd.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const phase = (p: string) => (i: any): boolean => i?.status?.phase === p;
+
+before(async () => {
+  lodge = await start();
+});
+
+after(async () => {
+  try {
+    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await instances.deleteAll();
+  } finally {
+    await shutdown(lodge, dataDir).catch(() => undefined);
+    instances.sweepHost([dataDir]);
+    removeDir(dataDir);
+  }
+});
+
+describe('instances: system containers', () => {
+  let uid = '';
+
+  test('lodge launch boots busybox init as PID 1 with its limits, hostname and console log', async () => {
+    const out = cli('launch', 'busybox', 'bb', '--memory', '128MiB', '--cpus', '500m');
+    assert.match(out, /instance.lodge.dev\/bb running on/);
+    const i = await instances.get('bb');
+    uid = i.metadata.uid;
+    assert.equal(i.status.nodeName, NODE);
+    assert.equal(i.spec.memory, '128Mi');
+    assert.ok(i.status.conditions.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+    const table = parseTable(cli('list'));
+    assert.deepEqual(table.columns, ['NAME', 'TYPE', 'STATE', 'IP', 'NODE', 'AGE']);
+    const row = table.rows.find((r) => r.NAME === 'bb');
+    assert.equal(row?.TYPE, 'container');
+    assert.equal(row?.STATE, 'Running');
+    assert.equal(row?.NODE, NODE);
+    // PID 1 in the guest is init; syslogd runs as the service it respawns.
+    const ps = inGuest(uid, 'ps', '-o', 'pid,args');
+    assert.match(ps, /^\s*1\s+init\s*$/m, ps);
+    assert.match(ps, /syslogd/, ps);
+    assert.equal(inGuest(uid, 'hostname').trim(), 'bb');
+    const mem = instanceCgroups(uid).map((d) => join(d, 'memory.limit_in_bytes')).find((f) => existsSync(f));
+    if (mem) assert.equal(readFileSync(mem, 'utf8').trim(), String(128 * 2 ** 20));
+    // Loopback only, in its own network namespace.
+    assert.ok(existsSync(`/run/netns/lodge-i-${uid}`));
+    const log = join(dataDir, 'instances', uid, 'console.log');
+    await waitFor('boot marker in the console log', async () => existsSync(log) && /stdout F lodge: booted bb$/m.test(readFileSync(log, 'utf8')));
+    assert.match(cli('info', 'bb'), /Type:\s+system container[\s\S]*State:\s+Running[\s\S]*Memory:\s+128Mi/);
+  });
+
+  test('stop halts it (process gone, disk kept); start boots it again', async () => {
+    const pid = initPid(uid)!;
+    inGuest(uid, 'sh', '-c', 'echo persisted > /root/marker');
+    assert.match(cli('stop', 'bb'), /stopped/);
+    const i = await instances.get('bb');
+    assert.equal(i.spec.runStrategy, 'Halted');
+    assert.equal(i.metadata.annotations['lodge.dev/lastRunStrategy'], 'Always');
+    assert.equal(i.status.phase, 'Stopped');
+    assert.equal(runcState(instanceIdOf(uid)), undefined);
+    await waitFor('old init gone', async () => !alive(pid));
+    assert.equal(parseTable(cli('list')).rows.find((r) => r.NAME === 'bb')?.STATE, 'Stopped');
+    cli('start', 'bb');
+    const again = await instances.get('bb');
+    assert.equal(again.spec.runStrategy, 'Always');
+    assert.equal(again.status.phase, 'Running');
+    assert.notEqual(initPid(uid), pid);
+    assert.equal(inGuest(uid, 'cat', '/root/marker').trim(), 'persisted', 'what the guest wrote survives a stop');
+  });
+
+  test('restart gives a fresh boot; pause freezes and resume thaws', async () => {
+    const before = await instances.get('bb');
+    const pid = initPid(uid);
+    cli('restart', 'bb');
+    const after = await instances.get('bb');
+    assert.notEqual(after.status.startedAt, before.status.startedAt);
+    assert.notEqual(initPid(uid), pid);
+    cli('pause', 'bb');
+    assert.equal((await instances.get('bb')).status.state, 'Paused');
+    assert.equal(runcState(instanceIdOf(uid))?.status, 'paused');
+    assert.equal(parseTable(cli('list')).rows.find((r) => r.NAME === 'bb')?.STATE, 'Paused');
+    cli('resume', 'bb');
+    assert.equal(runcState(instanceIdOf(uid))?.status, 'running');
+    assert.equal((await instances.get('bb')).status.phase, 'Running');
+  });
+
+  test('runStrategy Always restarts a killed init; Manual leaves it stopped until started', async () => {
+    const pid = initPid(uid)!;
+    process.kill(pid, 'SIGKILL');
+    const restarted = await instances.waitFor('bb', 'restarted', (i) => phase('Running')(i) && i.status.restartCount === 1 && initPid(uid) !== undefined && initPid(uid) !== pid);
+    assert.equal(restarted.status.restartCount, 1);
+
+    cli('launch', 'busybox', 'manual', '--run-strategy', 'Manual');
+    const m = await instances.get('manual');
+    const mpid = initPid(m.metadata.uid)!;
+    process.kill(mpid, 'SIGKILL');
+    const stopped = await instances.waitFor('manual', 'stopped', phase('Stopped'));
+    assert.equal(stopped.status.reason, 'Crashed');
+    assert.equal(stopped.status.restartCount, 0);
+    assert.equal(runcState(instanceIdOf(m.metadata.uid))?.status ?? 'stopped', 'stopped');
+    cli('start', 'manual');
+    assert.equal((await instances.get('manual')).spec.runStrategy, 'Manual');
+    assert.ok(initPid(m.metadata.uid));
+    cli('delete', 'manual');
+  });
+
+  test('SIGKILL of lodge up: the instance keeps running and is re-adopted, not duplicated', async () => {
+    const pid = initPid(uid)!;
+    await lodge!.kill();
+    assert.ok(alive(pid), 'the init outlived lodge');
+    lodge = await start();
+    // The agent looks at it again (a fresh status write) without a new boot.
+    await instances.waitFor('bb', 'reported Running again', phase('Running'));
+    const listed = spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-q'], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x.includes(uid));
+    assert.deepEqual(listed, [instanceIdOf(uid)]);
+    assert.equal(initPid(uid), pid, 'the same init, re-adopted');
+    // And it is still managed: a stop after re-adoption works.
+    cli('stop', '--force', 'bb');
+    await waitFor('init gone', async () => !alive(pid));
+    cli('start', 'bb');
+  });
+
+  test('delete leaves no process, mount, cgroup, netns or state', async () => {
+    const pid = initPid(uid)!;
+    cli('delete', 'bb');
+    assert.equal(await instances.get('bb'), undefined);
+    assert.ok(!alive(pid));
+    assert.equal(runcState(instanceIdOf(uid)), undefined);
+    assert.deepEqual(mountsMentioning(uid), []);
+    assert.deepEqual(instanceCgroups(uid), []);
+    assert.ok(!existsSync(`/run/netns/lodge-i-${uid}`));
+    assert.ok(!existsSync(join(dataDir, 'instances', uid)));
+    assert.ok(!existsSync(join(dataDir, 'runtime', 'containers', instanceIdOf(uid))));
+  });
+
+  test('a vm Instance without the VM driver reports why, and does not break the agent', async () => {
+    const r = lodgeCli(lodge!, ['launch', 'busybox-vm', 'vm1', '--vm', '--memory', '256MiB', '--timeout', '60s']);
+    const i = await instances.waitFor('vm1', 'a status', (x) => x.status?.phase === 'Failed' || x.status?.phase === 'Running');
+    if (i.status.phase === 'Failed') {
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /VMDriverUnavailable|ImagePrepareFailed/);
+    }
+    cli('delete', 'vm1');
+  });
+});
