@@ -21,8 +21,8 @@ const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, 
 export function registerExec(program: Command): void {
   program
     .command('exec')
-    .description('Run a command in a container of a Pod')
-    .argument('<pod>', 'POD or pod/POD')
+    .description('Run a command in a container of a Pod, or in a system container Instance')
+    .argument('<target>', 'POD, pod/POD or instance/NAME (a bare NAME that is no Pod is looked up as an Instance)')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('-c, --container <name>', 'the container (needed when the Pod has more than one)')
     .option('-i, --stdin', "pass this program's stdin to the command")
@@ -34,8 +34,22 @@ export function registerExec(program: Command): void {
     });
 }
 
-export function execUrl(config: ClientConfig, namespace: string, pod: string, command: string[], o: { container?: string; stdin: boolean; tty: boolean }): string {
-  const url = new URL(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec`, config.server.replace(/^http/, 'ws'));
+/** What `lodge exec` names: a Pod or an Instance, and whether a bare name may fall back from Pod to Instance. */
+export interface ExecTargetArg {
+  kind: 'pod' | 'instance';
+  name: string;
+  explicit: boolean;
+}
+
+export function parseExecTarget(arg: string): ExecTargetArg {
+  const m = /^(pods?|po|instances?|inst)\/(.+)$/.exec(arg);
+  if (!m) return { kind: 'pod', name: podName(arg), explicit: false };
+  return { kind: m[1]!.startsWith('inst') ? 'instance' : 'pod', name: m[2]!, explicit: true };
+}
+
+export function execUrl(config: ClientConfig, namespace: string, target: Pick<ExecTargetArg, 'kind' | 'name'>, command: string[], o: { container?: string; stdin: boolean; tty: boolean }): string {
+  const base = target.kind === 'pod' ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : `/apis/lodge.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/instances`;
+  const url = new URL(`${base}/${encodeURIComponent(target.name)}/exec`, config.server.replace(/^http/, 'ws'));
   for (const c of command) url.searchParams.append('command', c);
   if (o.container) url.searchParams.set('container', o.container);
   url.searchParams.set('stdin', String(o.stdin));
@@ -99,7 +113,19 @@ export async function runExec(ctx: CliContext, pod: string, command: string[], o
     tty = false;
   }
   const config = ctx.client.config;
-  const ws = await openExec(config, execUrl(config, ctx.namespace, podName(pod), command, { container: opts.container, stdin: stdinWanted, tty }));
+  const target = parseExecTarget(pod);
+  const open = (t: ExecTargetArg): Promise<WebSocket> => openExec(config, execUrl(config, ctx.namespace, t, command, { container: opts.container, stdin: stdinWanted, tty }));
+  let ws: WebSocket;
+  try {
+    ws = await open(target);
+  } catch (e) {
+    // No such Pod: a bare name may be an Instance (lodge exec NAME -- CMD for virtual servers).
+    if (target.explicit || !(e instanceof ApiError) || e.code !== 404 || opts.container) throw e;
+    // Neither: the Pod's answer, in kubectl's words.
+    ws = await open({ ...target, kind: 'instance' }).catch((e2: unknown) => {
+      throw e2 instanceof ApiError && e2.code === 404 ? e : e2;
+    });
+  }
   const v5 = ws.protocol === 'v5.channel.k8s.io';
 
   const send = (channel: number, data: Buffer | string): void => {

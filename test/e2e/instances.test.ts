@@ -81,6 +81,15 @@ describe('instances: system containers', () => {
     const log = join(dataDir, 'instances', uid, 'console.log');
     await waitFor('boot marker in the console log', async () => existsSync(log) && /stdout F lodge: booted bb$/m.test(readFileSync(log, 'utf8')));
     assert.match(cli('info', 'bb'), /Type:\s+system container[\s\S]*State:\s+Running[\s\S]*Memory:\s+128Mi/);
+    // lodge exec: a bare name that is no Pod is the Instance; instance/NAME says so; exit codes come back.
+    assert.equal(cli('exec', 'bb', '--', 'hostname').trim(), 'bb');
+    const r = lodgeCli(lodge!, ['exec', 'instance/bb', '--', 'sh', '-c', 'echo out; echo err >&2; exit 4']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.match(r.stderr, /^err$/m);
+    const none = lodgeCli(lodge!, ['exec', 'nosuch', '--', 'true']);
+    assert.notEqual(none.code, 0);
+    assert.match(none.stderr, /pods "nosuch" not found/);
   });
 
   test('stop halts it (process gone, disk kept); start boots it again', async () => {

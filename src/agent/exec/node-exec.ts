@@ -7,6 +7,13 @@ import type { ExecProcess } from '../runtime/driver.js';
 
 export type { ExecProcess } from '../runtime/driver.js';
 
+/** What to run the command in: a Pod's container, or an Instance (a system container; a VM through its guest agent, later). */
+export type ExecTarget = { kind: 'pod'; uid: string; container: string } | { kind: 'instance'; uid: string };
+
+export function describeTarget(t: ExecTarget): string {
+  return t.kind === 'pod' ? `container ${t.container} of pod ${t.uid}` : `instance ${t.uid}`;
+}
+
 export interface NodeExecOptions {
   command: string[];
   tty: boolean;
@@ -26,11 +33,11 @@ export class ExecUnavailableError extends Error {
 
 export interface NodeExec {
   /**
-   * Start `opts.command` in a Pod's container. Rejects with
+   * Start `opts.command` in a Pod's container or an Instance. Rejects with
    * ExecUnavailableError when there is nothing to run it in; a process that
    * fails to start at all makes the returned process's wait() reject.
    */
-  exec(nodeName: string, podUid: string, container: string, opts: NodeExecOptions): Promise<ExecProcess>;
+  exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess>;
 }
 
 /** The exec sources of the nodes this process knows, by node name. */
@@ -48,9 +55,9 @@ export class NodeExecRegistry implements NodeExec {
     };
   }
 
-  exec(nodeName: string, podUid: string, container: string, opts: NodeExecOptions): Promise<ExecProcess> {
+  exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess> {
     const source = this.sources.get(nodeName) ?? this.fallback;
     if (!source) return Promise.reject(new ExecUnavailableError('node', `no exec source is registered for node "${nodeName}"`));
-    return source.exec(nodeName, podUid, container, opts);
+    return source.exec(nodeName, target, opts);
   }
 }

@@ -11,17 +11,26 @@ import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
 import type { Logger } from '../../util/log.js';
-import { ExecUnavailableError, type ExecProcess, type NodeExec } from '../exec/node-exec.js';
+import { ExecUnavailableError, type ExecProcess, type ExecTarget, type NodeExec } from '../exec/node-exec.js';
 
 export const EXEC_CHANNEL = { stdin: 0, stdout: 1, stderr: 2, end: 3, resize: 4, closeStdin: 255 } as const;
 
-/** Path of an exec on the node server; the query carries the command (repeated), tty and stdin. */
-export function execPath(podUid: string, container: string, o: { command: string[]; tty: boolean; stdin: boolean }): string {
+/** Path of an exec on the node server (/exec/pod/UID/CONTAINER or /exec/instance/UID); the query carries the command (repeated), tty and stdin. */
+export function execPath(target: ExecTarget, o: { command: string[]; tty: boolean; stdin: boolean }): string {
   const q = new URLSearchParams();
   for (const c of o.command) q.append('command', c);
   if (o.tty) q.set('tty', 'true');
   if (o.stdin) q.set('stdin', 'true');
-  return `/exec/${encodeURIComponent(podUid)}/${encodeURIComponent(container)}?${q}`;
+  const where = target.kind === 'pod' ? `pod/${encodeURIComponent(target.uid)}/${encodeURIComponent(target.container)}` : `instance/${encodeURIComponent(target.uid)}`;
+  return `/exec/${where}?${q}`;
+}
+
+/** The target of a node server exec path, or undefined when it names none. */
+export function parseExecPath(pathname: string): ExecTarget | undefined {
+  const pod = /^\/exec\/pod\/([^/]+)\/([^/]+)$/.exec(pathname);
+  if (pod) return { kind: 'pod', uid: decodeURIComponent(pod[1]!), container: decodeURIComponent(pod[2]!) };
+  const inst = /^\/exec\/instance\/([^/]+)$/.exec(pathname);
+  return inst ? { kind: 'instance', uid: decodeURIComponent(inst[1]!) } : undefined;
 }
 
 export function frame(channel: number, data: Buffer | string): Buffer {
@@ -39,14 +48,14 @@ export async function serveExec(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  m: { podUid: string; container: string; query: URLSearchParams },
+  m: { target: ExecTarget; query: URLSearchParams },
   deps: { nodeName: string; exec: NodeExec; wss: WebSocketServer; log: Logger },
 ): Promise<void> {
   const command = m.query.getAll('command');
   if (!command.length) return refuse(socket, 400, 'BadRequest', 'no command given');
   let proc: ExecProcess;
   try {
-    proc = await deps.exec.exec(deps.nodeName, m.podUid, m.container, { command, tty: m.query.get('tty') === 'true', stdin: m.query.get('stdin') === 'true' });
+    proc = await deps.exec.exec(deps.nodeName, m.target, { command, tty: m.query.get('tty') === 'true', stdin: m.query.get('stdin') === 'true' });
   } catch (e) {
     if (e instanceof ExecUnavailableError) return refuse(socket, e.reason === 'notRunning' ? 409 : 404, e.reason, e.message);
     return refuse(socket, 500, 'InternalError', (e as Error).message);

@@ -12,7 +12,7 @@ import type { Logger } from '../../util/log.js';
 import { WebSocketServer } from 'ws';
 import type { NodeExec } from '../exec/node-exec.js';
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
-import { serveExec } from './exec-stream.js';
+import { parseExecPath, serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
 
 export interface NodeServerOptions {
@@ -73,12 +73,12 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
       return;
     }
     const url = new URL(req.url ?? '/', 'https://node');
-    const m = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
-    if (!m) {
+    const target = parseExecPath(url.pathname);
+    if (!target) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
-    serveExec(req, socket, head, { podUid: decodeURIComponent(m[1]!), container: decodeURIComponent(m[2]!), query: url.searchParams }, { nodeName: o.nodeName, exec: o.exec, wss, log: o.log }).catch((e: Error) => {
+    serveExec(req, socket, head, { target, query: url.searchParams }, { nodeName: o.nodeName, exec: o.exec, wss, log: o.log }).catch((e: Error) => {
       o.log.warn('node server exec failed', { path: url.pathname, error: e.message });
       socket.destroy();
     });

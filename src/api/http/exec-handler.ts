@@ -16,7 +16,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
 import type { KubeObject, ResourceType } from '../../apis/types.js';
-import { ExecUnavailableError, type ExecProcess, type NodeExec } from '../../agent/exec/node-exec.js';
+import { ExecUnavailableError, type ExecProcess, type ExecTarget, type NodeExec } from '../../agent/exec/node-exec.js';
 import { ExecFailedError } from '../../agent/runtime/driver.js';
 import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
@@ -31,7 +31,9 @@ type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
 const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, resize: CH_RESIZE, close: CH_CLOSE } = REMOTECOMMAND_CHANNEL;
 
 export interface ExecRequest {
+  /** The Pod or Instance. */
   pod: KubeObject;
+  target: ExecTarget;
   nodeName: string;
   container: string;
   command: string[];
@@ -51,8 +53,35 @@ interface ContainerStatus {
   state?: { running?: unknown; waiting?: { reason?: string }; terminated?: unknown };
 }
 
+/** Whether a kind has the exec subresource: Pods (Kubernetes) and Instances (system containers). */
+export function hasExec(rt: ResourceType): boolean {
+  return (rt.kind === 'Pod' && rt.group === '') || (rt.kind === 'Instance' && rt.group === 'lodge.dev');
+}
+
+function commonOptions(q: URLSearchParams): Pick<ExecRequest, 'command' | 'stdin' | 'stdout' | 'stderr' | 'tty'> {
+  const command = q.getAll('command');
+  if (!command.length) throw badRequest('you must specify at least 1 command');
+  const r = { command, stdin: flag(q, 'stdin'), stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr'), tty: flag(q, 'tty') };
+  if (!r.stdin && !r.stdout && !r.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  return r;
+}
+
+/** instances/exec: a running system container (a VM needs its guest agent, which is not there yet). */
+async function resolveInstanceExec(rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<ExecRequest> {
+  const inst = (await svc.get(rt, ns, name)).obj;
+  const nodeName = (inst.status?.nodeName as string | undefined) ?? (inst.spec?.nodeName as string | undefined);
+  if (!nodeName) throw badRequest(`instance ${name} has not been placed on a node yet`);
+  const opts = commonOptions(q);
+  if (inst.spec?.type === 'vm') throw badRequest(`instance ${name} is a virtual machine: exec in a VM needs its guest agent, which Lodge's VM images do not carry yet; use lodge console ${name}`);
+  const phase = inst.status?.phase as string | undefined;
+  if (phase !== 'Running') throw badRequest(`unable to upgrade connection: instance ${name} is not running (phase ${phase ?? 'Pending'})`);
+  const uid = String(inst.metadata.uid);
+  return { pod: inst, target: { kind: 'instance', uid }, nodeName, container: name, ...opts };
+}
+
 /** Everything that can be checked without the node: the apiserver's own checks, in its order and words. */
 export async function resolveExec(rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<ExecRequest> {
+  if (rt.kind === 'Instance') return resolveInstanceExec(rt, ns, name, q, svc);
   const pod = (await svc.get(rt, ns, name)).obj;
   const names = ((pod.spec?.containers as Array<{ name: string }> | undefined) ?? []).map((c) => c.name);
   let container = q.get('container') ?? '';
@@ -63,10 +92,7 @@ export async function resolveExec(rt: ResourceType, ns: string | undefined, name
   } else if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
   const nodeName = pod.spec?.nodeName as string | undefined;
   if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
-  const command = q.getAll('command');
-  if (!command.length) throw badRequest('you must specify at least 1 command');
-  const r: ExecRequest = { pod, nodeName, container, command, stdin: flag(q, 'stdin'), stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr'), tty: flag(q, 'tty') };
-  if (!r.stdin && !r.stdout && !r.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  const r: ExecRequest = { pod, target: { kind: 'pod', uid: String(pod.metadata.uid), container }, nodeName, container, ...commonOptions(q) };
   const phase = pod.status?.phase as string | undefined;
   if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`);
   // The kubelet's answer for a container it has not started (yet, or again): nothing to exec in.
@@ -188,7 +214,7 @@ async function relay(ws: WebSocket, protocol: ExecProtocol, x: ExecRequest, node
   };
 
   try {
-    proc = await nodeExec.exec(x.nodeName, String(x.pod.metadata.uid), x.container, { command: x.command, tty: x.tty, stdin: x.stdin });
+    proc = await nodeExec.exec(x.nodeName, x.target, { command: x.command, tty: x.tty, stdin: x.stdin });
   } catch (e) {
     return finish(e as Error);
   }

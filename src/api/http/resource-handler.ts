@@ -9,7 +9,7 @@ import { parseRevision, watchResources } from '../resources/watch.js';
 import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
-import { handleExecWithoutUpgrade } from './exec-handler.js';
+import { handleExecWithoutUpgrade, hasExec } from './exec-handler.js';
 import { handleLog } from './log-handler.js';
 import { handleScale } from './scale-handler.js';
 import { compileSelectors } from './selection.js';
@@ -84,7 +84,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
   const yaml = wantsYaml(String(req.headers.accept ?? ''));
   if (rt.namespaced && !ns && name) throw notFound(rt, name);
   if (subresource === 'log' && rt.kind === 'Pod' && rt.group === '' && name) return handleLog(req, res, rt, ns, name, q, svc, nodeLogs);
-  if (subresource === 'exec' && rt.kind === 'Pod' && rt.group === '' && name) return handleExecWithoutUpgrade(req, rt, ns, name, q, svc);
+  if (subresource === 'exec' && hasExec(rt) && name) return handleExecWithoutUpgrade(req, rt, ns, name, q, svc);
   if (subresource === 'scale' && rt.scale && name) return handleScale(req, res, rt, ns, name, writeContext(req, q, 'unknown'), svc);
   if (subresource && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.kind === 'Namespace'))
     throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${rt.plural}/${subresource})`);

@@ -14,7 +14,7 @@ import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
-import { handleExecUpgrade, rejectUpgrade } from './exec-handler.js';
+import { handleExecUpgrade, hasExec, rejectUpgrade } from './exec-handler.js';
 import { handleMeta } from './meta-handler.js';
 import { handleResource } from './resource-handler.js';
 import { sendError, type ApiResponse } from './respond.js';
@@ -114,7 +114,7 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       const route = parseRoute(c.registry, url.pathname);
       if (route.kind !== 'resource') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       const { rt, namespace: ns, name, subresource } = route.route;
-      if (subresource !== 'exec' || rt.kind !== 'Pod' || rt.group !== '' || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec does`);
+      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec and instances/exec do`);
       await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
     } catch (e) {
       if (!(e instanceof ApiError)) log.error('upgrade failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });

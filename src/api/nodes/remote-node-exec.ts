@@ -3,7 +3,7 @@
 // to the ExecProcess the pods/exec handler relays to the client.
 import { PassThrough, Writable } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
-import { ExecUnavailableError, type ExecProcess, type NodeExec, type NodeExecOptions } from '../../agent/exec/node-exec.js';
+import { ExecUnavailableError, describeTarget, type ExecProcess, type ExecTarget, type NodeExec, type NodeExecOptions } from '../../agent/exec/node-exec.js';
 import { EXEC_CHANNEL, execPath, frame } from '../../agent/node-server/exec-stream.js';
 import { ExecFailedError } from '../../agent/runtime/driver.js';
 import type { KubeObject } from '../../apis/types.js';
@@ -15,12 +15,12 @@ export class RemoteNodeExec implements NodeExec {
     private readonly token: string,
   ) {}
 
-  async exec(nodeName: string, podUid: string, container: string, opts: NodeExecOptions): Promise<ExecProcess> {
+  async exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess> {
     const node = await this.getNode(nodeName);
     if (!node) throw new ExecUnavailableError('node', `node "${nodeName}" not found`);
     const ep = nodeEndpoint(node);
     if (typeof ep === 'string') throw new ExecUnavailableError('node', ep);
-    const url = `wss://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}${execPath(podUid, container, opts)}`;
+    const url = `wss://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}${execPath(target, opts)}`;
     const ws = new WebSocket(url, { ca: ep.caPem, headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -40,7 +40,7 @@ export class RemoteNodeExec implements NodeExec {
       });
       ws.once('error', (e) => reject(new ExecUnavailableError('node', `node "${nodeName}" exec: ${e.message}`)));
     });
-    return adapt(ws, opts, `${nodeName}/${podUid}/${container}`);
+    return adapt(ws, opts, `${nodeName}: ${describeTarget(target)}`);
   }
 }
 
