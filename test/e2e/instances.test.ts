@@ -6,7 +6,7 @@
 // failed test left is swept by the uids this file saw.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -125,6 +125,39 @@ describe('instances: system containers', () => {
     cli('resume', 'bb');
     assert.equal(runcState(instanceIdOf(uid))?.status, 'running');
     assert.equal((await instances.get('bb')).status.phase, 'Running');
+  });
+
+  test('first-boot configuration: hostname, a user with an SSH key, the user-data script run once', async () => {
+    const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@lodge';
+    const scratch = mkdtempSync(join(tmpdir(), 'lodge-ci-'));
+    try {
+      const script = join(scratch, 'user-data');
+      writeFileSync(script, '#!/bin/sh\necho ran >> /root/ran\n');
+      cli('launch', 'busybox', 'ci', '--hostname', 'web1', '--user', 'alice', '--ssh-key', key, '--user-data', script);
+      const ci = await instances.get('ci');
+      assert.equal(ci.spec.cloudInit.users[0].name, 'alice');
+      assert.equal(cli('exec', 'ci', '--', 'hostname').trim(), 'web1');
+      assert.equal(cli('exec', 'ci', '--', 'cat', '/etc/hostname').trim(), 'web1');
+      const passwd = cli('exec', 'ci', '--', 'grep', '^alice:', '/etc/passwd');
+      assert.match(passwd, /^alice:x:(\d+):(\d+)::\/home\/alice:\/bin\/sh$/m);
+      assert.equal(cli('exec', 'ci', '--', 'cat', '/home/alice/.ssh/authorized_keys'), `${key}\n`);
+      assert.equal(cli('exec', 'ci', '--', 'stat', '-c', '%u %a', '/home/alice/.ssh/authorized_keys').trim(), `${/^alice:x:(\d+)/m.exec(passwd)![1]} 600`);
+      await waitFor('the user-data script ran', async () => lodgeCli(lodge!, ['exec', 'ci', '--', 'cat', '/root/ran']).stdout === 'ran\n', 60_000);
+      // Once per instance: a restart does not run it again.
+      cli('restart', 'ci');
+      await waitFor('rebooted', async () => (await instances.get('ci'))?.status?.phase === 'Running');
+      assert.equal(cli('exec', 'ci', '--', 'cat', '/root/ran'), 'ran\n');
+      // Bad user data is refused when the Instance is written, naming the field.
+      const bad = lodgeCli(lodge!, ['launch', 'busybox', 'bad', '--user-data', join(scratch, 'nope')]);
+      assert.notEqual(bad.code, 0);
+      writeFileSync(join(scratch, 'plain'), 'echo not a script');
+      const plain = lodgeCli(lodge!, ['launch', 'busybox', 'bad', '--user-data', join(scratch, 'plain')]);
+      assert.notEqual(plain.code, 0);
+      assert.match(plain.stderr, /spec\.cloudInit\.userData.*must be a script \(starting with #!\) or a #cloud-config document/);
+      cli('delete', 'ci');
+    } finally {
+      removeDir(scratch);
+    }
   });
 
   test('runStrategy Always restarts a killed init; Manual leaves it stopped until started', async () => {

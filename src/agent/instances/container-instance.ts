@@ -8,6 +8,8 @@ import { builtinSpec, type ImageStore } from '../images/index.js';
 import type { ResourceLimits, WorkloadSpec } from '../runtime/driver.js';
 import { instanceCgroup, instanceId, instanceNetnsPath } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
+import { FirstBootConfigError, firstBootConfig } from '../first-boot/config.js';
+import { writeFirstBootOnce } from '../first-boot/rootfs.js';
 import { planInit } from './init-system.js';
 
 /** A full OS runs more processes than one service; still bounded so a fork bomb inside cannot exhaust the host. */
@@ -58,6 +60,15 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     throw new InstanceNotReadyError('ImagePrepareFailed', `image ${ref}: ${(e as Error).message}`);
   }
   await d.dirs.ensureDir(uid);
+  // cloud-init's data, placed in the root layer before the first boot (the init runs the user-data script once).
+  let firstBoot;
+  try {
+    firstBoot = firstBootConfig(String(i.metadata.name), i.spec);
+  } catch (e) {
+    if (e instanceof FirstBootConfigError) throw new InstanceNotReadyError('InvalidCloudInit', e.message);
+    throw e;
+  }
+  await writeFirstBootOnce(firstBoot, d.dirs.upper(uid), image.rootfs.lowerDirs, d.dirs.guestFile(uid, 'first-boot-written'));
   const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...image.rootfs.lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
   await d.dirs.ensureNetns(uid);
   const spec: WorkloadSpec = {

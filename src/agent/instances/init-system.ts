@@ -15,6 +15,7 @@
 // console is the instance's stdout/stderr, kept as its console log.
 import { lstat, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FIRST_BOOT_SCRIPT } from '../first-boot/rootfs.js';
 import { findStaticBusybox } from '../images/builtin.js';
 
 export const LODGE_BUSYBOX = '/.lodge/busybox';
@@ -50,6 +51,8 @@ export function inittab(name: string, bb: string): string {
     `::sysinit:${sh('[ ! -x /etc/init.d/rcS ] || /etc/init.d/rcS')}`,
     `::sysinit:${sh(`echo "${BOOT_MARKER} ${name}"`)}`,
     `::respawn:${bb} syslogd -n -O /var/log/messages`,
+    // The user-data script, once per instance (its .done stays in the persistent root layer).
+    `::once:${sh(`[ ! -x ${FIRST_BOOT_SCRIPT} ] || [ -e ${FIRST_BOOT_SCRIPT}.done ] || { ${FIRST_BOOT_SCRIPT} > /var/log/lodge-user-data.log 2>&1; rc=$?; echo $rc > ${FIRST_BOOT_SCRIPT}.done; echo "lodge: user-data finished (exit $rc)"; }`)}`,
     `::shutdown:${sh(`echo "lodge: ${name} shutting down"`)}`,
     '',
   ].join('\n');

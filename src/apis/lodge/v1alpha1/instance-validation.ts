@@ -1,6 +1,7 @@
 // Semantic checks of Instances: sane sizes for the instance type, unique
 // device names, well-formed guest users, schedules and forwards.
 import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
 import type { FieldError } from '../../types.js';
 import { duplicate, forbidden, immutable, inRange, invalid, nonNegative, required } from '../../core/v1/field-errors.js';
 import { check, dns1123Label, dns1123Subdomain, validateLabelMap } from '../../core/v1/name-validation.js';
@@ -109,6 +110,18 @@ function validateCloudInit(spec: InstanceSpec): FieldError[] {
   });
   if (ci.userData !== undefined && Buffer.byteLength(ci.userData) > 64 * 1024)
     errs.push(invalid('spec.cloudInit.userData', '<user data>', 'must be at most 64KiB'));
+  const data = ci.userData?.trim();
+  if (data) {
+    if (!data.startsWith('#!') && !data.startsWith('#cloud-config')) errs.push(invalid('spec.cloudInit.userData', '<user data>', 'must be a script (starting with #!) or a #cloud-config document'));
+    else if (data.startsWith('#cloud-config')) {
+      try {
+        const doc: unknown = parseYaml(data);
+        if (doc !== null && (typeof doc !== 'object' || Array.isArray(doc))) errs.push(invalid('spec.cloudInit.userData', '<user data>', 'a #cloud-config document must be a YAML mapping'));
+      } catch (e) {
+        errs.push(invalid('spec.cloudInit.userData', '<user data>', `#cloud-config is not valid YAML: ${(e as Error).message.split('\n')[0]}`));
+      }
+    }
+  }
   return errs;
 }
 
