@@ -1,0 +1,189 @@
+// VM images on a node: kernel + initramfs + root disk, built from Debian
+// packages at run time and kept under <imagesRoot>/vm/<name>/. Each is built
+// once in a private directory and renamed into place, so a half-built image
+// never looks built, and concurrent ensure() calls share one build.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { findStaticBusybox } from '../builtin.js';
+import { exists, isErrno, tempName } from '../fsutil.js';
+import { buildBusyboxVmRoot } from './busybox-vm.js';
+import { ext4DiskFromDir } from './disk.js';
+import { buildInitramfs } from './initramfs.js';
+import { prepareKernel } from './kernel.js';
+
+export type VmImageName = 'busybox-vm' | 'debian-vm';
+export const VM_IMAGE_NAMES: readonly VmImageName[] = ['busybox-vm', 'debian-vm'];
+
+/** What the VM driver boots (its VmSpec's kernel, initrd, cmdline and baseDisk). */
+export interface VmImage {
+  name: string;
+  /** Absolute path: an ELF vmlinux (PVH entry) or, failing that, the bzImage. */
+  kernel: string;
+  initrd?: string;
+  /** What the image needs on the kernel command line; the driver adds console= and the boot profile's options. */
+  cmdline: string;
+  disk: { path: string; format: 'qcow2' };
+  /** sha256 over the files and the command line: equal digests boot the same guest. */
+  digest: string;
+  /** Bytes on the host: kernel, initrd and disk file. */
+  sizeBytes: number;
+  /** uname -r of the guest kernel, and its package. */
+  kernelRelease: string;
+  kernelPackage: string;
+}
+
+/** image.json: the image with its paths relative to its directory, so the store can move. */
+type Manifest = Omit<VmImage, 'kernel' | 'initrd' | 'disk'> & { kernel: string; initrd?: string; disk: { file: string; format: 'qcow2' } };
+
+export interface VmImagesOptions {
+  /** Where downloaded .debs are kept across builds (default /var/cache/lodge/debs). */
+  debCache?: string;
+  /** The static busybox to put in the guest (default: the host's busybox-static). */
+  busybox?: string;
+}
+
+export type ProgressFn = (step: string) => void;
+
+const BASE_CMDLINE = 'root=/dev/vda rw rootfstype=ext4';
+
+export class VmImages {
+  readonly #dir: string;
+  readonly #opts: VmImagesOptions;
+  readonly #building = new Map<string, Promise<VmImage>>();
+
+  private constructor(dir: string, opts: VmImagesOptions) {
+    this.#dir = dir;
+    this.#opts = opts;
+  }
+
+  /** The VM images under `imagesRoot`/vm (imagesRoot is the node's image store root, <dataDir>/images). */
+  static async open(imagesRoot: string, opts: VmImagesOptions = {}): Promise<VmImages> {
+    const dir = join(imagesRoot, 'vm');
+    await mkdir(dir, { recursive: true });
+    // Builds whose process died leave their private directory behind.
+    for (const n of await readdir(dir)) {
+      const pid = /^\.build-.*-(\d+)-[0-9a-f]+$/.exec(n)?.[1];
+      if (pid && !processAlive(Number(pid))) await rm(join(dir, n), { recursive: true, force: true });
+    }
+    return new VmImages(dir, opts);
+  }
+
+  /** The built image, or undefined. */
+  async get(name: string): Promise<VmImage | undefined> {
+    const dir = join(this.#dir, name);
+    let text: string;
+    try {
+      text = await readFile(join(dir, 'image.json'), 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw e;
+    }
+    const m = JSON.parse(text) as Manifest;
+    return { ...m, kernel: join(dir, m.kernel), initrd: m.initrd ? join(dir, m.initrd) : undefined, disk: { path: join(dir, m.disk.file), format: m.disk.format } };
+  }
+
+  async list(): Promise<VmImage[]> {
+    const out: VmImage[] = [];
+    for (const n of (await readdir(this.#dir)).sort()) {
+      if (n.startsWith('.')) continue;
+      const img = await this.get(n);
+      if (img) out.push(img);
+    }
+    return out;
+  }
+
+  /** Removes a built image. Running VMs keep working: their overlays hold the disk open, and QEMU has read the kernel. */
+  async remove(name: string): Promise<void> {
+    const dir = join(this.#dir, name);
+    if (!(await exists(dir))) return;
+    // Rename first so the image stops looking built at once.
+    const doomed = tempName(this.#dir, `.remove-${name}`);
+    await rename(dir, doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  /** The image, built first when it is not yet there. Concurrent calls for one name share a build. */
+  ensure(name: VmImageName, onProgress?: ProgressFn): Promise<VmImage> {
+    const pending = this.#building.get(name);
+    if (pending) return pending;
+    const p = this.#ensure(name, onProgress ?? (() => undefined)).finally(() => this.#building.delete(name));
+    this.#building.set(name, p);
+    return p;
+  }
+
+  async #ensure(name: VmImageName, progress: ProgressFn): Promise<VmImage> {
+    const built = await this.get(name);
+    if (built) return built;
+    if (!VM_IMAGE_NAMES.includes(name)) throw new Error(`unknown VM image ${JSON.stringify(name)}; known: ${VM_IMAGE_NAMES.join(', ')}`);
+    const tmp = tempName(this.#dir, `.build-${name}`);
+    await mkdir(tmp);
+    try {
+      const manifest = await this.#build(name, tmp, progress);
+      await writeFile(join(tmp, 'image.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      try {
+        await rename(tmp, join(this.#dir, name));
+      } catch (e) {
+        // Another process finished the same build first: use its image.
+        if (!isErrno(e, 'ENOTEMPTY', 'EEXIST')) throw e;
+      }
+      progress('done');
+      const img = await this.get(name);
+      if (!img) throw new Error(`VM image ${name} vanished right after its build`);
+      return img;
+    } catch (e) {
+      throw new Error(`building VM image ${name}: ${(e as Error).message}`);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async #build(name: VmImageName, out: string, progress: ProgressFn): Promise<Manifest> {
+    if (name === 'debian-vm') throw new Error('debian-vm is not built yet (planned: debootstrap minbase + systemd on the same kernel); use busybox-vm');
+    const work = join(out, 'work');
+    const busybox = this.#opts.busybox ?? (await findStaticBusybox());
+    progress('fetching and unpacking the kernel');
+    const kernel = await prepareKernel(join(work, 'kernel'), out, { debCache: this.#opts.debCache });
+    progress('making the initramfs');
+    await writeFile(join(out, 'initrd.cpio'), await buildInitramfs(busybox, kernel.modules));
+    progress('making the root disk');
+    await buildBusyboxVmRoot(join(work, 'root'), busybox);
+    await ext4DiskFromDir(join(work, 'root'), join(out, 'disk.qcow2'), { label: name });
+    await rm(work, { recursive: true, force: true });
+    progress('hashing');
+    const files = [basename(kernel.kernel), 'initrd.cpio', 'disk.qcow2'];
+    const hash = createHash('sha256').update(`cmdline ${BASE_CMDLINE}\n`);
+    let sizeBytes = 0;
+    for (const f of files) {
+      hash.update(`${f} ${await sha256File(join(out, f))}\n`);
+      sizeBytes += (await stat(join(out, f))).size;
+    }
+    return {
+      name,
+      kernel: files[0]!,
+      initrd: 'initrd.cpio',
+      cmdline: BASE_CMDLINE,
+      disk: { file: 'disk.qcow2', format: 'qcow2' },
+      digest: `sha256:${hash.digest('hex')}`,
+      sizeBytes,
+      kernelRelease: kernel.release,
+      kernelPackage: kernel.package,
+    };
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isErrno(e, 'EPERM');
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
