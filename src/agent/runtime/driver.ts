@@ -3,7 +3,7 @@
 // machines (QEMU) through it and never touches a runtime itself. Workloads
 // outlive the agent, so every method works from the workload's state
 // directory and re-adopts what already runs.
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** A root filesystem as data (containerd's snapshotters return mounts, not mounted paths). */
 export interface RootfsSpec {
@@ -191,4 +191,6 @@ export interface InstanceDriver {
   resume(id: string): Promise<void>;
   /** Run a process in a running workload, with its environment and working dir. Throws WorkloadNotFoundError for an unknown id. */
   exec(id: string, opts: ExecOptions): Promise<ExecProcess>;
+  /** The workload's serial console, both ways (`lodge console`); VMs only for now. Throws WorkloadNotFoundError for an unknown id. */
+  console?(id: string): Promise<Duplex>;
 }

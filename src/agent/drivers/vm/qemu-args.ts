@@ -1,0 +1,67 @@
+// QEMU's command line for one VM. Every device is explicit (-nodefaults,
+// -no-user-config): what the guest sees does not depend on QEMU's defaults
+// or on config files on the host.
+import type { VmSpec } from '../../runtime/driver.js';
+import type { BootProfile } from '../../images/vm/boot-profile.js';
+import type { Accelerator } from './accel.js';
+import type { VmPaths } from './layout.js';
+
+export interface QemuArgsInput {
+  id: string;
+  vm: VmSpec;
+  paths: VmPaths;
+  logPath: string;
+  accelerator: Accelerator;
+  profile: BootProfile;
+  /** The boot profile's kernel options on this host (profileCmdline()). */
+  profileCmdline: string;
+  /** TCG translation cache, MiB: bounded so the cgroup's memory limit can be (QEMU's default is 1 GiB). */
+  tcgTbSizeMiB: number;
+}
+
+/** QEMU's option syntax: a comma inside a value is written twice. */
+const opt = (s: string): string => s.replace(/,/g, ',,');
+
+/** The -name argument; also how a pid is recognised as this VM's QEMU (its argv must contain it). */
+export const qemuName = (id: string): string => `guest=${id},debug-threads=on`;
+
+/** The image's command line plus the console, a root device when the image names none, and the profile's options. */
+export function kernelCmdline(vm: VmSpec, profileCmdline: string): string {
+  const parts = [vm.cmdline.trim()];
+  if (!/(^|\s)root=/.test(vm.cmdline)) parts.push('root=/dev/vda');
+  // Last console= wins for /dev/console: ours, so init's output reaches the log.
+  parts.push('console=ttyS0', profileCmdline);
+  return parts.filter(Boolean).join(' ');
+}
+
+export function qemuArgs(i: QemuArgsInput): string[] {
+  const { paths, vm, profile } = i;
+  const microvm = profile.machine.startsWith('microvm');
+  const hasCpu = profile.qemuArgs.includes('-cpu');
+  return [
+    '-name', qemuName(i.id),
+    '-machine', profile.machine,
+    '-accel', i.accelerator === 'kvm' ? 'kvm' : `tcg,tb-size=${i.tcgTbSizeMiB}`,
+    ...(i.accelerator === 'kvm' && !hasCpu ? ['-cpu', 'host'] : []),
+    ...profile.qemuArgs,
+    '-smp', String(vm.cpus),
+    '-m', `${Math.ceil(vm.memoryBytes / (1024 * 1024))}M`,
+    '-nodefaults', '-no-user-config', '-display', 'none',
+    // Created paused: start() is QMP cont. Daemonized, so QEMU outlives the agent.
+    '-S', '-daemonize', '-pidfile', paths.qemuPidFile,
+    '-qmp', `unix:${opt(paths.qmpSocket)},server=on,wait=off`,
+    // The serial console: a socket for `lodge console`, and everything the guest prints also in the log, whether or not anyone is attached.
+    '-chardev', `socket,id=console,path=${opt(paths.consoleSocket)},server=on,wait=off,logfile=${opt(i.logPath)},logappend=on`,
+    '-serial', 'chardev:console',
+    '-kernel', vm.kernel,
+    ...(vm.initrd ? ['-initrd', vm.initrd] : []),
+    '-append', kernelCmdline(vm, i.profileCmdline),
+    '-drive', `file=${opt(paths.overlay)},format=qcow2,if=none,id=root,cache=writeback,discard=unmap`,
+    '-device', `${microvm ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=root`,
+    // Networking is a later step (tap on Lodge's bridge).
+    '-nic', 'none',
+    // A guest kernel panic is reported to QEMU (when the guest loads the pvpanic driver) and the VM is held in status guest-panicked, which state() reports as a failed stop, rather than rebooting in a loop.
+    ...(microvm ? [] : ['-device', 'pvpanic']),
+    '-action', 'panic=pause',
+  ];
+}
