@@ -29,7 +29,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     driver: o.containerDriver,
     build: (i) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }),
   };
-  const support = await loadVmSupport({ root: join(o.dataDir, 'vms'), imagesRoot: join(o.dataDir, 'images', 'vm'), log: o.log });
+  const support = await loadVmSupport({ driverRoot: join(o.dataDir, 'runtime'), imagesRoot: join(o.dataDir, 'images'), log: o.log });
   let vm: InstanceRuntime | InstanceNotReadyError;
   if ('unavailable' in support) {
     o.log.info('virtual machines unavailable on this node', { why: support.unavailable });

@@ -1,11 +1,13 @@
-// The `type: vm` side, through the same InstanceDriver as containers. The VM
-// driver (drivers/vm/) and VM images (images/vm/) are separate modules; they
-// are loaded at run time so the agent builds and runs without them, and a vm
-// Instance then reports VMDriverUnavailable instead of failing the agent.
-// The only VM-specific code here is the VmSpec builder.
+// The `type: vm` side, through the same InstanceDriver as containers: the
+// VM driver (drivers/vm/) and VM images (images/vm/). When they cannot be
+// opened on this node (no QEMU), a vm Instance reports VMDriverUnavailable
+// instead of failing the agent. The only VM-specific code here is the VmSpec
+// builder.
 import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Logger } from '../../util/log.js';
+import { VmDriver } from '../drivers/vm/index.js';
+import { VM_IMAGE_NAMES, VmImages, type VmImageName } from '../images/vm/index.js';
 import type { InstanceDriver, VmSpec, WorkloadSpec } from '../runtime/driver.js';
 import { InstanceNotReadyError, instanceLimits } from './container-instance.js';
 import { instanceCgroup, instanceId } from './ids.js';
@@ -69,42 +71,26 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
   };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-type Opener = (opts: Record<string, unknown>) => Promise<unknown>;
-
-/** A class's static open(opts), or its constructor, whichever the module offers. */
-function opener(cls: unknown): Opener | undefined {
-  if (typeof cls !== 'function') return undefined;
-  const open = (cls as unknown as Record<string, unknown>).open;
-  if (typeof open === 'function') return (o) => Promise.resolve((open as (o: Record<string, unknown>) => unknown).call(cls, o));
-  const Ctor = cls as new (o: Record<string, unknown>) => unknown;
-  return (o) => Promise.resolve(new Ctor(o));
-}
-
 /**
- * Load the VM driver and images, if they are there. Returns the reason they
- * are not otherwise; never throws, as containers must run regardless.
+ * Open the VM driver and VM images. Returns why they cannot be used instead
+ * of throwing (no QEMU on this node, say): containers must run regardless,
+ * and a vm Instance then says why in its status.
  */
-export async function loadVmSupport(o: { root: string; imagesRoot: string; log: Logger }): Promise<VmSupport | { unavailable: string }> {
-  // Paths in variables: TypeScript does not resolve them, so the agent compiles before those modules exist.
-  const driverPath = '../drivers/vm/index.js';
-  const imagesPath = '../images/vm/index.js';
+export async function loadVmSupport(o: { driverRoot: string; imagesRoot: string; log: Logger }): Promise<VmSupport | { unavailable: string }> {
   try {
-    const [dm, im]: unknown[] = await Promise.all([import(driverPath), import(imagesPath)]);
-    const openDriver = isRecord(dm) ? opener(dm.VmDriver) : undefined;
-    const openImages = isRecord(im) ? opener(im.VmImages) : undefined;
-    if (!openDriver || !openImages) return { unavailable: 'the VM driver module does not export VmDriver and VmImages yet' };
-    const driver = await openDriver({ root: o.root, logger: o.log, log: o.log });
-    const images = await openImages({ root: o.imagesRoot, logger: o.log, log: o.log });
-    if (!isRecord(driver) || driver.kind !== 'vm' || typeof driver.create !== 'function') return { unavailable: 'VmDriver is not an InstanceDriver' };
-    if (!isRecord(images) || typeof images.ensure !== 'function') return { unavailable: 'VmImages has no ensure(name)' };
-    const accel = driver.accelerator;
+    const driver = await VmDriver.open({ root: o.driverRoot, logger: o.log });
+    const images = await VmImages.open(o.imagesRoot);
     return {
-      driver: driver as unknown as InstanceDriver,
-      images: images as unknown as VmSupport['images'],
-      ...(typeof accel === 'string' ? { accelerator: accel } : {}),
+      driver,
+      images: {
+        ensure: (name) => {
+          if (!(VM_IMAGE_NAMES as readonly string[]).includes(name)) return Promise.reject(new Error(`no VM image ${JSON.stringify(name)}; this node builds ${VM_IMAGE_NAMES.join(', ')}`));
+          return images.ensure(name as VmImageName, (step) => o.log.info('building VM image', { image: name, step }));
+        },
+      },
+      accelerator: driver.accelerator,
     };
   } catch (e) {
-    return { unavailable: `the VM driver cannot be loaded: ${(e as Error).message}` };
+    return { unavailable: (e as Error).message };
   }
 }

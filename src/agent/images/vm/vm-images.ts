@@ -35,7 +35,7 @@ export interface VmImage {
 }
 
 /** image.json: the image with its paths relative to its directory, so the store can move. */
-type Manifest = Omit<VmImage, 'kernel' | 'initrd' | 'disk'> & { kernel: string; initrd?: string; disk: { file: string; format: 'qcow2' } };
+type Manifest = Omit<VmImage, 'kernel' | 'initrd' | 'disk'> & { kernel: string; initrd?: string; disk: { file: string; format: 'qcow2' }; recipe?: number };
 
 export interface VmImagesOptions {
   /** Where downloaded .debs are kept across builds (default /var/cache/lodge/debs). */
@@ -47,6 +47,13 @@ export interface VmImagesOptions {
 export type ProgressFn = (step: string) => void;
 
 const BASE_CMDLINE = 'root=/dev/vda rw rootfstype=ext4';
+/**
+ * Bumped whenever what a build puts in an image changes (init scripts,
+ * modules, disk layout): an image built by an older recipe is built again.
+ * The old one is moved aside, not deleted: VMs made from it have overlays
+ * backed by its disk.
+ */
+export const VM_IMAGE_RECIPE = 2;
 
 export class VmImages {
   readonly #dir: string;
@@ -114,8 +121,17 @@ export class VmImages {
   }
 
   async #ensure(name: VmImageName, progress: ProgressFn): Promise<VmImage> {
+    const dir = join(this.#dir, name);
+    const recipe = await readFile(join(dir, 'image.json'), 'utf8').then(
+      (t) => (JSON.parse(t) as Manifest).recipe,
+      () => undefined,
+    );
     const built = await this.get(name);
-    if (built) return built;
+    if (built && recipe === VM_IMAGE_RECIPE) return built;
+    if (built) {
+      progress(`image ${name} was built by an older recipe (${recipe ?? 1}): building it again`);
+      await rename(dir, join(this.#dir, `.old-${name}-${built.digest.slice(7, 19)}-${Date.now()}`));
+    }
     if (!VM_IMAGE_NAMES.includes(name)) throw new Error(`unknown VM image ${JSON.stringify(name)}; known: ${VM_IMAGE_NAMES.join(', ')}`);
     const tmp = tempName(this.#dir, `.build-${name}`);
     await mkdir(tmp);
@@ -169,6 +185,7 @@ export class VmImages {
       sizeBytes,
       kernelRelease: kernel.release,
       kernelPackage: kernel.package,
+      recipe: VM_IMAGE_RECIPE,
     };
   }
 }
