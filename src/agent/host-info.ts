@@ -1,9 +1,11 @@
 // What the agent reports about its host in the Node object: identity,
-// versions, capacity, and whether KVM really works here.
+// versions, capacity, and how it runs virtual machines (KVM only where it really works).
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
+import { findExecutable } from './drivers/container/command.js';
+import { probeAccelerator } from './drivers/vm/accel.js';
 
 const run = promisify(execFile);
 
@@ -14,6 +16,9 @@ export interface HostInfo {
   nodeInfo: Record<string, string>;
   capacity: Record<string, string>;
   kvm: boolean;
+  /** kvm, tcg or none, and why (shown on the Node). */
+  accelerator: 'kvm' | 'tcg' | 'none';
+  acceleratorReason: string;
 }
 
 /** A hostname as a Node name: lower case, a DNS subdomain. */
@@ -30,18 +35,15 @@ async function readTrim(path: string): Promise<string | undefined> {
 }
 
 /**
- * KVM usable for hardware virtualization. /dev/kvm alone is not enough: some
- * hosts expose a paravirtual kvm (kvm_pvm) without vmx/svm, which QEMU's
- * accel=kvm cannot use for ordinary guests.
+ * How this host runs virtual machines: the VM driver's probe (KVM only when a
+ * test vCPU really runs under it — /dev/kvm alone is not enough: kvm_pvm
+ * hosts have one that cannot run standard guests), TCG when QEMU is there
+ * without KVM, none without QEMU.
  */
-export async function probeKvm(): Promise<boolean> {
-  const dev = await stat('/dev/kvm').then(
-    (st) => st.isCharacterDevice(),
-    () => false,
-  );
-  if (!dev) return false;
-  const cpuinfo = (await readTrim('/proc/cpuinfo')) ?? '';
-  return /^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo);
+export async function probeVirtualization(): Promise<{ accelerator: 'kvm' | 'tcg' | 'none'; reason: string }> {
+  const qemuPath = await findExecutable('qemu-system-x86_64');
+  if (!qemuPath) return { accelerator: 'none', reason: 'qemu-system-x86_64 is not installed' };
+  return probeAccelerator({ qemuPath });
 }
 
 async function runcVersion(runcPath: string | undefined): Promise<string> {
@@ -69,6 +71,7 @@ export async function probeHost(runcPath?: string): Promise<HostInfo> {
   const bootID = (await readTrim('/proc/sys/kernel/random/boot_id')) ?? '';
   const systemUUID = (await readTrim('/sys/class/dmi/id/product_uuid')) ?? machineID;
   const mem = `${Math.floor(totalmem() / 1024)}Ki`;
+  const virt = await probeVirtualization();
   return {
     nodeInfo: {
       machineID,
@@ -83,6 +86,8 @@ export async function probeHost(runcPath?: string): Promise<HostInfo> {
       architecture: goArch(),
     },
     capacity: { cpu: String(cpus().length), memory: mem, pods: String(MAX_PODS) },
-    kvm: await probeKvm(),
+    kvm: virt.accelerator === 'kvm',
+    accelerator: virt.accelerator,
+    acceleratorReason: virt.reason,
   };
 }

@@ -60,6 +60,7 @@ export class NodeRegistration {
       'kubernetes.io/os': 'linux',
       'kubernetes.io/arch': this.host.nodeInfo.architecture!,
       'lodge.dev/kvm': String(this.host.kvm),
+      'lodge.dev/accelerator': this.host.accelerator,
     };
     let current: KubeObject | undefined = await this.tryGetNode();
     if (!current) {
@@ -71,7 +72,7 @@ export class NodeRegistration {
       }
     }
     // The node server's CA goes with the Node (or goes away when there is no node server any more).
-    const annotations: Record<string, string | undefined> = { [NODE_SERVER_CA_ANNOTATION]: this.endpoint?.caPem };
+    const annotations: Record<string, string | undefined> = { [NODE_SERVER_CA_ANNOTATION]: this.endpoint?.caPem, 'lodge.dev/accelerator-reason': this.host.acceleratorReason };
     const stale = Object.entries(labels).some(([k, v]) => current!.metadata.labels?.[k] !== v) || Object.entries(annotations).some(([k, v]) => current!.metadata.annotations?.[k] !== v);
     if (stale) {
       const obj: KubeObject = structuredClone(current);

@@ -48,6 +48,10 @@ describe('node agent', () => {
       return n?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
     });
     assert.match(node.metadata.labels['lodge.dev/kvm'], /^(true|false)$/);
+    // The VM driver's probe: KVM only where a vCPU really runs under it (TCG on kvm_pvm hosts such as these).
+    assert.match(node.metadata.labels['lodge.dev/accelerator'], /^(kvm|tcg|none)$/);
+    assert.equal(node.metadata.labels['lodge.dev/kvm'], String(node.metadata.labels['lodge.dev/accelerator'] === 'kvm'));
+    assert.match(node.metadata.annotations['lodge.dev/accelerator-reason'], /^(KVM|TCG|qemu)/);
     assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.33.0-lodge');
     assert.match(node.status.nodeInfo.containerRuntimeVersion, /^runc:\/\//);
     assert.ok(Number(node.status.capacity.cpu) > 0);
