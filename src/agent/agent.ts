@@ -21,6 +21,10 @@ import { startInstances } from './instances/index.js';
 import { FileNodeLogs } from './logs/file-logs.js';
 import type { NodeLogRegistry } from './logs/node-logs.js';
 import { DriverNodeExec } from './exec/driver-exec.js';
+import { DriverNodeConsole } from './console/driver-console.js';
+import type { NodeConsoleRegistry } from './console/node-console.js';
+import { InstanceDirs } from './instances/instance-dirs.js';
+import type { InstanceDriver } from './runtime/driver.js';
 import type { NodeExecRegistry } from './exec/node-exec.js';
 import { NodeRegistration } from './node-registration.js';
 import { startNodeServer, type NodeServer } from './node-server/server.js';
@@ -48,6 +52,8 @@ export interface AgentOptions {
   nodeLogs?: NodeLogRegistry;
   /** Register this node's exec source here (pods/exec in the same process). */
   nodeExec?: NodeExecRegistry;
+  /** Register this node's console source here (instances/console and instances/log in the same process). */
+  nodeConsole?: NodeConsoleRegistry;
   /** pids.max of each Pod container's cgroup (the kubelet's podPidsLimit; default 4096). */
   podPidsLimit?: number;
 }
@@ -79,12 +85,16 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds, o.nodeServer?.host);
   const fileLogs = new FileNodeLogs(sandboxes.podsDir);
   const driverExec = new DriverNodeExec(driver);
+  // Instance consoles: the VM driver is opened later, with the instances.
+  let vmDriver: InstanceDriver | undefined;
+  const instanceDirs = new InstanceDirs(join(o.dataDir, 'instances'));
+  const driverConsole = new DriverNodeConsole({ container: driver, vm: () => vmDriver, logPath: (uid) => instanceDirs.consoleLog(uid) });
   let nodeServer: NodeServer | undefined;
   if (o.nodeServer) {
     const token = o.client.config.token;
     if (!token) throw new Error('the node server needs the bearer token the agent was given, to check its callers');
     const cert = await ensureServingCert(o.dataDir, nodeName, o.nodeServer.host);
-    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, log });
+    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, console: driverConsole, log });
     registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
   }
   await registration.register();
@@ -133,6 +143,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log,
     signal: o.signal,
   });
+  // VM Instances run in the VM driver, opened by the instance code: exec reaches them through it (their guest agent).
+  const removeVmExec = instancesRunning.vmDriver ? driverExec.addDriver(instancesRunning.vmDriver) : undefined;
+  vmDriver = instancesRunning.vmDriver;
 
   // Re-adopt: containers and sandboxes of Pods that no longer exist (or run elsewhere) go.
   const wanted = new Set(informer.list().map((p) => String(p.metadata.uid)));
@@ -184,9 +197,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const unregisterLogs = o.nodeLogs?.register(nodeName, fileLogs);
   const unregisterExec = o.nodeExec?.register(nodeName, driverExec);
+  const unregisterConsole = o.nodeConsole?.register(nodeName, driverConsole);
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
     unregisterExec?.();
+    unregisterConsole?.();
+    removeVmExec?.();
     void nodeServer?.close();
     queue.stop();
     bindQueue.stop();

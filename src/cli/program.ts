@@ -12,6 +12,7 @@ import { registerLaunch } from './instance-launch.js';
 import { registerList } from './instance-list.js';
 import { registerInstancePower } from './instance-power.js';
 import { registerExec } from './exec.js';
+import { registerConsole } from './console.js';
 import { registerLogs } from './logs.js';
 import { registerRun } from './run.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerList(program);
   registerInstancePower(program);
   registerInfo(program);
+  registerConsole(program);
   return program;
 }
 

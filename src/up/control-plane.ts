@@ -19,6 +19,8 @@ import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { NodeExecRegistry } from '../agent/exec/node-exec.js';
 import { RemoteNodeExec } from '../api/nodes/remote-node-exec.js';
 import { RemoteNodeLogs } from '../api/nodes/remote-node-logs.js';
+import { NodeConsoleRegistry } from '../agent/console/node-console.js';
+import { RemoteNodeConsole } from '../api/nodes/remote-node-console.js';
 import type { KubeObject } from '../apis/types.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -78,6 +80,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   // Agents in other processes serve logs and exec from their node servers; the API server calls them with its admin token.
   const nodeLogs = new NodeLogRegistry(new RemoteNodeLogs(getNode, pki.token));
   const nodeExec = new NodeExecRegistry(new RemoteNodeExec(getNode, pki.token));
+  const nodeConsole = new NodeConsoleRegistry(new RemoteNodeConsole(getNode, pki.token));
   const server = await startApiServer({
     host,
     port,
@@ -88,6 +91,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     log: o.log,
     nodeLogs,
     nodeExec,
+    nodeConsole,
   });
   const kubeconfig = join(dataDir, 'kubeconfig');
   // Listening on every address: clients on this host reach it on loopback.
@@ -113,7 +117,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     try {
       // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
       agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
-      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, podPidsLimit: o.podPidsLimit });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, podPidsLimit: o.podPidsLimit });
     } catch (e) {
       abort.abort();
       compactor.stop();

@@ -78,8 +78,9 @@ describe('instances: system containers', () => {
     if (mem) assert.equal(readFileSync(mem, 'utf8').trim(), String(128 * 2 ** 20));
     // Loopback only, in its own network namespace.
     assert.ok(existsSync(`/run/netns/lodge-i-${uid}`));
+    // The console is a terminal: conmon logs its lines as written, with the terminal's \r.
     const log = join(dataDir, 'instances', uid, 'console.log');
-    await waitFor('boot marker in the console log', async () => existsSync(log) && /stdout F lodge: booted bb$/m.test(readFileSync(log, 'utf8')));
+    await waitFor('boot marker in the console log', async () => existsSync(log) && /stdout F lodge: booted bb\r?$/m.test(readFileSync(log, 'utf8')));
     assert.match(cli('info', 'bb'), /Type:\s+system container[\s\S]*State:\s+Running[\s\S]*Memory:\s+128Mi/);
     // lodge exec: a bare name that is no Pod is the Instance; instance/NAME says so; exit codes come back.
     assert.equal(cli('exec', 'bb', '--', 'hostname').trim(), 'bb');

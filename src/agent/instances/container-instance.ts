@@ -84,6 +84,8 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     netnsPath: instanceNetnsPath(uid),
     mounts: init.mounts,
     logPath: d.dirs.consoleLog(uid),
+    // The console: init's /dev/console is a terminal, as a VM's ttyS0 is (lodge console attaches to it).
+    terminal: true,
   };
   return { spec, digest: image.digest, note: init.note };
 }

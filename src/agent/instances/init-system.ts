@@ -11,8 +11,14 @@
 //  - any other /sbin/init (systemd): run as is. systemd on this cgroup-v1
 //    hybrid host needs a writable name=systemd hierarchy and CAP_SYS_ADMIN,
 //    which Lodge's container spec does not grant yet; see the report.
-// There is no terminal yet (conmon runs without -t), so no getty: the
-// console is the instance's stdout/stderr, kept as its console log.
+// The console is a terminal (conmon -t holds its master and logs what is
+// written to it as the console log): init's /dev/console. A shell respawns
+// on it, as the VM images have one on ttyS0, so `lodge console` gets a
+// prompt; the terminal echoes and ends lines with \r\n, so the console log's
+// lines end with \r. runc makes the terminal init's controlling tty, and
+// without CAP_SYS_ADMIN the shell cannot take it over: it runs without job
+// control (Ctrl-C does not interrupt a command there; busybox says "can't
+// access tty"), which a small pty-forking helper in the guest could fix.
 import { lstat, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIRST_BOOT_SCRIPT } from '../first-boot/rootfs.js';
@@ -30,6 +36,12 @@ export interface InitPlan {
   note?: { reason: string; message: string };
 }
 
+/** Whether a path is in one of the layers (a symlink counts: /bin/sh -> busybox or dash). */
+async function existsIn(layers: string[], path: string): Promise<boolean> {
+  for (const dir of layers) if (await lstat(join(dir, path)).catch(() => undefined)) return true;
+  return false;
+}
+
 /** Where sbin/init resolves in the image layers (topmost first, the persistent upper layer before them). */
 async function findInit(layers: string[]): Promise<{ kind: 'busybox' | 'other' } | undefined> {
   for (const dir of layers) {
@@ -42,7 +54,11 @@ async function findInit(layers: string[]): Promise<{ kind: 'busybox' | 'other' }
   return undefined;
 }
 
-export function inittab(name: string, bb: string): string {
+/**
+ * consoleShell: the shell to respawn on the console (the image's /bin/sh),
+ * or none when the image has no shell.
+ */
+export function inittab(name: string, bb: string, consoleShell?: string): string {
   const sh = (cmd: string): string => `${bb} sh -c '${cmd}'`;
   return [
     `# Written by Lodge for instance ${name}; busybox init reads it at boot.`,
@@ -53,6 +69,8 @@ export function inittab(name: string, bb: string): string {
     `::respawn:${bb} syslogd -n -O /var/log/messages`,
     // The user-data script, once per instance (its .done stays in the persistent root layer).
     `::once:${sh(`[ ! -x ${FIRST_BOOT_SCRIPT} ] || [ -e ${FIRST_BOOT_SCRIPT}.done ] || { ${FIRST_BOOT_SCRIPT} > /var/log/lodge-user-data.log 2>&1; rc=$?; echo $rc > ${FIRST_BOOT_SCRIPT}.done; echo "lodge: user-data finished (exit $rc)"; }`)}`,
+    // An empty tty field: init's own console. "-": a login shell (reads /etc/profile).
+    ...(consoleShell ? [`::respawn:-${consoleShell}`] : []),
     `::shutdown:${sh(`echo "lodge: ${name} shutting down"`)}`,
     '',
   ].join('\n');
@@ -68,7 +86,7 @@ export async function planInit(name: string, layers: string[], inittabPath: stri
   if (found?.kind === 'other') return { args: ['/sbin/init'], env, mounts: [] };
   const own = found?.kind === 'busybox';
   const bb = own ? '/bin/busybox' : LODGE_BUSYBOX;
-  await writeFile(inittabPath, inittab(name, bb));
+  await writeFile(inittabPath, inittab(name, bb, (await existsIn(layers, 'bin/sh')) ? '/bin/sh' : undefined));
   const mounts: InitPlan['mounts'] = [{ source: inittabPath, destination: '/etc/inittab', readOnly: true }];
   if (own) return { args: ['/sbin/init'], env, mounts };
   mounts.push({ source: await findStaticBusybox(), destination: LODGE_BUSYBOX, readOnly: true });

@@ -9,7 +9,8 @@ export interface LogLine {
   message: string;
 }
 
-const RECORD = /^(\S+) (\S+) (\S+)(?: (.*))?$/;
+// s: a message may hold a \r (a terminal's line end), which `.` alone does not match.
+const RECORD = /^(\S+) (\S+) (\S+)(?: (.*))?$/s;
 
 /** Turns chunks of a CRI log file into whole lines; keeps an incomplete record for the next chunk. */
 export class CriParser {

@@ -1,8 +1,9 @@
 // The node server: what the API server asks of a node agent that runs in
 // another process or on another host (the kubelet's port 10250): container
-// logs and exec (port-forward as it comes). HTTPS with the node's own
-// serving certificate; every request must carry the bearer token the agent
-// itself was given, so only the control plane it joined can ask.
+// logs and exec, Instance consoles and console logs (port-forward as it
+// comes). HTTPS with the node's own serving certificate; every request must
+// carry the bearer token the agent itself was given, so only the control
+// plane it joined can ask.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import { WebSocketServer } from 'ws';
 import type { NodeExec } from '../exec/node-exec.js';
+import type { NodeConsole } from '../console/node-console.js';
+import { parseConsolePath, serveConsole, serveConsoleLog } from './console-stream.js';
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
 import { parseExecPath, serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
@@ -23,6 +26,8 @@ export interface NodeServerOptions {
   nodeName: string;
   logs: NodeLogs;
   exec: NodeExec;
+  /** Instance consoles and their logs (console-stream.ts). */
+  console?: NodeConsole;
   log: Logger;
 }
 
@@ -73,6 +78,14 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
       return;
     }
     const url = new URL(req.url ?? '/', 'https://node');
+    const con = parseConsolePath(url);
+    if (con?.kind === 'console' && o.console) {
+      serveConsole(req, socket, head, con.target, { nodeName: o.nodeName, console: o.console, wss, log: o.log }).catch((e: Error) => {
+        o.log.warn('node server console failed', { path: url.pathname, error: e.message });
+        socket.destroy();
+      });
+      return;
+    }
     const target = parseExecPath(url.pathname);
     if (!target) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
@@ -91,6 +104,8 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!tokenMatches(req.headers.authorization, o.token)) return fail(res, 401, 'Unauthorized', 'Unauthorized');
     const url = new URL(req.url ?? '/', 'https://node');
+    const con = parseConsolePath(url);
+    if (con?.kind === 'log' && o.console) return serveConsoleLog(req, res, url, con.target, { nodeName: o.nodeName, console: o.console });
     const m = /^\/containerLogs\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !m) return fail(res, 404, 'NotFound', `no such node endpoint: ${req.method} ${url.pathname}`);
     const q = url.searchParams;

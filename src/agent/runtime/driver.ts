@@ -65,6 +65,13 @@ export interface WorkloadSpec {
   mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
   /** Where stdout/stderr go, in CRI log format (a VM: its serial console log). */
   logPath: string;
+  /**
+   * Give the process a terminal (a system container's console, as a VM's
+   * serial port): conmon holds the pty master, logs what is written to it and
+   * lets console() attach. Pods' containers have none (kubectl logs sees two
+   * streams, as in Kubernetes).
+   */
+  terminal?: boolean;
   /** A virtual machine (the vm driver): its boot files, disk and size. The container fields above (rootfs, args, env, cwd, mounts) do not apply then. */
   vm?: VmSpec;
 }
@@ -191,6 +198,12 @@ export interface InstanceDriver {
   resume(id: string): Promise<void>;
   /** Run a process in a running workload, with its environment and working dir. Throws WorkloadNotFoundError for an unknown id. */
   exec(id: string, opts: ExecOptions): Promise<ExecProcess>;
-  /** The workload's serial console, both ways (`lodge console`); VMs only for now. Throws WorkloadNotFoundError for an unknown id. */
+  /**
+   * The workload's console, both ways (`lodge console`): a VM's serial port, a
+   * system container's terminal (created with `terminal`). Ending the stream
+   * detaches; the workload goes on. Throws WorkloadNotFoundError for an unknown id.
+   */
   console?(id: string): Promise<Duplex>;
+  /** Set the console's size (a terminal's rows and columns); a no-op where the console has none (a VM's serial port). */
+  resizeConsole?(id: string, cols: number, rows: number): Promise<void>;
 }

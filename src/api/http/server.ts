@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Registry } from '../../apis/registry.js';
 import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import type { NodeExec } from '../../agent/exec/node-exec.js';
+import type { NodeConsole } from '../../agent/console/node-console.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -15,6 +16,8 @@ import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
 import { handleExecUpgrade, hasExec, rejectUpgrade } from './exec-handler.js';
+import { handleConsoleUpgrade, handleConsoleWithoutUpgrade, isInstanceType } from './console-handler.js';
+import { handleInstanceLog } from './instance-log-handler.js';
 import { handleMeta } from './meta-handler.js';
 import { handleResource } from './resource-handler.js';
 import { sendError, type ApiResponse } from './respond.js';
@@ -32,6 +35,8 @@ export interface ApiServerConfig {
   nodeLogs?: NodeLogs;
   /** Where pods/exec starts processes, by node. */
   nodeExec?: NodeExec;
+  /** Where instances/console attaches and instances/log reads, by node. */
+  nodeConsole?: NodeConsole;
 }
 
 export interface ApiServer {
@@ -88,8 +93,13 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       if (await handleMeta(req, res, url, c.registry)) return;
       const route = parseRoute(c.registry, url.pathname);
       switch (route.kind) {
-        case 'resource':
+        case 'resource': {
+          const { rt, namespace: ns, name, subresource } = route.route;
+          // Instances' console and console log: served here, as resource-handler knows only generic subresources.
+          if (name && isInstanceType(rt) && subresource === 'log') return await handleInstanceLog(req, res, { rt, ns, name, q: url.searchParams }, c.service, c.nodeConsole);
+          if (name && isInstanceType(rt) && subresource === 'console') return await handleConsoleWithoutUpgrade(req.method, rt, ns, name, c.service);
           return await handleResource(req, res, route.route, url.searchParams, c.service, c.nodeLogs);
+        }
         case 'unknownResource':
           throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${route.resource} in ${route.group || 'core'}/${route.version})`);
         default:
@@ -114,7 +124,8 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       const route = parseRoute(c.registry, url.pathname);
       if (route.kind !== 'resource') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       const { rt, namespace: ns, name, subresource } = route.route;
-      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec and instances/exec do`);
+      if (subresource === 'console' && isInstanceType(rt) && name) return await handleConsoleUpgrade(req, socket, head, { rt, ns, name }, { svc: c.service, nodeConsole: c.nodeConsole, wss, log });
+      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec, instances/exec and instances/console do`);
       await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
     } catch (e) {
       if (!(e instanceof ApiError)) log.error('upgrade failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });

@@ -31,6 +31,13 @@ export interface ConmonLaunch {
   containerPidFile: string;
   conmonPidFile: string;
   timeoutMs: number;
+  /**
+   * Run the container on a terminal (-t): conmon passes runc a console
+   * socket, keeps the pty master, logs what the container writes to it and
+   * relays it to clients of <socketDir>/<cuuid>/attach; writes from them go
+   * to the terminal. Its size is set through the `ctl` FIFO in the bundle.
+   */
+  terminal?: boolean;
 }
 
 export function conmonArgs(l: ConmonLaunch): string[] {
@@ -49,6 +56,8 @@ export function conmonArgs(l: ConmonLaunch): string[] {
     '--container-pidfile', l.containerPidFile,
     '--conmon-pidfile', l.conmonPidFile,
     '--log-path', `k8s-file:${l.logPath}`,
+    // No --stdin: with it, conmon closes the terminal when the last attach client leaves.
+    ...(l.terminal ? ['--terminal'] : []),
   ];
 }
 

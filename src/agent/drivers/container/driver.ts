@@ -6,6 +6,7 @@
 // serialized by the caller (the agent's per-workload queue).
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createLogger, type Logger } from '../../../util/log.js';
 import {
   ExecFailedError,
@@ -22,6 +23,7 @@ import {
 import { isFrozen, normalizeCgroupsPath, oomKills, processInCgroup, readCgroupStats, removeCgroup } from './cgroups.js';
 import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
+import { attachConsole, resizeTerminal } from './console.js';
 import { startExec } from './exec.js';
 import { probeHost } from './host.js';
 import { Layout, validateId, type ContainerPaths, type ContainerRecord } from './layout.js';
@@ -55,6 +57,8 @@ export class ContainerDriver implements InstanceDriver {
   private readonly layout: Layout;
   /** util-linux script, which tty exec needs (see exec.ts); optional, as only tty sessions need it. */
   private scriptPath: string | undefined;
+  /** socat, the bridge to conmon's SOCK_SEQPACKET attach socket (see console.ts); optional, as only consoles need it. */
+  private socatPath: string | undefined;
 
   private constructor(
     private readonly runc: Runc,
@@ -78,6 +82,7 @@ export class ContainerDriver implements InstanceDriver {
     const log = (opts.logger ?? createLogger()).child({ component: 'container-driver' });
     const driver = new ContainerDriver(new Runc(runcPath as string, runcRoot), conmonPath as string, await probeHost(), log, opts);
     driver.scriptPath = await findExecutable('script');
+    driver.socatPath = await findExecutable('socat');
     return driver;
   }
 
@@ -105,7 +110,7 @@ export class ContainerDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => this.removeStateDir(p));
-      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString() };
+      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}) };
       // A caller's persistent upper layer (a system container's) lives outside the state dir, so delete keeps it.
       const upper = spec.rootfs.upperDir ?? p.upper;
       const work = spec.rootfs.workDir ?? p.work;
@@ -133,6 +138,7 @@ export class ContainerDriver implements InstanceDriver {
         containerPidFile: p.containerPid,
         conmonPidFile: p.conmonPid,
         timeoutMs: this.opts.createTimeoutMs ?? 30_000,
+        terminal: spec.terminal,
       });
       revert.add('abort monitor', () => conmon.abort());
 
@@ -336,6 +342,22 @@ export class ContainerDriver implements InstanceDriver {
     // runc would start a process in a created (not yet started) container's namespaces too; Kubernetes only execs into running ones.
     if (st?.status !== 'running') throw new ExecFailedError(id, `container is ${st ? st.status : 'not known to runc'}, not running`);
     return startExec({ runc: this.runc, id, stateDir: p.dir, scriptPath: this.scriptPath, log: this.log }, opts);
+  }
+
+  /** The terminal of a running container created with `terminal` (a system container's console), through conmon's attach socket. */
+  async console(id: string): Promise<Duplex> {
+    const p = await this.existing(id);
+    const record = (await this.readRecord(p)) as ContainerRecord;
+    if (!record.terminal) throw new ExecFailedError(id, 'the container was created without a terminal, so it has no console (a system container created before consoles existed gets one when it is restarted)');
+    const st = await this.liveState(id, p, record);
+    if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; its console is there only while it runs`);
+    if (!this.socatPath) throw new ExecFailedError(id, "a console needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
+    return attachConsole(this.socatPath, p.attachSocket, id);
+  }
+
+  async resizeConsole(id: string, cols: number, rows: number): Promise<void> {
+    const p = await this.existing(id);
+    await resizeTerminal(p.ctlFifo, cols, rows);
   }
 
   /** The paths of a container that exists (has its record), else WorkloadNotFoundError. */

@@ -47,6 +47,7 @@ export class Layout {
       cuuid,
       socketLink: join(this.socketsDir, cuuid),
       attachSocket: join(this.socketsDir, cuuid, 'attach'),
+      ctlFifo: join(dir, 'ctl'),
     };
   }
 }
@@ -71,6 +72,8 @@ export interface ContainerPaths {
   cuuid: string;
   socketLink: string;
   attachSocket: string;
+  /** conmon's control FIFO (in the bundle): "1 ROWS COLS\n" resizes the terminal. */
+  ctlFifo: string;
 }
 
 /** The part of the WorkloadSpec kept on disk for the container's lifetime. */
@@ -80,4 +83,6 @@ export interface ContainerRecord {
   cgroupsPath: string;
   logPath: string;
   createdAt: string;
+  /** Runs on a terminal conmon holds (a system container's console). */
+  terminal?: boolean;
 }

@@ -79,7 +79,7 @@ export function buildOciSpec(spec: WorkloadSpec, cgroupsPath: string, host: Spec
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: spec.terminal ?? false,
       user: spec.user ?? { uid: 0, gid: 0 },
       args: spec.args,
       env: spec.env,
