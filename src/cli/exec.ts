@@ -21,7 +21,7 @@ const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, 
 export function registerExec(program: Command): void {
   program
     .command('exec')
-    .description('Run a command in a container of a Pod, or in a system container Instance')
+    .description('Run a command in a container of a Pod, or in an Instance (a system container, or a VM through its guest agent)')
     .argument('<target>', 'POD, pod/POD or instance/NAME (a bare NAME that is no Pod is looked up as an Instance)')
     .argument('<command...>', 'the command and its arguments, after --')
     .option('-c, --container <name>', 'the container (needed when the Pod has more than one)')
@@ -60,8 +60,8 @@ export function execUrl(config: ClientConfig, namespace: string, target: Pick<Ex
   return url.toString();
 }
 
-/** Open the exec stream with the client's credentials; rejects with the server's Status when it refuses the upgrade. */
-export function openExec(config: ClientConfig, url: string): Promise<WebSocket> {
+/** Open the exec stream (or another channel-protocol stream: what names it) with the client's credentials; rejects with the server's Status when it refuses the upgrade. */
+export function openExec(config: ClientConfig, url: string, what = 'exec'): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     // ws hands TLS options through to tls.connect; servername (SNI and the name verified) is one its types leave out.
     const options: ClientOptions & { servername?: string } = {
@@ -75,12 +75,12 @@ export function openExec(config: ClientConfig, url: string): Promise<WebSocket> 
     if (config.tlsServerName) options.servername = config.tlsServerName;
     const ws = new WebSocket(url, PROTOCOLS, options);
     ws.once('open', () => resolve(ws));
-    ws.once('error', (e) => reject(new Error(`cannot open the exec stream to ${config.server}: ${e.message}`)));
+    ws.once('error', (e) => reject(new Error(`cannot open the ${what} stream to ${config.server}: ${e.message}`)));
     ws.once('unexpected-response', (_req, res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => reject(ApiError.fromResponse(res.statusCode ?? 500, Buffer.concat(parts).toString('utf8'), 'GET', new URL(url).pathname)));
-      res.on('error', (e) => reject(new Error(`exec: the server refused the upgrade (${res.statusCode}): ${e.message}`)));
+      res.on('error', (e) => reject(new Error(`${what}: the server refused the upgrade (${res.statusCode}): ${e.message}`)));
     });
   });
 }

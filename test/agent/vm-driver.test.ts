@@ -172,8 +172,8 @@ describe('VM driver', () => {
     await driver.resume('vm-a'); // a no-op when it runs
   });
 
-  test('exec needs the guest agent: a clear error', async () => {
-    await assert.rejects(driver.exec('vm-a', { args: ['true'], tty: false }), (e: unknown) => e instanceof ExecFailedError && /guest agent/.test(e.message));
+  test('exec with a terminal: a clear error pointing at the console (exec itself: vm-guest-agent.test.ts)', async () => {
+    await assert.rejects(driver.exec('vm-a', { args: ['sh'], tty: true }), (e: unknown) => e instanceof ExecFailedError && /lodge console/.test(e.message));
   });
 
   test('re-adoption: a new driver (after an agent SIGKILL) sees the running VM and stops it through ACPI', async () => {

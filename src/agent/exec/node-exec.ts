@@ -7,7 +7,7 @@ import type { ExecProcess } from '../runtime/driver.js';
 
 export type { ExecProcess } from '../runtime/driver.js';
 
-/** What to run the command in: a Pod's container, or an Instance (a system container; a VM through its guest agent, later). */
+/** What to run the command in: a Pod's container, or an Instance (a system container; a VM through its guest agent). */
 export type ExecTarget = { kind: 'pod'; uid: string; container: string } | { kind: 'instance'; uid: string };
 
 export function describeTarget(t: ExecTarget): string {

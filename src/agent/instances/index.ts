@@ -23,7 +23,8 @@ export interface InstancesOptions {
   signal: AbortSignal;
 }
 
-export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void> }> {
+/** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console). */
+export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void>; vmDriver?: InstanceDriver }> {
   const dirs = new InstanceDirs(join(o.dataDir, 'instances'));
   const container: InstanceRuntime = {
     driver: o.containerDriver,
@@ -37,5 +38,6 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
   } else {
     vm = { driver: support.driver, accelerator: support.accelerator, build: async (i) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs) }) };
   }
-  return startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
+  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
+  return { ...running, ...('unavailable' in support ? {} : { vmDriver: support.driver }) };
 }

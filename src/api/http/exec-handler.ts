@@ -66,13 +66,13 @@ function commonOptions(q: URLSearchParams): Pick<ExecRequest, 'command' | 'stdin
   return r;
 }
 
-/** instances/exec: a running system container (a VM needs its guest agent, which is not there yet). */
+/** instances/exec: a running system container, or a VM through its guest agent (no terminal: that is the serial console). */
 async function resolveInstanceExec(rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<ExecRequest> {
   const inst = (await svc.get(rt, ns, name)).obj;
   const nodeName = (inst.status?.nodeName as string | undefined) ?? (inst.spec?.nodeName as string | undefined);
   if (!nodeName) throw badRequest(`instance ${name} has not been placed on a node yet`);
   const opts = commonOptions(q);
-  if (inst.spec?.type === 'vm') throw badRequest(`instance ${name} is a virtual machine: exec in a VM needs its guest agent, which Lodge's VM images do not carry yet; use lodge console ${name}`);
+  if (inst.spec?.type === 'vm' && opts.tty) throw badRequest(`instance ${name} is a virtual machine: a terminal in a VM is its serial console; use lodge console ${name} (exec without -t runs a command through the guest agent)`);
   const phase = inst.status?.phase as string | undefined;
   if (phase !== 'Running') throw badRequest(`unable to upgrade connection: instance ${name} is not running (phase ${phase ?? 'Pending'})`);
   const uid = String(inst.metadata.uid);

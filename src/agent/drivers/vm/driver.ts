@@ -40,6 +40,7 @@ import { createOverlay } from './disk.js';
 import { inferExit, readExit, recordExit, type VmExit } from './exit.js';
 import { launchQemu } from './launch.js';
 import { Layout, MAX_SOCKET_PATH, validateId, type VmPaths, type VmRecord } from './layout.js';
+import { GuestAgentSessions, GuestAgentUnavailableError, guestExec, type GuestAgentLease } from './guest-agent/index.js';
 import { qemuArgs } from './qemu-args.js';
 import { QmpClient } from './qmp/index.js';
 import { qemuAlive, signalQemu, waitQemuGone } from './qemu-process.js';
@@ -59,6 +60,8 @@ export interface VmDriverOptions {
   logger?: Logger;
   /** How long QEMU may take to set up (until it daemonizes). */
   createTimeoutMs?: number;
+  /** How long exec waits for the guest agent to answer (a guest still booting), default 90 s. */
+  guestAgentTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -72,10 +75,14 @@ const QMP_TIMEOUT_MS = 5000;
 const POWERDOWN_REPEAT_MS = 3000;
 const QUIT_WAIT_MS = 5000;
 const KILL_WAIT_MS = 10_000;
+/** A boot under TCG takes seconds, and tens of them on a host busy booting many; the agent starts at the end of rcS. */
+const GUEST_AGENT_TIMEOUT_MS = 90_000;
 
 export class VmDriver implements InstanceDriver {
   readonly kind = 'vm' as const;
   private readonly layout: Layout;
+  /** Open guest agent connections, shared by concurrent execs in one VM (QEMU serves one client per socket). */
+  private readonly guestAgents = new GuestAgentSessions();
 
   private constructor(
     private readonly qemuPath: string,
@@ -112,7 +119,7 @@ export class VmDriver implements InstanceDriver {
     if (!(vm.memoryBytes >= 16 * MiB)) throw new Error(`create vm ${spec.id}: memoryBytes ${vm.memoryBytes} is below 16 MiB`);
     const cgroupsPath = normalizeCgroupsPath(spec.cgroupsPath);
     const p = this.layout.of(spec.id);
-    for (const s of [p.qmpSocket, p.consoleSocket]) {
+    for (const s of [p.qmpSocket, p.consoleSocket, p.guestAgentSocket]) {
       if (Buffer.byteLength(s) > MAX_SOCKET_PATH) throw new Error(`create vm ${spec.id}: socket path ${s} is longer than a unix socket allows (${MAX_SOCKET_PATH} bytes): use a shorter driver root`);
     }
     try {
@@ -125,7 +132,7 @@ export class VmDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => rm(p.dir, { recursive: true, force: true }));
-      const args = qemuArgs({ id: spec.id, vm, paths: p, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB });
+      const args = qemuArgs({ id: spec.id, vm, paths: p, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB, hostname: spec.hostname });
       const record: VmRecord = {
         id: spec.id,
         node: spec.node,
@@ -315,9 +322,29 @@ export class VmDriver implements InstanceDriver {
     });
   }
 
-  async exec(id: string, _opts: ExecOptions): Promise<ExecProcess> {
-    await this.existing(id);
-    throw new ExecFailedError(id, 'exec in a virtual machine needs the guest agent, which this VM does not have yet; use the serial console (lodge console)');
+  /**
+   * Run a process in the guest through its guest agent (qemu-ga on the
+   * virtio-serial port qemu-args.ts adds; guest-agent/). Output comes at the
+   * end, not as it is written; a terminal is the serial console's job. A
+   * guest still booting gets guestAgentTimeoutMs to answer.
+   */
+  async exec(id: string, opts: ExecOptions): Promise<ExecProcess> {
+    const p = await this.existing(id);
+    if (opts.tty) throw new ExecFailedError(id, 'a terminal in a VM: use lodge console (the guest agent runs commands without one)');
+    if (!(await qemuAlive(id, p))) throw new ExecFailedError(id, 'the VM is not running');
+    if (!(await exists(p.guestAgentSocket))) throw new ExecFailedError(id, 'this VM has no guest agent channel (it was created by an older Lodge); restart it');
+    const timeoutMs = this.opts.guestAgentTimeoutMs ?? GUEST_AGENT_TIMEOUT_MS;
+    let lease: GuestAgentLease;
+    try {
+      lease = await this.guestAgents.acquire(p.guestAgentSocket, { timeoutMs });
+    } catch (e) {
+      if (!(e instanceof GuestAgentUnavailableError)) throw new ExecFailedError(id, (e as Error).message);
+      // A paused guest cannot answer, however long we wait: say so rather than blame the boot.
+      const st = await this.state(id).catch(() => undefined);
+      if (st?.status === 'paused') throw new ExecFailedError(id, 'the VM is paused: resume it first');
+      throw new ExecFailedError(id, `the guest agent is not answering (is the guest booted?): no answer within ${timeoutMs} ms`);
+    }
+    return guestExec(lease, { id, args: opts.args, env: opts.env, cwd: opts.cwd, stdin: !!opts.stdin }, this.log);
   }
 
   /**

@@ -32,6 +32,7 @@ export class Layout {
       overlay: join(dir, 'disk.qcow2'),
       qmpSocket: join(dir, 'qmp.sock'),
       consoleSocket: join(dir, 'console.sock'),
+      guestAgentSocket: join(dir, 'guest-agent.sock'),
       startedAt: join(dir, 'started-at'),
       exit: join(dir, 'exit.json'),
       killSignal: join(dir, 'kill-signal'),
@@ -52,6 +53,8 @@ export interface VmPaths {
   qmpSocket: string;
   /** The serial console (ttyS0), one client at a time. */
   consoleSocket: string;
+  /** The guest agent's virtio-serial port (QGA protocol), one client at a time. Absent for VMs made before the image carried an agent. */
+  guestAgentSocket: string;
   /** RFC 3339 time of the first start (QMP cont). */
   startedAt: string;
   /** exit.json: a VmExit, written once, by whoever first sees the VM gone. */

@@ -3,6 +3,7 @@
 // or on config files on the host.
 import type { VmSpec } from '../../runtime/driver.js';
 import type { BootProfile } from '../../images/vm/boot-profile.js';
+import { GUEST_AGENT_PORT_NAME } from '../../images/vm/guest-agent.js';
 import type { Accelerator } from './accel.js';
 import type { VmPaths } from './layout.js';
 
@@ -17,7 +18,12 @@ export interface QemuArgsInput {
   profileCmdline: string;
   /** TCG translation cache, MiB: bounded so the cgroup's memory limit can be (QEMU's default is 1 GiB). */
   tcgTbSizeMiB: number;
+  /** The guest's host name (WorkloadSpec.hostname), passed on the kernel command line. */
+  hostname?: string;
 }
+
+/** An RFC 1123 host name: anything else is left off the command line (the guest keeps its own), as it could split the line or inject options. */
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** QEMU's option syntax: a comma inside a value is written twice. */
 const opt = (s: string): string => s.replace(/,/g, ',,');
@@ -25,10 +31,16 @@ const opt = (s: string): string => s.replace(/,/g, ',,');
 /** The -name argument; also how a pid is recognised as this VM's QEMU (its argv must contain it). */
 export const qemuName = (id: string): string => `guest=${id},debug-threads=on`;
 
-/** The image's command line plus the console, a root device when the image names none, and the profile's options. */
-export function kernelCmdline(vm: VmSpec, profileCmdline: string): string {
+/**
+ * The image's command line plus the console, a root device when the image
+ * names none, the host name (lodge.hostname=, read by the image's rcS: the
+ * guest knows its name before any configuration disk is read) and the
+ * profile's options.
+ */
+export function kernelCmdline(vm: VmSpec, profileCmdline: string, hostname?: string): string {
   const parts = [vm.cmdline.trim()];
   if (!/(^|\s)root=/.test(vm.cmdline)) parts.push('root=/dev/vda');
+  if (hostname && hostname.length <= 253 && HOSTNAME.test(hostname)) parts.push(`lodge.hostname=${hostname}`);
   // Last console= wins for /dev/console: ours, so init's output reaches the log.
   parts.push('console=ttyS0', profileCmdline);
   return parts.filter(Boolean).join(' ');
@@ -53,9 +65,13 @@ export function qemuArgs(i: QemuArgsInput): string[] {
     // The serial console: a socket for `lodge console`, and everything the guest prints also in the log, whether or not anyone is attached.
     '-chardev', `socket,id=console,path=${opt(paths.consoleSocket)},server=on,wait=off,logfile=${opt(i.logPath)},logappend=on`,
     '-serial', 'chardev:console',
+    // The guest agent's channel: a virtio-serial port the image's agent opens by name, and a socket here for exec (drivers/vm/guest-agent/).
+    '-chardev', `socket,id=guest-agent,path=${opt(paths.guestAgentSocket)},server=on,wait=off`,
+    '-device', `${microvm ? 'virtio-serial-device' : 'virtio-serial-pci'},id=vserial`,
+    '-device', `virtserialport,bus=vserial.0,chardev=guest-agent,name=${GUEST_AGENT_PORT_NAME}`,
     '-kernel', vm.kernel,
     ...(vm.initrd ? ['-initrd', vm.initrd] : []),
-    '-append', kernelCmdline(vm, i.profileCmdline),
+    '-append', kernelCmdline(vm, i.profileCmdline, i.hostname),
     '-drive', `file=${opt(paths.overlay)},format=qcow2,if=none,id=root,cache=writeback,discard=unmap`,
     '-device', `${microvm ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=root`,
     // Networking is a later step (tap on Lodge's bridge).

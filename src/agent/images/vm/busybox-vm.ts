@@ -9,7 +9,7 @@ import { buildBusybox } from '../builtin.js';
 
 /** Printed on ttyS0 once userspace is up; what "guest ready" means for VMs. */
 export const GUEST_READY_MARKER = 'LODGE-GUEST-READY';
-/** Where a later step installs Lodge's guest agent; started at boot when present. */
+/** The guest agent (guest-agent.ts: qemu-ga on its virtio-serial port); started at boot when present. */
 export const GUEST_AGENT_PATH = '/usr/lib/lodge/guest-agent';
 /** Executables run in name order at each boot before the ready marker (first-boot configuration hooks). */
 export const BOOT_HOOKS_DIR = '/etc/lodge/boot.d';
@@ -29,6 +29,11 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -o remount,rw /
+# The VM driver passes the instance's host name as lodge.hostname= (an
+# RFC 1123 name); kept in /etc/hostname so it holds across reboots.
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in lodge.hostname=?*) echo "\${arg#lodge.hostname=}" >/etc/hostname ;; esac
+done
 hostname -F /etc/hostname
 ip link set lo up
 mkdir -p /var/log

@@ -80,3 +80,22 @@ export async function unpackDeb(deb: string, dir: string): Promise<void> {
     throw new Error(`unpacking ${deb}: ${e.message}`);
   });
 }
+
+/**
+ * `pkg` and every package it depends on, recursively (Depends only: no
+ * Pre-Depends, which are about installing, and no Recommends), as apt
+ * resolves them on this host: what a program from `pkg` needs to run when
+ * unpacked into a guest that has nothing else.
+ */
+export async function dependencyClosure(pkg: string): Promise<string[]> {
+  const flags = ['--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', '--no-pre-depends'];
+  let out: string;
+  try {
+    out = await run('apt-cache', ['depends', ...flags, pkg]);
+  } catch (e) {
+    throw new Error(`apt-cache depends --recurse ${pkg}: ${(e as Error).message} (are apt's lists there? try apt-get update)`);
+  }
+  // Package names start a line; indented lines are their dependencies, <virtual> ones stand for a real package listed too.
+  const names = out.split('\n').filter((l) => /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9]+)?$/.test(l.trim()) && !l.startsWith(' '));
+  return [...new Set(names.map((l) => l.trim().replace(/:amd64$/, '')))];
+}

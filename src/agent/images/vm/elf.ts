@@ -73,3 +73,46 @@ export function elfSection(buf: Buffer, name: string, what = 'file'): Buffer | u
   }
   return undefined;
 }
+
+const SHT_DYNAMIC = 6;
+const DT_NULL = 0n;
+const DT_NEEDED = 1n;
+const PT_INTERP = 3;
+
+/** A dynamically linked executable's or library's DT_NEEDED sonames and, for an executable, its PT_INTERP (the dynamic loader's path). */
+export function elfDynamic(buf: Buffer, what = 'file'): { needed: string[]; interp?: string } {
+  requireElf64(buf, what);
+  const phoff = Number(buf.readBigUInt64LE(32));
+  const phentsize = buf.readUInt16LE(54);
+  const phnum = buf.readUInt16LE(56);
+  let interp: string | undefined;
+  for (let i = 0; i < phnum; i++) {
+    const ph = phoff + i * phentsize;
+    if (buf.readUInt32LE(ph) !== PT_INTERP) continue;
+    const off = Number(buf.readBigUInt64LE(ph + 8));
+    const size = Number(buf.readBigUInt64LE(ph + 32));
+    interp = buf.toString('latin1', off, off + size).replace(/\0+$/, '');
+  }
+  const shoff = Number(buf.readBigUInt64LE(40));
+  const shentsize = buf.readUInt16LE(58);
+  const shnum = buf.readUInt16LE(60);
+  const section = (i: number): { type: number; offset: number; size: number; link: number } => {
+    const h = shoff + i * shentsize;
+    return { type: buf.readUInt32LE(h + 4), offset: Number(buf.readBigUInt64LE(h + 24)), size: Number(buf.readBigUInt64LE(h + 32)), link: buf.readUInt32LE(h + 40) };
+  };
+  const needed: string[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const dyn = section(i);
+    if (dyn.type !== SHT_DYNAMIC) continue;
+    // The dynamic section's sh_link is its string table (.dynstr).
+    const strtab = section(dyn.link);
+    for (let p = dyn.offset; p + 16 <= dyn.offset + dyn.size; p += 16) {
+      const tag = buf.readBigInt64LE(p);
+      if (tag === DT_NULL) break;
+      if (tag !== DT_NEEDED) continue;
+      const at = strtab.offset + Number(buf.readBigUInt64LE(p + 8));
+      needed.push(buf.toString('latin1', at, buf.indexOf(0, at)));
+    }
+  }
+  return { needed, ...(interp ? { interp } : {}) };
+}

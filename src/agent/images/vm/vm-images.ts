@@ -8,8 +8,9 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, join } from 'node:path';
 import { findStaticBusybox } from '../builtin.js';
 import { exists, isErrno, tempName } from '../fsutil.js';
-import { buildBusyboxVmRoot } from './busybox-vm.js';
+import { buildBusyboxVmRoot, GUEST_AGENT_PATH } from './busybox-vm.js';
 import { ext4DiskFromDir } from './disk.js';
+import { installGuestAgent } from './guest-agent.js';
 import { buildInitramfs } from './initramfs.js';
 import { prepareKernel } from './kernel.js';
 
@@ -53,7 +54,7 @@ const BASE_CMDLINE = 'root=/dev/vda rw rootfstype=ext4';
  * The old one is moved aside, not deleted: VMs made from it have overlays
  * backed by its disk.
  */
-export const VM_IMAGE_RECIPE = 2;
+export const VM_IMAGE_RECIPE = 3;
 
 export class VmImages {
   readonly #dir: string;
@@ -165,6 +166,8 @@ export class VmImages {
     await writeFile(join(out, 'initrd.cpio'), await buildInitramfs(busybox, kernel.modules));
     progress('making the root disk');
     await buildBusyboxVmRoot(join(work, 'root'), busybox);
+    progress('adding the guest agent (qemu-guest-agent)');
+    await installGuestAgent(join(work, 'root'), join(work, 'guest-agent'), GUEST_AGENT_PATH, { debCache: this.#opts.debCache });
     await ext4DiskFromDir(join(work, 'root'), join(out, 'disk.qcow2'), { label: name });
     await rm(work, { recursive: true, force: true });
     progress('hashing');
