@@ -225,6 +225,23 @@ describe('instances: system containers', () => {
     const row = parseTable(cli('list')).rows.find((r) => r.NAME === 'vm1');
     assert.equal(row?.TYPE, 'vm');
 
+    // SIGKILL of lodge up: QEMU keeps running and the new agent re-adopts it (no second QEMU, no reboot).
+    const [qemuPid] = qemu();
+    const readyBefore = readFileSync(log, 'utf8').split('LODGE-GUEST-READY').length;
+    await lodge!.kill();
+    assert.deepEqual(qemu(), [qemuPid], 'QEMU outlived lodge');
+    lodge = await start();
+    await waitFor('re-adopted and reported', async () => (await instances.get('vm1'))?.status?.phase === 'Running');
+    assert.deepEqual(qemu(), [qemuPid], 're-adopted, not replaced');
+    assert.equal(readFileSync(log, 'utf8').split('LODGE-GUEST-READY').length, readyBefore, 'no reboot');
+    assert.equal(cli('exec', 'vm1', '--', 'hostname').trim(), 'vm1', 'the guest agent answers the new agent');
+
+    // A guest kernel panic (pvpanic) is a crash: runStrategy Always boots it again.
+    const restarts = Number((await instances.get('vm1')).status.restartCount ?? 0);
+    lodgeCli(lodge!, ['exec', 'vm1', '--', 'sh', '-c', 'echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger']);
+    await waitFor('restarted after the panic', async () => Number((await instances.get('vm1'))?.status?.restartCount ?? 0) > restarts, 180_000);
+    await waitFor('booted again after the panic', async () => readFileSync(log, 'utf8').split('LODGE-GUEST-READY').length > readyBefore, 180_000);
+
     assert.match(cli('stop', 'vm1'), /stopped/);
     assert.equal((await instances.get('vm1')).status.phase, 'Stopped');
     assert.equal(qemu().length, 0, 'QEMU ended with the guest');
