@@ -18,6 +18,7 @@ import { defaultNodeName, probeHost } from './host-info.js';
 import { ImageController } from './image-controller.js';
 import { ImageStore } from './images/index.js';
 import { startInstances } from './instances/index.js';
+import { VmImages } from './images/vm/index.js';
 import { FileNodeLogs } from './logs/file-logs.js';
 import type { NodeLogRegistry } from './logs/node-logs.js';
 import { DriverNodeExec } from './exec/driver-exec.js';
@@ -82,7 +83,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const sandboxes = new PodSandboxes(join(o.dataDir, 'pods'));
   const layout = new Layout(driverRoot);
 
-  const registration = new NodeRegistration(o.client, nodeName, await probeHost(driver.runcPath), log, o.leaseDurationSeconds, o.nodeServer?.host);
+  const host = await probeHost(driver.runcPath);
+  const registration = new NodeRegistration(o.client, nodeName, host, log, o.leaseDurationSeconds, o.nodeServer?.host);
+  // One VM image store for the image controller (Image status, lodge image build) and the instances (first launch).
+  const vmImages = host.accelerator === 'none' ? undefined : await VmImages.open(join(o.dataDir, 'images'));
   const fileLogs = new FileNodeLogs(sandboxes.podsDir);
   const driverExec = new DriverNodeExec(driver);
   // Instance consoles: the VM driver is opened later, with the instances.
@@ -129,7 +133,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   unbound.addHandlers({ onAdd: (p) => bindQueue.add(cacheKey(p)), onUpdate: (_o, p) => bindQueue.add(cacheKey(p)) });
   const informersDone = [informer.run(o.signal), unbound.run(o.signal)];
   await informer.hasSynced;
-  imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list() });
+  imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list(), vmImages });
   const imagesRunning = await imageController.start(o.signal);
   // Instances (system containers, VMs): their own controller, on the same container driver and image store.
   const instancesRunning = await startInstances({
@@ -138,6 +142,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     dataDir: o.dataDir,
     containerDriver: driver,
     images,
+    vmImages,
     storeName: (ref) => imageController!.storeName(ref),
     exitsDir: layout.exitsDir,
     log,

@@ -3,11 +3,13 @@
 // Images whose source is a path on this node (an OCI layout directory or
 // archive, a rootfs tarball) are imported under the Image's name; built-in
 // Images are registered at start (busybox is built at once, debian with
-// debootstrap the first time a Pod asks for it); an Image that goes is
+// debootstrap the first time a Pod asks for it; the VM images busybox-vm and
+// debian-vm on first launch, or now when `lodge image build` asks through the
+// lodge.dev/build-requested annotation); an Image that goes is
 // removed from the store once no container of this node runs on it.
 // Level-triggered: a resync compares every Image with the store again, so
 // a missed event or an agent restart costs latency, never correctness.
-import { access, constants } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { builtinImageName, DEFAULT_DEBIAN_RELEASE as STORE_DEBIAN_RELEASE } from './images/builtin.js';
 import { DEFAULT_DEBIAN_RELEASE, imageNameForReference } from '../apis/lodge/v1alpha1/image.js';
 import type { KubeObject } from '../apis/types.js';
@@ -18,6 +20,7 @@ import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import type { Logger } from '../util/log.js';
 import { storeImageName } from './container-spec.js';
 import { ImageInUseError, type ImageRecord, type ImageStore } from './images/index.js';
+import { VM_IMAGE_NAMES, type VmImageName, type VmImages } from './images/vm/index.js';
 
 const MANAGER = 'lodge-agent';
 /** Compare every Image with the store this often. */
@@ -43,7 +46,7 @@ interface WantedStatus {
   phase: 'Pending' | 'Importing' | 'Ready' | 'Failed';
   reason: string;
   message: string;
-  record?: ImageRecord;
+  record?: Pick<ImageRecord, 'digest' | 'size' | 'format' | 'architecture' | 'importedAt'> | { digest: string; size: number; format: 'vm'; architecture: string; importedAt: string };
   /** Whether this node holds the image. */
   held: boolean;
 }
@@ -55,16 +58,23 @@ export interface ImageControllerOptions {
   log: Logger;
   /** The Pods bound to this node (the agent's informer cache): their containers keep images in use. */
   pods: () => KubeObject[];
+  /** The node's VM images, when it can run VMs. */
+  vmImages?: VmImages;
 }
 
+/** Set by `lodge image build NAME`: build the (VM) image now rather than on first use; any new value asks again. */
+export const BUILD_REQUESTED_ANNOTATION = 'lodge.dev/build-requested';
+
 /** The built-in Images every node registers. */
-const BUILTINS: Array<{ name: string; source: Source; properties: Record<string, string> }> = [
+const BUILTINS: Array<{ name: string; type?: 'vm'; source: Source; properties: Record<string, string> }> = [
   { name: 'busybox', source: { builtin: { name: 'busybox' } }, properties: { os: 'busybox', description: "the host's static busybox" } },
   {
     name: 'debian',
     source: { builtin: { name: 'debian', release: DEFAULT_DEBIAN_RELEASE } },
     properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: 'minimal Debian (debootstrap), built on first use' },
   },
+  { name: 'busybox-vm', type: 'vm', source: { builtin: { name: 'busybox-vm' } }, properties: { os: 'busybox', description: "Debian's cloud kernel and a busybox root disk, built on first launch" } },
+  { name: 'debian-vm', type: 'vm', source: { builtin: { name: 'debian-vm' } }, properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: "Debian's cloud kernel and a debootstrap root disk with systemd, built on first launch" } },
 ];
 
 export class ImageController {
@@ -167,7 +177,7 @@ export class ImageController {
         apiVersion: 'lodge.dev/v1alpha1',
         kind: 'Image',
         metadata: { name: b.name, labels: { 'lodge.dev/builtin': 'true' } },
-        spec: { type: 'container', source: b.source, properties: b.properties },
+        spec: { type: b.type ?? 'container', source: b.source, properties: b.properties },
       } as KubeObject;
       try {
         await this.#o.client.create(IMAGES, obj, { fieldManager: MANAGER });
@@ -190,6 +200,7 @@ export class ImageController {
     const img = this.informer.cache.get(name) as Image | undefined;
     if (!img || img.metadata.deletionTimestamp) return this.#removeFromStore(name, img);
     const src = img.spec?.source ?? {};
+    if (src.builtin?.name && (VM_IMAGE_NAMES as readonly string[]).includes(src.builtin.name)) return this.#syncVmBuiltin(img, src.builtin.name as VmImageName);
     if (src.builtin?.name) return this.#syncBuiltin(img, src.builtin.name, src.builtin.release);
     if (src.oci?.path) return this.#syncImport(img, 'oci', src.oci.path);
     if (src.rootfs?.path) return this.#syncImport(img, 'rootfs', src.rootfs.path);
@@ -232,6 +243,38 @@ export class ImageController {
       message: `built with debootstrap when a Pod first uses it (${storeName}; takes a few minutes)`,
       held: false,
     });
+  }
+
+  /** A built-in VM image: reported when built, built when asked (or by the first launch, which the status then follows). */
+  async #syncVmBuiltin(img: Image, name: VmImageName): Promise<void> {
+    const vm = this.#o.vmImages;
+    if (!vm) return this.#writeStatus(img, { phase: 'Failed', reason: 'NoVirtualization', message: `node ${this.#o.nodeName} cannot run virtual machines (no QEMU)`, held: false });
+    const asked = img.metadata.annotations?.[BUILD_REQUESTED_ANNOTATION];
+    const built = await vm.get(name);
+    if (built && !(asked && this.#failedBuilds.has(`${name}@${asked}`))) {
+      const importedAt = (await stat(built.disk.path).catch(() => undefined))?.mtime.toISOString() ?? new Date().toISOString();
+      return this.#writeStatus(img, { phase: 'Ready', reason: 'Built', message: `built on node ${this.#o.nodeName} (kernel ${built.kernelRelease})`, record: { digest: built.digest, size: built.sizeBytes, format: 'vm', architecture: 'amd64', importedAt }, held: true });
+    }
+    if (this.#working.has(name)) return this.#writeStatus(img, { phase: 'Importing', reason: 'Building', message: this.#working.get(name)!, held: false });
+    if (!asked || this.#failedBuilds.has(`${name}@${asked}`)) {
+      if (asked) return;
+      return this.#writeStatus(img, { phase: 'Pending', reason: 'NotBuilt', message: `built from Debian packages on first launch, or now with lodge image build ${name}`, held: false });
+    }
+    this.#working.set(name, 'starting the build');
+    await this.#writeStatus(img, { phase: 'Importing', reason: 'Building', message: 'starting the build', held: false });
+    try {
+      await vm.ensure(name, (step) => {
+        this.#working.set(name, step);
+        void this.#writeStatus(img, { phase: 'Importing', reason: 'Building', message: step, held: false }).catch(() => undefined);
+      });
+    } catch (e) {
+      this.#failedBuilds.add(`${name}@${asked}`);
+      this.#log.warn('VM image build failed', { image: name, error: (e as Error).message });
+      return this.#writeStatus(img, { phase: 'Failed', reason: 'BuildFailed', message: (e as Error).message, held: false });
+    } finally {
+      this.#working.delete(name);
+    }
+    this.#queue.add(name);
   }
 
   async #syncImport(img: Image, type: 'oci' | 'rootfs', path: string): Promise<void> {

@@ -1,4 +1,4 @@
-// `lodge image import|ls|rm`: the Image resources as a user sees them. An
+// `lodge image import|build|ls|rm`: the Image resources as a user sees them. An
 // import creates an Image whose source is a path, which the node agent
 // imports into its image store; the command waits for the agent's verdict
 // in the Image's status. The file is read by the node, not sent by the CLI:
@@ -6,7 +6,7 @@
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { humanBytes } from '../apis/lodge/v1alpha1/image.js';
+import { BUILTIN_IMAGES, humanBytes } from '../apis/lodge/v1alpha1/image.js';
 import type { KubeObject } from '../apis/types.js';
 import { isAlreadyExists } from '../client/errors.js';
 import { IMAGES } from '../client/refs.js';
@@ -21,6 +21,9 @@ type ImageType = 'oci' | 'rootfs';
 type ImageObject = KubeObject & {
   status?: { phase?: string; digest?: string; size?: number | string; nodes?: string[]; conditions?: Array<{ type?: string; message?: string }> };
 };
+
+/** The agent's image controller builds a built-in image when this annotation changes (src/agent/image-controller.ts). */
+const BUILD_REQUESTED = 'lodge.dev/build-requested';
 
 const NODE_NOTE = 'The file is read by the node agent, so it must be readable there: with lodge up (single host, for now) that is this machine.';
 
@@ -53,6 +56,14 @@ export function registerImage(program: Command): void {
       const path = resolve(file);
       const type = opts.type ?? (await detectType(path));
       await withContext(cmd, (ctx) => importImage(ctx, name, type, path, opts));
+    });
+  image
+    .command('build')
+    .description(`Build a built-in VM image on the node now instead of on first launch: ${BUILDABLE.join(', ')} (from Debian packages: the cloud kernel, a busybox or debootstrap root disk)`)
+    .argument('<name>', 'the built-in image')
+    .option('--timeout <duration>', 'give up waiting after this long', '30m')
+    .action(async (name: string, opts: { timeout: string }, cmd: Command) => {
+      await withContext(cmd, (ctx) => buildImage(ctx, name, opts));
     });
   image
     .command('ls')
@@ -152,23 +163,52 @@ async function importImage(ctx: CliContext, name: string, type: ImageType, path:
   }
   process.stdout.write(`image.lodge.dev/${name} created (${type === 'oci' ? 'OCI image' : 'rootfs tarball'} ${path})\n`);
   if (!opts.wait) return;
-  const deadline = Date.now() + parseDuration(opts.timeout);
+  await waitForImage(ctx, name, 'import', opts.timeout);
+}
+
+/** Wait until the node reports the Image Ready (printing its progress) or Failed (an error naming why). */
+async function waitForImage(ctx: CliContext, name: string, what: 'import' | 'build', timeout: string, since?: string): Promise<void> {
+  const deadline = Date.now() + parseDuration(timeout);
   let said = '';
   for (;;) {
     const img = await ctx.client.get<ImageObject>(IMAGES, name);
     const st = img.status ?? {};
+    // A failure older than this build request is the last build's, not this one's: keep waiting for the node's answer.
+    const changed = (img.status?.conditions?.find((c) => c.type === 'Ready') as { lastTransitionTime?: string } | undefined)?.lastTransitionTime;
+    const seen = !since || st.phase !== 'Failed' || (changed !== undefined && Date.parse(changed) >= Date.parse(since) - 1000);
     const message = st.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
     const line = `${st.phase ?? 'Pending'}${message ? `: ${message}` : ''}`;
-    if (st.phase === 'Ready') {
+    if (seen && st.phase === 'Ready') {
       process.stdout.write(`image.lodge.dev/${name} ready: ${st.digest ?? ''} ${humanBytes(st.size)}${st.nodes?.length ? ` on ${st.nodes.join(', ')}` : ''}\n`);
       return;
     }
-    if (st.phase === 'Failed') throw new Error(`import of image "${name}" failed: ${message || 'no reason given'}`);
+    if (seen && st.phase === 'Failed') throw new Error(`${what} of image "${name}" failed: ${message || 'no reason given'}`);
     if (line !== said) {
       process.stderr.write(`${line}\n`);
       said = line;
     }
-    if (Date.now() > deadline) throw new Error(`image "${name}" is still ${st.phase ?? 'Pending'} after ${opts.timeout}; is a node agent running? (lodge image ls shows it)`);
+    if (Date.now() > deadline) throw new Error(`image "${name}" is still ${st.phase ?? 'Pending'} after ${timeout}; is a node agent running? (lodge image ls shows it)`);
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+const BUILDABLE = BUILTIN_IMAGES.filter((n) => n.endsWith('-vm'));
+
+/** lodge image build NAME: ask the node to build a built-in VM image now rather than on first launch. */
+async function buildImage(ctx: CliContext, name: string, opts: { timeout: string }): Promise<void> {
+  if (!(BUILDABLE as readonly string[]).includes(name)) {
+    const why = name === 'busybox' || name === 'debian' ? `"${name}" is built by the node itself (busybox at once, debian on first use)` : `"${name}" is not a built-in image`;
+    throw new Error(`${why}; lodge image build builds ${BUILDABLE.join(', ')}`);
+  }
+  const requested = new Date().toISOString();
+  let img: ImageObject;
+  try {
+    img = await ctx.client.patch<ImageObject>(IMAGES, name, { metadata: { annotations: { [BUILD_REQUESTED]: requested } } }, 'application/merge-patch+json');
+  } catch (e) {
+    if ((e as { code?: number }).code !== 404) throw e;
+    // Removed by a user: register it again (the agent registers the built-ins only when it starts).
+    img = await ctx.client.create<ImageObject>(IMAGES, { apiVersion: 'lodge.dev/v1alpha1', kind: 'Image', metadata: { name, labels: { 'lodge.dev/builtin': 'true' }, annotations: { [BUILD_REQUESTED]: requested } }, spec: { type: 'vm', source: { builtin: { name } } } } as KubeObject);
+  }
+  process.stdout.write(`image.lodge.dev/${String(img.metadata.name)}: build requested\n`);
+  await waitForImage(ctx, name, 'build', opts.timeout, requested);
 }

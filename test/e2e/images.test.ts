@@ -119,6 +119,30 @@ describe('images', () => {
     assert.match(debian.status.phase, /^(Pending|Ready)$/);
   });
 
+  test('the VM images are listed until built; lodge image build busybox-vm builds one now', async () => {
+    const vm = await waitFor('busybox-vm registered', async () => {
+      const r = await api(lodge!, 'GET', '/apis/lodge.dev/v1alpha1/images/busybox-vm');
+      return r.status === 200 && r.json().status?.phase ? r.json() : undefined;
+    }, 60_000);
+    assert.equal(vm.spec.type, 'vm');
+    assert.match(vm.status.phase, /^(Pending|Ready)$/);
+    const built = cli(['image', 'build', 'busybox-vm', '--timeout', '10m']);
+    assert.equal(built.code, 0, built.stderr);
+    assert.match(built.stdout, /image.lodge.dev\/busybox-vm ready: sha256:[0-9a-f]{64} /);
+    const img = (await api(lodge!, 'GET', '/apis/lodge.dev/v1alpha1/images/busybox-vm')).json();
+    assert.equal(img.status.format, 'vm');
+    assert.deepEqual(img.status.nodes, [NODE]);
+    const row = parseTable(cli(['image', 'ls']).stdout).rows.find((r) => r.NAME === 'busybox-vm');
+    assert.equal(row?.PHASE, 'Ready');
+    // Not buildable this way, with the reason.
+    const debian = cli(['image', 'build', 'debian']);
+    assert.notEqual(debian.code, 0);
+    assert.match(debian.stderr, /"debian" is built by the node itself/);
+    const nope = cli(['image', 'build', 'nope']);
+    assert.notEqual(nope.code, 0);
+    assert.match(nope.stderr, /"nope" is not a built-in image; lodge image build builds busybox-vm, debian-vm/);
+  });
+
   test('lodge image import: an OCI layout directory, an OCI archive and a rootfs tarball', () => {
     const dir = cli(['image', 'import', layoutDir, 'oci-dir']);
     assert.equal(dir.code, 0, describeRun(dir));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { KubeClient } from '../../client/index.js';
 import type { Logger } from '../../util/log.js';
 import type { ImageStore } from '../images/index.js';
+import type { VmImages } from '../images/vm/index.js';
 import type { InstanceDriver } from '../runtime/driver.js';
 import { containerWorkload, InstanceNotReadyError } from './container-instance.js';
 import { InstanceDirs } from './instance-dirs.js';
@@ -17,6 +18,8 @@ export interface InstancesOptions {
   dataDir: string;
   containerDriver: InstanceDriver;
   images: ImageStore;
+  /** The node's VM images; absent when it cannot run VMs. */
+  vmImages?: VmImages;
   storeName(ref: string): string;
   exitsDir: string;
   log: Logger;
@@ -30,7 +33,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     driver: o.containerDriver,
     build: (i) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }),
   };
-  const support = await loadVmSupport({ driverRoot: join(o.dataDir, 'runtime'), imagesRoot: join(o.dataDir, 'images'), log: o.log });
+  const support = o.vmImages ? await loadVmSupport({ driverRoot: join(o.dataDir, 'runtime'), images: o.vmImages, log: o.log }) : { unavailable: 'QEMU is not installed on this node' };
   let vm: InstanceRuntime | InstanceNotReadyError;
   if ('unavailable' in support) {
     o.log.info('virtual machines unavailable on this node', { why: support.unavailable });

@@ -76,10 +76,10 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
  * of throwing (no QEMU on this node, say): containers must run regardless,
  * and a vm Instance then says why in its status.
  */
-export async function loadVmSupport(o: { driverRoot: string; imagesRoot: string; log: Logger }): Promise<VmSupport | { unavailable: string }> {
+export async function loadVmSupport(o: { driverRoot: string; images: VmImages; log: Logger }): Promise<VmSupport | { unavailable: string }> {
   try {
     const driver = await VmDriver.open({ root: o.driverRoot, logger: o.log });
-    const images = await VmImages.open(o.imagesRoot);
+    const images = o.images;
     return {
       driver,
       images: {

@@ -12,7 +12,7 @@ import { conditionList, kindDefinition } from '../../meta/v1.js';
 import { GROUP, VERSION, lodge, lodgeGVK, lodgeRef } from './names.js';
 
 /** Images Lodge can build itself. */
-export const BUILTIN_IMAGES = ['busybox', 'debian'] as const;
+export const BUILTIN_IMAGES = ['busybox', 'debian', 'busybox-vm', 'debian-vm'] as const;
 export const IMAGE_PHASES = ['Pending', 'Importing', 'Ready', 'Failed'] as const;
 const SOURCE_KINDS = ['builtin', 'oci', 'rootfs', 'qcow2', 'publish'] as const;
 
@@ -101,7 +101,7 @@ export const imageDefinitions: Record<string, Schema> = {
       phase: enumOf([...IMAGE_PHASES], 'Pending, Importing, Ready or Failed.'),
       digest: str('Content digest of the imported image, sha256:<hex>.'),
       size: quantity('Size of the image in bytes.'),
-      format: str('Stored format: oci-layout, rootfs or qcow2.'),
+      format: str('Stored format: oci-layout, rootfs, builtin, or vm (kernel, initramfs and a qcow2 disk).'),
       architecture: str('Architecture of the imported image.'),
       importedAt: time('When the import finished.'),
       nodes: arr(str(), { listType: 'set', description: 'Nodes holding a copy of the image.' }),
