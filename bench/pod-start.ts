@@ -19,8 +19,8 @@
 // the table says why. Everything started is stopped by PID or deleted by
 // name, and the run ends with a check that no container, conmon, mount or
 // netns of its own is left. Nothing here asserts a timing.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +30,10 @@ import { probeHost } from '../src/agent/drivers/container/host.js';
 import { ImageStore } from '../src/agent/images/index.js';
 import type { WorkloadSpec } from '../src/agent/runtime/driver.js';
 import { commandLine, RESULTS_MD } from './api.js';
-import { authHeaders, call, closeAll, connect, type Conn } from './lib/http.js';
+import { call, closeAll, connect, type Conn } from './lib/http.js';
+import { cmdline, lastLine, memKiB, mountsUnder, pids, runCmd, vmRssKiB, which, type Ran } from './lib/host.js';
+import { ensureInstalled, lxdPeer, type PeerRunner } from './lib/peers.js';
+import { ResourceWatch } from './lib/watch.js';
 import { startLodge, type RunningLodge } from './lib/lodge.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { writeSection } from './lib/results-md.js';
@@ -86,95 +89,6 @@ export interface PodStartResult {
 
 // ---- small host helpers ----------------------------------------------------
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/**
- * Runs a command to its exit, timing it from spawn to exit. `noStdio` gives
- * it /dev/null for everything: `runc run -d` hands its own stdio to the
- * container, and whoever waits for those pipes to close waits for the
- * container.
- */
-function runCmd(cmd: string, args: string[], o: { timeoutMs?: number; input?: string; noStdio?: boolean } = {}): Promise<Ran> {
-  return new Promise((res) => {
-    const t0 = nowMs();
-    let child;
-    try {
-      child = spawn(cmd, args, { stdio: o.noStdio ? 'ignore' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    } catch (e) {
-      res({ code: -1, stdout: '', stderr: (e as Error).message, ms: 0 });
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = o.timeoutMs
-      ? setTimeout(() => {
-          stderr += `\n(timed out after ${o.timeoutMs} ms)`;
-          child.kill('SIGKILL');
-        }, o.timeoutMs)
-      : undefined;
-    child.on('error', (e) => {
-      stderr += e.message;
-    });
-    let exitMs = 0;
-    child.on('exit', () => (exitMs = nowMs() - t0));
-    child.on(o.noStdio ? 'exit' : 'close', (code: number | null) => {
-      if (timer) clearTimeout(timer);
-      res({ code, stdout, stderr, ms: exitMs || nowMs() - t0 });
-    });
-    if (o.input !== undefined) child.stdin!.end(o.input);
-  });
-}
-
-const lastLine = (s: string): string => s.trim().split('\n').filter(Boolean).pop() ?? '';
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    const p = join(dir, cmd);
-    if (existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-function pids(): number[] {
-  return readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number);
-}
-
-/** Pss and Rss of a process in KiB (smaps_rollup), undefined when it is gone. */
-function memKiB(pid: number): { pss: number; rss: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const f = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? NaN);
-    return { pss: f('Pss'), rss: f('Rss') };
-  } catch {
-    return undefined;
-  }
-}
-
-function vmRssKiB(pid: number): number {
-  try {
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
-}
-
 const containerId = (uid: string): string => `p-${uid}-c`;
 
 /** The pid of a Lodge Pod's container once it has exec'd its command (no longer `runc init`), else undefined. */
@@ -190,98 +104,6 @@ function containerProcess(uid: string): number | undefined {
   return pid;
 }
 
-function mountsUnder(paths: string[]): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m && paths.some((p) => m === p || m.startsWith(`${p}/`)));
-}
-
-// ---- the Pod watch -----------------------------------------------------------
-
-interface PodSeen {
-  running?: number;
-  deleted?: number;
-}
-
-/** One watch on the bench namespace; remembers when each Pod was first seen Running and when it went. */
-class PodWatch {
-  readonly seen = new Map<string, PodSeen>();
-  #waiters = new Set<() => void>();
-  #closed = false;
-  error?: Error;
-
-  private constructor(readonly conn: Conn) {}
-
-  static async open(l: RunningLodge): Promise<PodWatch> {
-    const conn = connect(l, 'h1');
-    const list = JSON.parse((await call(conn, l, 'GET', `/api/v1/namespaces/${NS}/pods`)).text) as { metadata: { resourceVersion: string } };
-    const w = new PodWatch(conn);
-    const r = await conn.client.request({ method: 'GET', path: `/api/v1/namespaces/${NS}/pods?watch=1&resourceVersion=${list.metadata.resourceVersion}`, headers: authHeaders(l) });
-    if (r.statusCode !== 200) throw new Error(`watch: HTTP ${r.statusCode}: ${await r.body.text()}`);
-    let buf = '';
-    r.body.setEncoding('utf8');
-    r.body.on('data', (chunk: string) => {
-      const t = nowMs();
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) w.#event(JSON.parse(line) as { type: string; object: any }, t);
-      }
-    });
-    const end = (e?: Error): void => {
-      if (!w.#closed) w.error = e ?? new Error('the watch ended');
-      w.#wake();
-    };
-    r.body.on('error', end);
-    r.body.on('end', () => end());
-    return w;
-  }
-
-  #event(ev: { type: string; object: any }, t: number): void {
-    const name = String(ev.object?.metadata?.name ?? '');
-    if (ev.type === 'ERROR') {
-      this.error = new Error(`watch error: ${JSON.stringify(ev.object)}`);
-    } else if (name) {
-      const s = this.seen.get(name) ?? {};
-      if (ev.type === 'DELETED') s.deleted ??= t;
-      else if (ev.object?.status?.phase === 'Running') s.running ??= t;
-      this.seen.set(name, s);
-    }
-    this.#wake();
-  }
-
-  #wake(): void {
-    for (const w of this.#waiters) w();
-  }
-
-  /** Resolves when `pred` holds; rejects after `timeoutMs` or when the watch fails. */
-  until(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-    return new Promise((res, rej) => {
-      const check = (): void => {
-        if (pred()) done(undefined);
-        else if (this.error) done(this.error);
-      };
-      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-      const done = (e: Error | undefined): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        if (e) rej(e);
-        else res();
-      };
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await closeAll([this.conn]);
-  }
-}
-
 function podManifest(name: string): object {
   return {
     apiVersion: 'v1',
@@ -293,21 +115,6 @@ function podManifest(name: string): object {
 }
 
 // ---- the peers ---------------------------------------------------------------
-
-interface PeerRunner {
-  name: string;
-  figure: string;
-  /** One timed start; the returned handle is what `remove` takes. */
-  start(i: number): Promise<{ ms: number; handle: string }>;
-  remove(handle: string): Promise<void>;
-  /** Remove everything it made (idempotent). */
-  cleanup(): Promise<void>;
-  /** What is left of it on the host after cleanup. */
-  leftovers(): Promise<string[]>;
-  note?: string;
-  /** How it runs one container, for the report. */
-  command: string;
-}
 
 /** The driver's config.json for the plain rootfs directory, as bench/container-start.ts does it. */
 async function runcPeer(tmp: string, rootfs: string): Promise<PeerRunner> {
@@ -377,15 +184,6 @@ async function runcPeer(tmp: string, rootfs: string): Promise<PeerRunner> {
   };
 }
 
-async function ensureInstalled(bin: string, pkg: string, o: PodStartOptions, timeoutMs: number): Promise<void> {
-  if (which(bin)) return;
-  if (!o.install) throw new Error(`${bin} is not installed (--no-install)`);
-  o.log(`${bin} is missing: apt-get install -y ${pkg} (up to ${Math.round(timeoutMs / 60_000)} min)`);
-  const r = await runCmd('apt-get', ['install', '-y', '--no-install-recommends', pkg], { timeoutMs });
-  if (r.code !== 0 || !which(bin)) throw new Error(`${bin} is not installed and apt-get install ${pkg} failed: ${lastLine(r.stderr) || lastLine(r.stdout)}`);
-  o.log(`installed ${pkg}`);
-}
-
 /**
  * podman with its own storage, run dir and tmp dir under the bench's temp
  * dir, so the host's podman state is neither used nor touched. No network
@@ -442,113 +240,6 @@ async function podmanPeer(tmp: string, tarball: string, o: PodStartOptions): Pro
   return runner;
 }
 
-/**
- * LXD: installed when missing, its daemon started (and later stopped by PID)
- * when none answers, initialised with a `dir` storage pool and no network
- * when it has no pool. The image is the same busybox rootfs with an /sbin/init
- * that execs `sleep 3600`, imported as a unified tarball.
- */
-async function lxdPeer(tmp: string, rootfs: string, o: PodStartOptions): Promise<PeerRunner> {
-  await ensureInstalled('lxc', 'lxd', o, 15 * 60_000);
-  if (!which('lxd')) throw new Error('lxc is installed but not lxd (the daemon)');
-  const lxc = (args: string[], timeoutMs = 60_000): Promise<Ran> => runCmd('lxc', args, { timeoutMs });
-  let daemon: ReturnType<typeof spawn> | undefined;
-  const stopDaemon = async (): Promise<void> => {
-    if (!daemon || daemon.exitCode !== null || daemon.pid === undefined) return;
-    const exited = new Promise((r) => daemon!.once('exit', r));
-    process.kill(daemon.pid, 'SIGTERM');
-    await Promise.race([exited, sleep(30_000)]);
-    if (daemon.exitCode === null && daemon.signalCode === null) process.kill(daemon.pid, 'SIGKILL');
-  };
-  const alias = `lodge-bench-busybox-${process.pid}`;
-  const names = new Set<string>();
-  /** Right after a launch LXD may still be busy with the instance ("busy running a stop operation"): retry a few times. */
-  const removeInstance = async (name: string): Promise<void> => {
-    let r: Ran | undefined;
-    for (let k = 0; k < 20; k++) {
-      r = await lxc(['delete', '-f', name]);
-      if (r.code === 0 || /not found/i.test(r.stderr)) {
-        names.delete(name);
-        return;
-      }
-      await sleep(250);
-    }
-    throw new Error(`lxc delete ${name}: ${lastLine(r!.stderr)}`);
-  };
-  const cleanup = async (): Promise<void> => {
-    for (const n of [...names]) await removeInstance(n).catch(() => undefined);
-    names.clear();
-    await lxc(['image', 'delete', alias]);
-    await stopDaemon();
-  };
-  try {
-    if ((await lxc(['info'], 10_000)).code !== 0) {
-      const log = join(tmp, 'lxd.log');
-      o.log('no LXD daemon answers: starting lxd');
-      daemon = spawn('lxd', ['--group', 'lxd', '--logfile', log], { stdio: 'ignore' });
-      const ready = await runCmd('lxd', ['waitready', '--timeout', '60'], { timeoutMs: 70_000 });
-      if (ready.code !== 0) throw new Error(`lxd did not get ready: ${lastLine(existsSync(log) ? readFileSync(log, 'utf8') : ready.stderr)}`);
-    }
-    const pools = await lxc(['storage', 'list', '--format', 'csv']);
-    if (pools.code === 0 && !pools.stdout.trim()) {
-      o.log('LXD has no storage pool: lxd init with a dir pool and no network');
-      const preseed = 'config: {}\nnetworks: []\nstorage_pools:\n- name: default\n  driver: dir\nprofiles:\n- name: default\n  devices:\n    root:\n      path: /\n      pool: default\n      type: disk\n';
-      const r = await runCmd('lxd', ['init', '--preseed'], { input: preseed, timeoutMs: 120_000 });
-      if (r.code !== 0) throw new Error(`lxd init failed: ${lastLine(r.stderr)}`);
-    }
-    // A unified image tarball: metadata.yaml and rootfs/.
-    const img = join(tmp, 'lxd-image');
-    mkdirSync(img, { recursive: true });
-    const cp = spawnSync('cp', ['-a', rootfs, join(img, 'rootfs')]);
-    if (cp.status !== 0) throw new Error(`cp rootfs: ${cp.stderr}`);
-    rmSync(join(img, 'rootfs', 'sbin', 'init'), { force: true });
-    mkdirSync(join(img, 'rootfs', 'sbin'), { recursive: true });
-    writeFileSync(join(img, 'rootfs', 'sbin', 'init'), '#!/bin/sh\nexec /bin/sleep 3600\n');
-    chmodSync(join(img, 'rootfs', 'sbin', 'init'), 0o755);
-    const arch = lastLine(spawnSync('uname', ['-m'], { encoding: 'utf8' }).stdout);
-    writeFileSync(join(img, 'metadata.yaml'), `architecture: ${arch}\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: lodge bench busybox\n  os: busybox\n`);
-    const tarball = join(tmp, 'lxd-image.tar');
-    const t = spawnSync('tar', ['-C', img, '-cf', tarball, 'metadata.yaml', 'rootfs']);
-    if (t.status !== 0) throw new Error(`tar: ${t.stderr}`);
-    const imp = await lxc(['image', 'import', tarball, '--alias', alias], 120_000);
-    if (imp.code !== 0) throw new Error(`lxc image import failed: ${lastLine(imp.stderr)}`);
-    const version = lastLine((await runCmd('lxd', ['--version'])).stdout);
-    const pool = (await lxc(['storage', 'list', '--format', 'csv'])).stdout.split('\n')[0]?.split(',')[1] ?? '?';
-    const runner: PeerRunner = {
-      name: 'lxd',
-      figure: `lxc launch (LXD ${version}, ${pool} pool)`,
-      note: 'returns once the container init runs',
-      command: `lxc launch ${alias} NAME, the image's /sbin/init a script that execs /bin/sleep 3600, default profile (root disk on the ${pool} pool, no network); then lxc delete -f`,
-      async start(i) {
-        const name = `lodge-bench-${process.pid}-${i < 0 ? `w${-i}` : i}`;
-        names.add(name);
-        const r = await lxc(['launch', alias, name]);
-        if (r.code !== 0) throw new Error(`lxc launch failed (exit ${r.code}): ${lastLine(r.stderr)}`);
-        return { ms: r.ms, handle: name };
-      },
-      remove: removeInstance,
-      cleanup,
-      async leftovers() {
-        const left: string[] = [];
-        if ((await lxc(['info'], 5_000)).code === 0) {
-          const l = await lxc(['list', '--format', 'csv', '-c', 'n']);
-          for (const n of l.stdout.split('\n')) if (n.startsWith(`lodge-bench-${process.pid}-`)) left.push(`LXD container ${n}`);
-          const i = await lxc(['image', 'list', '--format', 'csv', '-c', 'l']);
-          if (i.stdout.includes(alias)) left.push(`LXD image ${alias}`);
-        }
-        if (daemon && daemon.exitCode === null && daemon.signalCode === null) left.push(`lxd daemon ${daemon.pid}`);
-        return left;
-      },
-    };
-    const probe = await runner.start(-1);
-    await runner.remove(probe.handle);
-    return runner;
-  } catch (e) {
-    await cleanup().catch(() => undefined);
-    throw e;
-  }
-}
-
 // ---- the bench -----------------------------------------------------------------
 
 export async function runPodStartBench(o: PodStartOptions): Promise<PodStartResult> {
@@ -560,7 +251,7 @@ export async function runPodStartBench(o: PodStartOptions): Promise<PodStartResu
   const peers: PeerRunner[] = [];
   const skipped = new Map<Peer, string>();
   let lodge: RunningLodge | undefined;
-  let watch: PodWatch | undefined;
+  let watch: ResourceWatch | undefined;
   let api: Conn | undefined;
   const leftovers: string[] = [];
 
@@ -662,7 +353,7 @@ export async function runPodStartBench(o: PodStartOptions): Promise<PodStartResu
       await sleep(100);
     }
     await call(api, lodge, 'POST', '/api/v1/namespaces', { body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }) });
-    watch = await PodWatch.open(lodge);
+    watch = await ResourceWatch.open(lodge, `/api/v1/namespaces/${NS}/pods`);
     const w = watch;
     const l = lodge;
     const c = api;

@@ -1,13 +1,16 @@
 // `npm run bench`: every bench in turn. Each prints its table and refreshes
 // its own section of bench/RESULTS.md. Arguments are passed to each bench
-// (see bench/api.ts and bench/pod-start.ts for theirs); to give one bench
-// flags the other does not know, run it alone (node dist/bench/NAME.js).
+// (see bench/api.ts, bench/pod-start.ts and bench/instance-start.ts for
+// theirs); to give one bench flags the others do not know, run it alone
+// (node dist/bench/NAME.js).
 import { apiMain, commandLine } from './api.js';
+import { instanceStartMain } from './instance-start.js';
 import { podStartMain } from './pod-start.js';
 
 const benches: { name: string; main: (argv: string[], command: string) => Promise<void> }[] = [
   { name: 'api', main: apiMain },
   { name: 'pod-start', main: podStartMain },
+  { name: 'instance-start', main: instanceStartMain },
 ];
 
 async function main(): Promise<void> {

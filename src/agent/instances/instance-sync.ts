@@ -180,7 +180,12 @@ export class InstanceSync {
     }
     this.notes.set(uid, built.note);
     if (built.digest) this.digests.set(uid, built.digest);
-    await rt.driver.create(built.spec);
+    try {
+      await rt.driver.create(built.spec);
+    } catch (e) {
+      // The driver undid what it made; say why in the status (and try again later) instead of only logging it.
+      return new InstanceNotReadyError('CreateFailed', (e as Error).message);
+    }
     await rt.driver.start(built.spec.id);
     return undefined;
   }
