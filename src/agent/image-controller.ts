@@ -198,19 +198,21 @@ export class ImageController {
 
   async #sync(name: string): Promise<void> {
     const img = this.informer.cache.get(name) as Image | undefined;
-    if (!img || img.metadata.deletionTimestamp) return this.#removeFromStore(name, img);
+    if (!img || img.metadata.deletionTimestamp) {
+      await this.#removeVmImport(name);
+      return this.#removeFromStore(name, img);
+    }
     const src = img.spec?.source ?? {};
     if (src.builtin?.name && (VM_IMAGE_NAMES as readonly string[]).includes(src.builtin.name)) return this.#syncVmBuiltin(img, src.builtin.name as VmImageName);
     if (src.builtin?.name) return this.#syncBuiltin(img, src.builtin.name, src.builtin.release);
+    if (src.qcow2?.path) return this.#syncVmImport(img, src.qcow2.path);
     if (src.oci?.path) return this.#syncImport(img, 'oci', src.oci.path);
     if (src.rootfs?.path) return this.#syncImport(img, 'rootfs', src.rootfs.path);
     const what = src.oci?.reference
       ? 'pulling from a registry (spec.source.oci.reference)'
       : src.rootfs?.url || src.qcow2?.url
         ? 'downloading from a URL'
-        : src.qcow2
-          ? 'qcow2 images'
-          : src.publish
+        : src.publish
             ? 'publishing an instance'
             : 'this source';
     const help = 'copy the image to the node and use spec.source.oci.path or spec.source.rootfs.path (lodge image import FILE NAME)';
@@ -275,6 +277,45 @@ export class ImageController {
       this.#working.delete(name);
     }
     this.#queue.add(name);
+  }
+
+  /** An imported VM disk with its kernel (spec.source.qcow2 + spec.boot), into the node's VM images. */
+  async #syncVmImport(img: Image, path: string): Promise<void> {
+    const name = String(img.metadata.name);
+    const vm = this.#o.vmImages;
+    if (!vm) return this.#writeStatus(img, { phase: 'Failed', reason: 'NoVirtualization', message: `node ${this.#o.nodeName} cannot run virtual machines (no QEMU)`, held: false });
+    const st = img.status ?? {};
+    const ready = async (built: { digest: string; sizeBytes: number; disk: { path: string } }): Promise<void> => {
+      const importedAt = (await stat(built.disk.path).catch(() => undefined))?.mtime.toISOString() ?? new Date().toISOString();
+      await this.#writeStatus(img, { phase: 'Ready', reason: 'Imported', message: `imported on node ${this.#o.nodeName}`, record: { digest: built.digest, size: built.sizeBytes, format: 'vm', architecture: 'amd64', importedAt }, held: true });
+    };
+    // Imported by this Image (its status says so), or a failure that stays final for it.
+    const built = await vm.get(name);
+    if (built && st.digest === built.digest) return ready(built);
+    if (st.phase === 'Failed' && st.observedGeneration === img.metadata.generation) return;
+    if (this.#working.has(name)) return;
+    const boot = (img.spec as { boot?: { kernel?: string; initrd?: string; cmdline?: string } } | undefined)?.boot ?? {};
+    this.#working.set(name, 'importing');
+    try {
+      await this.#writeStatus(img, { phase: 'Importing', reason: 'Importing', message: `importing ${path} with kernel ${boot.kernel ?? '?'}`, held: false });
+      const done = await vm.importDisk(name, { disk: path, kernel: String(boot.kernel), initrd: boot.initrd, cmdline: boot.cmdline });
+      this.#log.info('imported VM image', { image: name, digest: done.digest, source: path });
+      await ready(done);
+    } catch (e) {
+      this.#log.warn('VM image import failed', { image: name, error: (e as Error).message });
+      await this.#writeStatus(img, { phase: 'Failed', reason: 'ImportFailed', message: (e as Error).message, held: false });
+    } finally {
+      this.#working.delete(name);
+    }
+  }
+
+  /** An imported VM image whose Image is gone leaves the node (the API refuses that while Instances use it). */
+  async #removeVmImport(name: string): Promise<void> {
+    const vm = this.#o.vmImages;
+    if (!vm || (VM_IMAGE_NAMES as readonly string[]).includes(name) || this.#working.has(name)) return;
+    if (!(await vm.get(name))) return;
+    await vm.remove(name);
+    this.#log.info('removed VM image from the node', { image: name });
   }
 
   async #syncImport(img: Image, type: 'oci' | 'rootfs', path: string): Promise<void> {

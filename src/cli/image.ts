@@ -17,7 +17,7 @@ import { localTable } from './print/local-table.js';
 import { formatObjects, parseOutputFormat } from './print/objects.js';
 import { renderLines, tableGrid } from './print/table.js';
 
-type ImageType = 'oci' | 'rootfs';
+type ImageType = 'oci' | 'rootfs' | 'disk';
 type ImageObject = KubeObject & {
   status?: { phase?: string; digest?: string; size?: number | string; nodes?: string[]; conditions?: Array<{ type?: string; message?: string }> };
 };
@@ -29,24 +29,32 @@ const NODE_NOTE = 'The file is read by the node agent, so it must be readable th
 
 interface ImportOptions {
   type?: ImageType;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
   wait: boolean;
   timeout: string;
 }
 
 function parseType(v: string): ImageType {
-  if (v !== 'oci' && v !== 'rootfs') throw new InvalidArgumentError(`"${v}" is not oci or rootfs`);
+  if (v !== 'oci' && v !== 'rootfs' && v !== 'disk') throw new InvalidArgumentError(`"${v}" is not oci, rootfs or disk`);
   return v;
 }
 
 export function registerImage(program: Command): void {
-  const image = program.command('image').description('Manage images: import an OCI image or a rootfs tarball, list and remove them');
+  const image = program.command('image').description('Manage images: import an OCI image, a rootfs tarball or a VM disk, build the built-in VM images, list and remove them');
   image
     .command('import')
-    .summary('import an OCI image layout (directory or archive) or a rootfs tarball from a file on the node')
-    .description(`Import an image from a file: an OCI image layout directory, an OCI archive (podman save --format oci-archive, skopeo copy ... oci-archive:) or a root filesystem tarball (.tar, .tar.gz). ${NODE_NOTE}`)
-    .argument('<file>', 'OCI layout directory, OCI archive, or rootfs tarball')
-    .argument('<name>', 'name of the Image (what Pods give as their image)')
-    .option('--type <type>', 'oci|rootfs (default: detected from the file)', parseType)
+    .summary('import an OCI image layout (directory or archive), a rootfs tarball, or a VM disk with its kernel, from a file on the node')
+    .description(
+      `Import an image from a file: an OCI image layout directory, an OCI archive (podman save --format oci-archive, skopeo copy ... oci-archive:) or a root filesystem tarball (.tar, .tar.gz) for containers; or a VM disk (qcow2 or raw) with --kernel (Lodge boots kernels directly) for VMs. ${NODE_NOTE}`,
+    )
+    .argument('<file>', 'OCI layout directory, OCI archive, rootfs tarball, or VM disk')
+    .argument('<name>', 'name of the Image (what Pods and Instances give as their image)')
+    .option('--type <type>', 'oci|rootfs|disk (default: detected from the file; disk with --kernel)', parseType)
+    .option('--kernel <file>', 'a VM disk: the kernel it boots with (vmlinux or bzImage)')
+    .option('--initrd <file>', 'a VM disk: its initramfs, if the kernel needs one')
+    .option('--cmdline <args>', 'a VM disk: its kernel command line, e.g. "root=/dev/vda1 ro" (default root=/dev/vda rw)')
     .option('--no-wait', 'return once the Image is created instead of waiting for the import')
     .option('--timeout <duration>', 'give up waiting after this long', '10m')
     .action(async (file: string, name: string, opts: ImportOptions, cmd: Command) => {
@@ -54,7 +62,9 @@ export function registerImage(program: Command): void {
         throw new Error(`an Image's name has no tag: name it e.g. ${name.replace(/:/g, '-')}; Pods may give it as NAME or NAME:latest`);
       }
       const path = resolve(file);
-      const type = opts.type ?? (await detectType(path));
+      const type = opts.type ?? (opts.kernel ? 'disk' : await detectType(path));
+      if (type === 'disk' && !opts.kernel) throw new Error('a VM disk needs --kernel FILE: Lodge boots the kernel directly (no firmware)');
+      if (type !== 'disk' && (opts.kernel || opts.initrd || opts.cmdline)) throw new Error('--kernel, --initrd and --cmdline are for VM disks (--type disk)');
       await withContext(cmd, (ctx) => importImage(ctx, name, type, path, opts));
     });
   image
@@ -122,6 +132,10 @@ export async function detectType(path: string): Promise<ImageType> {
     throw new Error(`${path} is a directory but not an OCI image layout (no index.json or oci-layout); to import a root filesystem, make a tarball of it (tar -C DIR -cf rootfs.tar .)`);
   }
   if (!st.isFile()) throw new Error(`${path} is neither a file nor a directory`);
+  const fh = await open(path, 'r');
+  const magic = Buffer.alloc(4);
+  await fh.read(magic, 0, 4, 0).finally(() => fh.close());
+  if (magic.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]))) throw new Error(`${path} is a qcow2 VM disk: give the kernel it boots with, --kernel FILE (and --initrd, --cmdline if it needs them)`);
   await checkTarLike(path);
   // Reading only the names: the unpacking is the node's.
   const { tarEntries } = await import('../agent/images/tar-reader.js');
@@ -153,15 +167,16 @@ async function checkTarLike(path: string): Promise<void> {
 }
 
 async function importImage(ctx: CliContext, name: string, type: ImageType, path: string, opts: ImportOptions): Promise<void> {
-  const source = type === 'oci' ? { oci: { path } } : { rootfs: { path } };
-  const obj = { apiVersion: 'lodge.dev/v1alpha1', kind: 'Image', metadata: { name }, spec: { type: 'container', source } } as KubeObject;
+  const source = type === 'oci' ? { oci: { path } } : type === 'disk' ? { qcow2: { path } } : { rootfs: { path } };
+  const boot = type === 'disk' ? { kernel: resolve(opts.kernel!), ...(opts.initrd ? { initrd: resolve(opts.initrd) } : {}), ...(opts.cmdline ? { cmdline: opts.cmdline } : {}) } : undefined;
+  const obj = { apiVersion: 'lodge.dev/v1alpha1', kind: 'Image', metadata: { name }, spec: { type: type === 'disk' ? 'vm' : 'container', source, ...(boot ? { boot } : {}) } } as KubeObject;
   try {
     await ctx.client.create(IMAGES, obj);
   } catch (e) {
     if (isAlreadyExists(e)) throw new Error(`image "${name}" already exists; remove it first (lodge image rm ${name}) or choose another name`);
     throw e;
   }
-  process.stdout.write(`image.lodge.dev/${name} created (${type === 'oci' ? 'OCI image' : 'rootfs tarball'} ${path})\n`);
+  process.stdout.write(`image.lodge.dev/${name} created (${type === 'oci' ? 'OCI image' : type === 'disk' ? 'VM disk' : 'rootfs tarball'} ${path})\n`);
   if (!opts.wait) return;
   await waitForImage(ctx, name, 'import', opts.timeout);
 }

@@ -12,6 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { removeCgroup } from '../../src/agent/drivers/container/cgroups.js';
 import { VmDriver } from '../../src/agent/drivers/vm/index.js';
 import { GuestAgentClient, GuestAgentError, GuestAgentUnavailableError, guestArgv, mergeEnv } from '../../src/agent/drivers/vm/guest-agent/index.js';
+import { noCloudSeed } from '../../src/agent/first-boot/nocloud.js';
+import { writeSeedDisk } from '../../src/agent/first-boot/seed-disk.js';
 import { VmImages, type VmImage } from '../../src/agent/images/vm/vm-images.js';
 import { ExecFailedError, type ExecProcess, type WorkloadSpec } from '../../src/agent/runtime/driver.js';
 import { createLogger } from '../../src/util/log.js';
@@ -43,6 +45,13 @@ function spec(id: string, hostname?: string): WorkloadSpec {
     logPath: join(tmp, 'logs', `${id}.log`),
     vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 256 * MiB },
   };
+}
+
+/** The spec with a cloud-init seed disk naming the guest: the host name's one way into a VM. */
+async function withSeed(s: WorkloadSpec, hostname: string): Promise<WorkloadSpec> {
+  const path = join(tmp, `${s.id}-cidata.iso`);
+  await writeSeedDisk(noCloudSeed({ apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name: s.id, uid: `uid-${s.id}` }, spec: { type: 'vm', cloudInit: { hostname } } }), path);
+  return { ...s, hostname, vm: { ...s.vm!, seed: { path, format: 'raw' } } };
 }
 
 const pidOf = (id: string): number | undefined => {
@@ -159,7 +168,7 @@ describe('exec in a VM through qemu-ga', () => {
   });
 
   test('uname -r, exit codes with stderr apart, stdin, cwd, env, hostname, concurrency, a missing command, kill', async () => {
-    const s = spec('ga-vm', 'guest-one');
+    const s = await withSeed(spec('ga-vm'), 'guest-one');
     await driver.create(s);
     await driver.start(s.id);
     // The first exec also waits for the guest to boot and its agent to start.

@@ -108,9 +108,17 @@ function debianArch(): string {
   return ({ '386': 'i386', arm: 'armhf' } as Record<string, string>)[arch] ?? arch;
 }
 
-/** Builds a minimal Debian (debootstrap --variant=minbase) in the empty directory `dir`. Takes a while. */
-export async function buildDebian(dir: string, release: string, mirror?: string): Promise<ImageConfig> {
-  await run('debootstrap', ['--variant=minbase', `--arch=${debianArch()}`, release, dir, mirror ?? (await debianMirror())]);
+/**
+ * Builds a minimal Debian (debootstrap --variant=minbase) in the empty
+ * directory `dir`. Takes a while. `include` adds packages (and what they
+ * depend on) to the same debootstrap run: the debian-vm image's init,
+ * udev and guest agent.
+ */
+export async function buildDebian(dir: string, release: string, mirror?: string, opts: { include?: string[] } = {}): Promise<ImageConfig> {
+  const include = opts.include?.length ? [`--include=${opts.include.join(',')}`] : [];
+  await run('debootstrap', ['--variant=minbase', `--arch=${debianArch()}`, ...include, release, dir, mirror ?? (await debianMirror())]).catch((e: Error) => {
+    throw new Error(`debootstrap ${release} into ${dir}: ${e.message}`);
+  });
   // Host details and caches do not belong in an image: the runtime provides
   // /dev, resolv.conf and the hostname; downloaded .debs and apt lists are
   // only weight.

@@ -7,6 +7,9 @@ import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Logger } from '../../util/log.js';
 import { VmDriver } from '../drivers/vm/index.js';
+import { FirstBootConfigError } from '../first-boot/config.js';
+import { noCloudSeed } from '../first-boot/nocloud.js';
+import { writeSeedDisk } from '../first-boot/seed-disk.js';
 import { VM_IMAGE_NAMES, VmImages, type VmImageName } from '../images/vm/index.js';
 import type { InstanceDriver, VmSpec, WorkloadSpec } from '../runtime/driver.js';
 import { InstanceNotReadyError, instanceLimits } from './container-instance.js';
@@ -30,7 +33,7 @@ export interface VmSupport {
 
 const GiB = 2 ** 30;
 
-export function buildVmSpec(i: Instance, img: VmImageFiles): VmSpec {
+export function buildVmSpec(i: Instance, img: VmImageFiles, seedPath?: string): VmSpec {
   const cpus = Math.max(1, Math.round(parseQuantity(i.spec?.cpu) ?? 1));
   const memoryBytes = Math.round(parseQuantity(i.spec?.memory) ?? GiB);
   const disk = parseQuantity(i.spec?.diskSize);
@@ -42,7 +45,31 @@ export function buildVmSpec(i: Instance, img: VmImageFiles): VmSpec {
     ...(disk !== undefined ? { diskSizeBytes: Math.round(disk) } : {}),
     cpus,
     memoryBytes,
+    ...(seedPath ? { seed: { path: seedPath, format: 'raw' as const } } : {}),
   };
+}
+
+/**
+ * The instance's cloud-init seed disk, made again at every create (cheap,
+ * and a changed spec is then what the disk says), in the instance's own dir
+ * so it lives as long as the instance. The guest applies it once per
+ * instance-id (the uid), whatever else changes.
+ */
+async function ensureSeed(i: Instance, dirs: InstanceDirs): Promise<{ path: string; hostname: string }> {
+  const path = dirs.guestFile(String(i.metadata.uid), 'cidata.iso');
+  let seed;
+  try {
+    seed = noCloudSeed(i);
+  } catch (e) {
+    if (e instanceof FirstBootConfigError) throw new InstanceNotReadyError('InvalidCloudInit', e.message);
+    throw e;
+  }
+  try {
+    await writeSeedDisk(seed, path);
+  } catch (e) {
+    throw new InstanceNotReadyError('SeedDiskFailed', (e as Error).message);
+  }
+  return { path, hostname: seed.config.hostname };
 }
 
 export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, dirs: InstanceDirs): Promise<WorkloadSpec> {
@@ -54,6 +81,7 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
     throw new InstanceNotReadyError('ImagePrepareFailed', `VM image ${i.spec?.image ?? ''}: ${(e as Error).message}`);
   }
   await dirs.ensureDir(uid);
+  const seed = await ensureSeed(i, dirs);
   const { pids: _pids, ...limits } = instanceLimits(i);
   return {
     id: instanceId(uid),
@@ -62,12 +90,13 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
     args: [],
     env: [],
     cwd: '/',
-    hostname: (i.spec?.cloudInit?.hostname || String(i.metadata.name)).slice(0, 63),
+    // The seed's local-hostname (a #cloud-config hostname wins, as there): the kernel command line carries the same name.
+    hostname: seed.hostname,
     limits,
     cgroupsPath: instanceCgroup(uid),
     mounts: [],
     logPath: dirs.consoleLog(uid),
-    vm: buildVmSpec(i, img),
+    vm: buildVmSpec(i, img, seed.path),
   };
 }
 
@@ -83,9 +112,12 @@ export async function loadVmSupport(o: { driverRoot: string; images: VmImages; l
     return {
       driver,
       images: {
-        ensure: (name) => {
-          if (!(VM_IMAGE_NAMES as readonly string[]).includes(name)) return Promise.reject(new Error(`no VM image ${JSON.stringify(name)}; this node builds ${VM_IMAGE_NAMES.join(', ')}`));
-          return images.ensure(name as VmImageName, (step) => o.log.info('building VM image', { image: name, step }));
+        ensure: async (name) => {
+          if ((VM_IMAGE_NAMES as readonly string[]).includes(name)) return images.ensure(name as VmImageName, (step) => o.log.info('building VM image', { image: name, step }));
+          // An imported one (lodge image import DISK NAME --kernel K): there when its Image is Ready on this node.
+          const imported = await images.get(name);
+          if (!imported) throw new Error(`no VM image ${JSON.stringify(name)} on this node: build one of ${VM_IMAGE_NAMES.join(', ')} or import a disk with lodge image import DISK ${name} --kernel KERNEL`);
+          return imported;
         },
       },
       accelerator: driver.accelerator,

@@ -89,6 +89,12 @@ export interface VmSpec {
   diskSizeBytes?: number;
   cpus: number;
   memoryBytes: number;
+  /**
+   * The cloud-init NoCloud seed (an ISO 9660 image labelled cidata), attached
+   * read-only as the second virtio disk. Made by the instance layer, which
+   * owns the Instance's cloud-init data; the driver only attaches it.
+   */
+  seed?: { path: string; format: 'raw' };
 }
 
 /**

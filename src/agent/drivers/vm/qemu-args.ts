@@ -33,9 +33,11 @@ export const qemuName = (id: string): string => `guest=${id},debug-threads=on`;
 
 /**
  * The image's command line plus the console, a root device when the image
- * names none, the host name (lodge.hostname=, read by the image's rcS: the
- * guest knows its name before any configuration disk is read) and the
- * profile's options.
+ * names none, the host name and the profile's options. The host name's
+ * source is the instance's first-boot configuration, which also writes it
+ * into the seed disk's meta-data (local-hostname); lodge.hostname= carries
+ * the same value for images that do not read the seed (debian-vm as it
+ * stands), while busybox-vm takes it from the seed, once per instance.
  */
 export function kernelCmdline(vm: VmSpec, profileCmdline: string, hostname?: string): string {
   const parts = [vm.cmdline.trim()];
@@ -74,6 +76,10 @@ export function qemuArgs(i: QemuArgsInput): string[] {
     '-append', kernelCmdline(vm, i.profileCmdline, i.hostname),
     '-drive', `file=${opt(paths.overlay)},format=qcow2,if=none,id=root,cache=writeback,discard=unmap`,
     '-device', `${microvm ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=root`,
+    // The cloud-init seed after the root disk, so the root stays /dev/vda and the seed is /dev/vdb (guests find it by its label, cidata, all the same).
+    ...(vm.seed
+      ? ['-drive', `file=${opt(vm.seed.path)},format=${vm.seed.format},if=none,id=seed,readonly=on`, '-device', `${microvm ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=seed`]
+      : []),
     // Networking is a later step (tap on Lodge's bridge).
     '-nic', 'none',
     // A guest kernel panic is reported to QEMU (when the guest loads the pvpanic driver) and the VM is held in status guest-panicked, which state() reports as a failed stop, rather than rebooting in a loop.

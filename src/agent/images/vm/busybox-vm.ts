@@ -5,6 +5,8 @@
 // benches wait for. A shell stays on ttyS0 for `lodge console`.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { FIRST_BOOT_SCRIPT } from '../../first-boot/rootfs.js';
+import { LODGE_FIRST_BOOT_FILE, SEED_LABEL } from '../../first-boot/nocloud.js';
 import { buildBusybox } from '../builtin.js';
 
 /** Printed on ttyS0 once userspace is up; what "guest ready" means for VMs. */
@@ -13,8 +15,14 @@ export const GUEST_READY_MARKER = 'LODGE-GUEST-READY';
 export const GUEST_AGENT_PATH = '/usr/lib/lodge/guest-agent';
 /** Executables run in name order at each boot before the ready marker (first-boot configuration hooks). */
 export const BOOT_HOOKS_DIR = '/etc/lodge/boot.d';
+/** The instance-id whose first-boot configuration this disk has had (cloud-init's per-instance semantics). */
+export const INSTANCE_ID_MARKER = '/var/lib/lodge/instance-id';
 
+// The user-data script runs after rcS, once per instance (the applier
+// removes its .done when a new instance-id installs one), as in system
+// containers' init: a long script does not hold up the boot.
 const INITTAB = `::sysinit:/etc/init.d/rcS
+::once:/bin/sh -c '[ ! -x ${FIRST_BOOT_SCRIPT} ] || [ -e ${FIRST_BOOT_SCRIPT}.done ] || { ${FIRST_BOOT_SCRIPT} >/var/log/lodge-user-data.log 2>&1; rc=$?; echo $rc >${FIRST_BOOT_SCRIPT}.done; echo "lodge: user-data finished (exit $rc)"; }'
 ttyS0::respawn:-/bin/sh
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/etc/init.d/rcK
@@ -29,11 +37,25 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -o remount,rw /
-# The VM driver passes the instance's host name as lodge.hostname= (an
-# RFC 1123 name); kept in /etc/hostname so it holds across reboots.
-for arg in $(cat /proc/cmdline); do
-  case "$arg" in lodge.hostname=?*) echo "\${arg#lodge.hostname=}" >/etc/hostname ;; esac
-done
+# First-boot configuration from the cloud-init NoCloud seed disk (label
+# ${SEED_LABEL}; /dev/vdb when findfs cannot tell): this image has no cloud-init,
+# so it runs the seed's ${LODGE_FIRST_BOOT_FILE} (host name, users, files, the
+# user-data script), once per instance-id: a reboot, or the same disk booted
+# again, does not apply it twice.
+seed=$(findfs LABEL=${SEED_LABEL} 2>/dev/null || findfs LABEL=${SEED_LABEL.toUpperCase()} 2>/dev/null || echo /dev/vdb)
+mkdir -p /run/cidata
+if [ -b "$seed" ] && mount -t iso9660 -o ro "$seed" /run/cidata 2>/dev/null; then
+  iid=$(sed -n 's/^instance-id: *//p' /run/cidata/meta-data 2>/dev/null | tr -d "'\\"\\r")
+  if [ -n "$iid" ] && [ "$iid" != "$(cat ${INSTANCE_ID_MARKER} 2>/dev/null)" ] && [ -f /run/cidata/${LODGE_FIRST_BOOT_FILE} ]; then
+    if sh /run/cidata/${LODGE_FIRST_BOOT_FILE}; then
+      mkdir -p ${INSTANCE_ID_MARKER.replace(/\/[^/]+$/, '')} && echo "$iid" >${INSTANCE_ID_MARKER}
+      echo "lodge: first-boot configuration applied (instance $iid)" >/dev/ttyS0
+    else
+      echo "lodge: first-boot configuration failed; it is tried again at the next boot" >/dev/ttyS0
+    fi
+  fi
+  umount /run/cidata
+fi
 hostname -F /etc/hostname
 ip link set lo up
 mkdir -p /var/log

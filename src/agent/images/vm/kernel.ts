@@ -16,8 +16,9 @@ export const KERNEL_METAPACKAGE = 'linux-image-cloud-amd64';
  * network, virtio-serial (console and guest agent) and, for ACPI power-button
  * shutdown through busybox acpid, the button driver and evdev; pvpanic so a
  * guest panic reaches QEMU (the VM driver adds the device) as GUEST_PANICKED.
+ * isofs reads the cloud-init seed disk (ISO 9660, first-boot/seed-disk.ts).
  */
-export const REQUIRED_MODULES = ['virtio_pci', 'virtio_blk', 'ext4'];
+export const REQUIRED_MODULES = ['virtio_pci', 'virtio_blk', 'ext4', 'isofs'];
 export const OPTIONAL_MODULES = ['virtio_mmio', 'virtio_net', 'virtio_console', 'virtio_rng', 'button', 'evdev', 'pvpanic_mmio', 'pvpanic_pci'];
 
 export interface PreparedKernel {

@@ -9,8 +9,10 @@ import { basename, join } from 'node:path';
 import { findStaticBusybox } from '../builtin.js';
 import { exists, isErrno, tempName } from '../fsutil.js';
 import { buildBusyboxVmRoot, GUEST_AGENT_PATH } from './busybox-vm.js';
+import { buildDebianVmRoot, DEBIAN_VM_DISK_BYTES } from './debian-vm.js';
 import { ext4DiskFromDir } from './disk.js';
 import { installGuestAgent } from './guest-agent.js';
+import { importVmDisk, type ImportedDisk } from './import-disk.js';
 import { buildInitramfs } from './initramfs.js';
 import { prepareKernel } from './kernel.js';
 
@@ -43,6 +45,10 @@ export interface VmImagesOptions {
   debCache?: string;
   /** The static busybox to put in the guest (default: the host's busybox-static). */
   busybox?: string;
+  /** Where debian-vm's debootstrap result is kept across builds (default /var/cache/lodge/debootstrap). */
+  debootstrapCache?: string;
+  /** Debian mirror for debootstrap (default: LODGE_DEBIAN_MIRROR, the host's apt source, deb.debian.org). */
+  debianMirror?: string;
 }
 
 export type ProgressFn = (step: string) => void;
@@ -54,7 +60,7 @@ const BASE_CMDLINE = 'root=/dev/vda rw rootfstype=ext4';
  * The old one is moved aside, not deleted: VMs made from it have overlays
  * backed by its disk.
  */
-export const VM_IMAGE_RECIPE = 3;
+export const VM_IMAGE_RECIPE = 4;
 
 export class VmImages {
   readonly #dir: string;
@@ -112,6 +118,32 @@ export class VmImages {
     await rm(doomed, { recursive: true, force: true });
   }
 
+  /**
+   * Import a VM disk (qcow2 or raw) with its kernel as image `name`,
+   * replacing an earlier import of that name (moved aside, not deleted: VMs
+   * made from it have overlays backed by its disk).
+   */
+  async importDisk(name: string, src: ImportedDisk): Promise<VmImage> {
+    if ((VM_IMAGE_NAMES as readonly string[]).includes(name)) throw new Error(`${name} is a built-in VM image; import under another name`);
+    const tmp = tempName(this.#dir, `.build-${name}`);
+    await mkdir(tmp);
+    try {
+      const files = await importVmDisk(tmp, src);
+      const { source: _source, ...manifest } = files;
+      await writeFile(join(tmp, 'image.json'), `${JSON.stringify({ name, ...manifest }, null, 2)}\n`);
+      const dir = join(this.#dir, name);
+      if (await exists(dir)) await rename(dir, join(this.#dir, `.old-${name}-${Date.now()}`));
+      await rename(tmp, dir);
+      const img = await this.get(name);
+      if (!img) throw new Error(`VM image ${name} vanished right after its import`);
+      return img;
+    } catch (e) {
+      throw new Error(`importing VM image ${name}: ${(e as Error).message}`);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
   /** The image, built first when it is not yet there. Concurrent calls for one name share a build. */
   ensure(name: VmImageName, onProgress?: ProgressFn): Promise<VmImage> {
     const pending = this.#building.get(name);
@@ -157,7 +189,6 @@ export class VmImages {
   }
 
   async #build(name: VmImageName, out: string, progress: ProgressFn): Promise<Manifest> {
-    if (name === 'debian-vm') throw new Error('debian-vm is not built yet (planned: debootstrap minbase + systemd on the same kernel); use busybox-vm');
     const work = join(out, 'work');
     const busybox = this.#opts.busybox ?? (await findStaticBusybox());
     progress('fetching and unpacking the kernel');
@@ -165,10 +196,17 @@ export class VmImages {
     progress('making the initramfs');
     await writeFile(join(out, 'initrd.cpio'), await buildInitramfs(busybox, kernel.modules));
     progress('making the root disk');
-    await buildBusyboxVmRoot(join(work, 'root'), busybox);
-    progress('adding the guest agent (qemu-guest-agent)');
-    await installGuestAgent(join(work, 'root'), join(work, 'guest-agent'), GUEST_AGENT_PATH, { debCache: this.#opts.debCache });
-    await ext4DiskFromDir(join(work, 'root'), join(out, 'disk.qcow2'), { label: name });
+    if (name === 'debian-vm') {
+      // Same kernel and initramfs; the initramfs switch_roots to systemd. The guest agent is Debian's own package there.
+      await buildDebianVmRoot(join(work, 'root'), kernel, { cacheDir: this.#opts.debootstrapCache, mirror: this.#opts.debianMirror, progress });
+      progress('writing the ext4 root disk');
+      await ext4DiskFromDir(join(work, 'root'), join(out, 'disk.qcow2'), { label: name, sizeBytes: DEBIAN_VM_DISK_BYTES });
+    } else {
+      await buildBusyboxVmRoot(join(work, 'root'), busybox);
+      progress('adding the guest agent (qemu-guest-agent)');
+      await installGuestAgent(join(work, 'root'), join(work, 'guest-agent'), GUEST_AGENT_PATH, { debCache: this.#opts.debCache });
+      await ext4DiskFromDir(join(work, 'root'), join(out, 'disk.qcow2'), { label: name });
+    }
     await rm(work, { recursive: true, force: true });
     progress('hashing');
     const files = [basename(kernel.kernel), 'initrd.cpio', 'disk.qcow2'];

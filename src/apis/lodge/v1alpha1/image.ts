@@ -24,8 +24,10 @@ type ImageSource = {
   qcow2?: Download;
   publish?: { instanceName?: string; namespace?: string; snapshotName?: string };
 };
+/** How an imported VM disk boots: Lodge boots kernels directly (no firmware), so the kernel comes with the disk. */
+export type ImageBoot = { kernel?: string; initrd?: string; cmdline?: string };
 type Image = KubeObject & {
-  spec?: { type?: 'container' | 'vm'; source?: ImageSource; architecture?: string; properties?: Record<string, string> };
+  spec?: { type?: 'container' | 'vm'; source?: ImageSource; boot?: ImageBoot; architecture?: string; properties?: Record<string, string> };
   status?: {
     phase?: string;
     digest?: string;
@@ -81,15 +83,24 @@ export const imageDefinitions: Record<string, Schema> = {
       builtin: lodgeRef('ImageBuiltinSource', 'Built by Lodge.'),
       oci: lodgeRef('ImageOCISource', 'From an OCI image.'),
       rootfs: lodgeRef('ImageFileSource', 'From a root filesystem tarball (containers).'),
-      qcow2: lodgeRef('ImageFileSource', 'From a qcow2 disk image (VMs).'),
+      qcow2: lodgeRef('ImageFileSource', 'From a disk image (VMs): qcow2 or raw, converted to qcow2 on import; spec.boot gives its kernel.'),
       publish: lodgeRef('ImagePublishSource', 'From an instance.'),
     },
     { description: 'Where the image comes from; exactly one field is set.' },
+  ),
+  [lodge('ImageBoot')]: obj(
+    {
+      kernel: str('Absolute path on the importing node of the kernel to boot (vmlinux, or a bzImage).'),
+      initrd: str('Absolute path on the importing node of its initramfs, if it needs one.'),
+      cmdline: str('Kernel command line for the disk, e.g. root=/dev/vda1 ro (the driver adds the console and its boot profile).'),
+    },
+    { required: ['kernel'], description: 'How an imported VM disk boots: Lodge boots the kernel directly.' },
   ),
   [lodge('ImageSpec')]: obj(
     {
       type: enumOf(['container', 'vm'], 'Kind of instance the image is for; vm for qcow2 sources, container otherwise when unset.'),
       source: lodgeRef('ImageSource', 'Where the image comes from.'),
+      boot: lodgeRef('ImageBoot', 'For an imported VM disk: the kernel (and initramfs, command line) it boots with.'),
       architecture: str('CPU architecture, e.g. amd64; the importing node\'s when unset.'),
       properties: stringMap('Free-form descriptive properties: os, release, description, ...'),
     },
@@ -204,6 +215,12 @@ function validateImage(img: Image, old?: Image): FieldError[] {
   if (src.rootfs) errs.push(...validateDownload('spec.source.rootfs', src.rootfs));
   if (src.qcow2) errs.push(...validateDownload('spec.source.qcow2', src.qcow2));
   if (src.qcow2 && spec.type !== 'vm') errs.push(invalid('spec.type', spec.type ?? 'container', 'a qcow2 image is for virtual machines; set type: vm'));
+  if (src.qcow2 && !spec.boot?.kernel) errs.push(required('spec.boot.kernel', 'a VM disk is booted with its kernel: give the path of its kernel on the node'));
+  if (spec.boot && !src.qcow2) errs.push(forbidden('spec.boot', 'only for an imported VM disk (spec.source.qcow2)'));
+  for (const f of ['kernel', 'initrd'] as const) {
+    const v = spec.boot?.[f];
+    if (v !== undefined && !v.startsWith('/')) errs.push(invalid(`spec.boot.${f}`, v, 'must be an absolute path'));
+  }
   if (src.rootfs && spec.type === 'vm') errs.push(invalid('spec.type', spec.type, 'a rootfs tarball is for containers; set type: container'));
   if (src.publish) {
     errs.push(...check('spec.source.publish.instanceName', src.publish.instanceName, dns1123Subdomain));
