@@ -242,6 +242,8 @@ describe('instances: system containers', () => {
     await waitFor('restarted after the panic', async () => Number((await instances.get('vm1'))?.status?.restartCount ?? 0) > restarts, 180_000);
     await waitFor('booted again after the panic', async () => readFileSync(log, 'utf8').split('LODGE-GUEST-READY').length > readyBefore, 180_000);
 
+    // What the guest writes is on its disk, which outlives the QEMU process: stop/start and restart keep it.
+    cli('exec', 'vm1', '--', 'sh', '-c', 'echo kept > /root/persisted; sync');
     assert.match(cli('stop', 'vm1'), /stopped/);
     assert.equal((await instances.get('vm1')).status.phase, 'Stopped');
     assert.equal(qemu().length, 0, 'QEMU ended with the guest');
@@ -249,6 +251,10 @@ describe('instances: system containers', () => {
     const before = boots();
     cli('start', 'vm1');
     await waitFor('booted again', async () => boots() > before, 180_000);
+    await waitFor('the guest agent answers', async () => lodgeCli(lodge!, ['exec', 'vm1', '--', 'true']).code === 0, 120_000);
+    assert.equal(cli('exec', 'vm1', '--', 'cat', '/root/persisted'), 'kept\n', 'the disk survived stop and start');
+    cli('restart', 'vm1');
+    await waitFor('the guest agent answers after restart', async () => lodgeCli(lodge!, ['exec', 'vm1', '--', 'cat', '/root/persisted']).stdout === 'kept\n', 180_000);
 
     cli('delete', 'vm1');
     await waitFor('vm1 gone', async () => (await instances.get('vm1')) === undefined, 120_000);

@@ -3,6 +3,7 @@
 // opened on this node (no QEMU), a vm Instance reports VMDriverUnavailable
 // instead of failing the agent. The only VM-specific code here is the VmSpec
 // builder.
+import { join } from 'node:path';
 import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Logger } from '../../util/log.js';
@@ -96,7 +97,8 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
     cgroupsPath: instanceCgroup(uid),
     mounts: [],
     logPath: dirs.consoleLog(uid),
-    vm: buildVmSpec(i, img, seed.path),
+    // The root disk lives with the instance (kept across stop/start/restart, removed with it), as a system container's upper layer does.
+    vm: { ...buildVmSpec(i, img, seed.path), persistentDisk: join(dirs.dir(uid), 'disk.qcow2') },
   };
 }
 

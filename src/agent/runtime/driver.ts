@@ -85,6 +85,15 @@ export interface VmSpec {
   cmdline: string;
   /** The image's disk: the VM writes to its own qcow2 overlay backed by it, never to it. */
   baseDisk: { path: string; format: 'qcow2' | 'raw' };
+  /**
+   * Where the VM's writable disk lives when the caller owns it (an
+   * Instance's root disk): the overlay on baseDisk is made there when
+   * missing and used as it is when present, and delete() keeps it, so what
+   * the guest wrote survives stop, start and restart (delete + create), as
+   * a system container's upper layer does. Unset: a throwaway overlay in the
+   * driver's state dir.
+   */
+  persistentDisk?: string;
   /** Grow the overlay to this size (bytes); the image's size when unset. */
   diskSizeBytes?: number;
   cpus: number;

@@ -132,7 +132,10 @@ export class VmDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => rm(p.dir, { recursive: true, force: true }));
-      const args = qemuArgs({ id: spec.id, vm, paths: p, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB, hostname: spec.hostname });
+      // An Instance's disk outlives this VM (kept by delete); a bare VM's lives in the state dir.
+      const disk = vm.persistentDisk ?? p.overlay;
+      const diskExists = vm.persistentDisk !== undefined && (await exists(vm.persistentDisk));
+      const args = qemuArgs({ id: spec.id, vm, paths: { ...p, overlay: disk }, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB, hostname: spec.hostname });
       const record: VmRecord = {
         id: spec.id,
         node: spec.node,
@@ -147,7 +150,8 @@ export class VmDriver implements InstanceDriver {
       };
       // The record first: delete() and list() find a half-made VM by it.
       await writeFile(p.record, JSON.stringify(record, null, 1));
-      await Promise.all([mkdir(dirname(spec.logPath), { recursive: true }), createOverlay(this.qemuImgPath, spec.id, vm.baseDisk, p.overlay, vm.diskSizeBytes)]);
+      if (!diskExists && vm.persistentDisk) revert.add('remove the new disk', () => rm(disk, { force: true }));
+      await Promise.all([mkdir(dirname(spec.logPath), { recursive: true }), diskExists ? Promise.resolve() : createOverlay(this.qemuImgPath, spec.id, vm.baseDisk, disk, vm.diskSizeBytes)]);
 
       revert.add('remove cgroup', () => removeCgroup(cgroupsPath));
       const procs = await createVmCgroup(spec.id, cgroupsPath, { memoryBytes: vm.memoryBytes + QEMU_OVERHEAD_BYTES[this.accelerator], cpus: vm.cpus, pids: QEMU_PIDS });

@@ -4,8 +4,8 @@
 // never looks built, and concurrent ensure() calls share one build.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { findStaticBusybox } from '../builtin.js';
 import { exists, isErrno, tempName } from '../fsutil.js';
 import { buildBusyboxVmRoot, GUEST_AGENT_PATH } from './busybox-vm.js';
@@ -95,7 +95,25 @@ export class VmImages {
       throw e;
     }
     const m = JSON.parse(text) as Manifest;
-    return { ...m, kernel: join(dir, m.kernel), initrd: m.initrd ? join(dir, m.initrd) : undefined, disk: { path: join(dir, m.disk.file), format: m.disk.format } };
+    return { ...m, kernel: join(dir, m.kernel), initrd: m.initrd ? join(dir, m.initrd) : undefined, disk: { path: await this.#stableDiskPath(join(dir, m.disk.file), m.digest), format: m.disk.format } };
+  }
+
+  /**
+   * The disk under a path named by the image's digest (a hard link): VM disks
+   * are overlays that name their backing file by path, and an image that is
+   * rebuilt or imported again gets a new disk at its old path — an overlay
+   * backed by the old one must keep finding the old one.
+   */
+  async #stableDiskPath(disk: string, digest: string): Promise<string> {
+    const stable = join(this.#dir, '.disks', `${digest.replace(/^sha256:/, '')}.qcow2`);
+    if (await exists(stable)) return stable;
+    await mkdir(dirname(stable), { recursive: true });
+    try {
+      await link(disk, stable);
+    } catch (e) {
+      if (!isErrno(e, 'EEXIST')) throw new Error(`VM image disk ${disk}: cannot link it as ${stable}: ${(e as Error).message}`);
+    }
+    return stable;
   }
 
   async list(): Promise<VmImage[]> {
