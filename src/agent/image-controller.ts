@@ -73,6 +73,11 @@ const BUILTINS: Array<{ name: string; type?: 'vm'; source: Source; properties: R
     source: { builtin: { name: 'debian', release: DEFAULT_DEBIAN_RELEASE } },
     properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: 'minimal Debian (debootstrap), built on first use' },
   },
+  {
+    name: 'debian-systemd',
+    source: { builtin: { name: 'debian-systemd' } },
+    properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: 'Debian (debootstrap) with systemd as init for system containers, built on first use' },
+  },
   { name: 'busybox-vm', type: 'vm', source: { builtin: { name: 'busybox-vm' } }, properties: { os: 'busybox', description: "Debian's cloud kernel and a busybox root disk, built on first launch" } },
   { name: 'debian-vm', type: 'vm', source: { builtin: { name: 'debian-vm' } }, properties: { os: 'Debian', release: DEFAULT_DEBIAN_RELEASE, description: "Debian's cloud kernel and a debootstrap root disk with systemd, built on first launch" } },
 ];

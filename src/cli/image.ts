@@ -212,7 +212,7 @@ const BUILDABLE = BUILTIN_IMAGES.filter((n) => n.endsWith('-vm'));
 /** lodge image build NAME: ask the node to build a built-in VM image now rather than on first launch. */
 async function buildImage(ctx: CliContext, name: string, opts: { timeout: string }): Promise<void> {
   if (!(BUILDABLE as readonly string[]).includes(name)) {
-    const why = name === 'busybox' || name === 'debian' ? `"${name}" is built by the node itself (busybox at once, debian on first use)` : `"${name}" is not a built-in image`;
+    const why = name === 'busybox' || name === 'debian' || name === 'debian-systemd' ? `"${name}" is built by the node itself (busybox at once, debian and debian-systemd on first use)` : `"${name}" is not a built-in image`;
     throw new Error(`${why}; lodge image build builds ${BUILDABLE.join(', ')}`);
   }
   const requested = new Date().toISOString();

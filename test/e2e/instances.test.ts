@@ -210,6 +210,30 @@ describe('instances: system containers', () => {
     assert.ok(!existsSync(join(dataDir, 'runtime', 'containers', instanceIdOf(uid))));
   });
 
+  test('debian-systemd: systemd boots as PID 1, is-system-running answers, stop halts it through SIGRTMIN+3', async () => {
+    // The first launch builds the image (debootstrap, cached per machine in /var/cache/lodge/debootstrap).
+    assert.match(cli('launch', 'debian-systemd', 'sd', '--timeout', '10m'), /instance.lodge.dev\/sd running on/);
+    const sdUid = (await instances.get('sd')).metadata.uid as string;
+    const run = (...cmd: string[]) => spawnSync('runc', ['--root', RUNC_ROOT, 'exec', instanceIdOf(sdUid), ...cmd], { encoding: 'utf8', timeout: 30_000 });
+    assert.match(run('cat', '/proc/1/comm').stdout, /^systemd$/m);
+    // "starting" until the boot job queue is empty; degraded (a failed unit) still means booted.
+    const state = await waitFor('systemd finished booting', async () => /^(running|degraded)$/m.exec(run('systemctl', 'is-system-running').stdout)?.[0], 120_000);
+    assert.ok(state, run('systemctl', '--failed', '--no-pager').stdout);
+    assert.equal(cli('exec', 'sd', '--', 'hostname').trim(), 'sd');
+    const pid = initPid(sdUid)!;
+    const log = join(dataDir, 'instances', sdUid, 'console.log');
+    assert.match(cli('stop', 'sd'), /stopped/);
+    assert.equal((await instances.get('sd')).status.phase, 'Stopped');
+    assert.equal(runcState(instanceIdOf(sdUid)), undefined);
+    await waitFor('systemd gone', async () => !alive(pid));
+    // A clean shutdown, not the SIGKILL after the grace period: systemd ran its shutdown (printed on its console).
+    assert.match(readFileSync(log, 'utf8'), /Halting system|Powering off/, 'systemd shut down on SIGRTMIN+3');
+    cli('delete', 'sd');
+    await waitFor('sd gone', async () => (await instances.get('sd')) === undefined);
+    assert.deepEqual(instanceCgroups(sdUid), []);
+    assert.deepEqual(mountsMentioning(sdUid), []);
+  });
+
   test('a VM: launch boots busybox-vm under QEMU, stop powers it off through ACPI, start boots it again, delete leaves nothing', async () => {
     // Under TCG a boot takes seconds; the first launch also builds the image (the kernel .deb is cached per machine).
     const out = cli('launch', 'busybox-vm', 'vm1', '--vm', '--memory', '256MiB', '--timeout', '10m');

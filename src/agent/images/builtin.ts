@@ -12,11 +12,19 @@ import { run } from './run.js';
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_DEBIAN_RELEASE = 'bookworm';
 
-export type BuiltinSpec = { kind: 'busybox' } | { kind: 'debian'; release: string };
+export type BuiltinSpec = { kind: 'busybox' } | { kind: 'debian'; release: string } | { kind: 'debian-systemd'; release: string };
 
-/** Which built-in image a store name means: `busybox`, `debian` (the default release) or `debian:<release>`. */
+/**
+ * What debian-systemd adds to minbase: systemd as /sbin/init, dbus (logind,
+ * hostnamed, systemctl's bus), and iproute2 and procps so a shell in it can
+ * see what runs. A system container boots it as PID 1 (init-system.ts).
+ */
+export const DEBIAN_SYSTEMD_PACKAGES = ['systemd-sysv', 'dbus', 'iproute2', 'procps'];
+
+/** Which built-in image a store name means: `busybox`, `debian` (the default release), `debian:<release>` or `debian-systemd`. */
 export function builtinSpec(name: string): BuiltinSpec | undefined {
   if (name === 'busybox') return { kind: 'busybox' };
+  if (name === 'debian-systemd') return { kind: 'debian-systemd', release: DEFAULT_DEBIAN_RELEASE };
   if (name === 'debian') return { kind: 'debian', release: DEFAULT_DEBIAN_RELEASE };
   const m = /^debian:([a-z]+)$/.exec(name);
   return m ? { kind: 'debian', release: m[1]! } : undefined;

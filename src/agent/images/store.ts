@@ -6,7 +6,8 @@ import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageConfig, RootfsSpec } from '../runtime/driver.js';
 import { ingestBlob, putBlob, readJsonBlob, type StoredBlob } from './blobs.js';
-import { buildBusybox, buildDebian, builtinSpec, tarDirectory } from './builtin.js';
+import { buildBusybox, buildDebian, builtinSpec, DEBIAN_SYSTEMD_PACKAGES, DEFAULT_PATH, tarDirectory } from './builtin.js';
+import { debootstrapCached } from './vm/debian-vm.js';
 import { digestHex } from './digest.js';
 import { atomicWriteJson, exists, fsyncPath, isErrno, tempName } from './fsutil.js';
 import { ensureLayer } from './layers.js';
@@ -155,8 +156,8 @@ export class ImageStore {
    */
   async ensureBuiltin(name: string): Promise<ImageRecord> {
     const spec = builtinSpec(name);
-    if (!spec) throw new Error(`${JSON.stringify(name)} is not a built-in image (busybox, debian, debian:<release>)`);
-    const key = spec.kind === 'debian' ? `debian:${spec.release}` : 'busybox';
+    if (!spec) throw new Error(`${JSON.stringify(name)} is not a built-in image (busybox, debian, debian:<release>, debian-systemd)`);
+    const key = spec.kind === 'debian' ? `debian:${spec.release}` : spec.kind;
     const have = await this.get(key);
     if (have) return have;
     let p = this.#building.get(key);
@@ -165,7 +166,13 @@ export class ImageStore {
         const root = join(tmp, 'rootfs');
         await mkdir(root, { mode: 0o755 });
         this.#progress(`${key}: building`);
-        const config = spec.kind === 'busybox' ? await buildBusybox(root) : await buildDebian(root, spec.release, this.#opts.debianMirror);
+        const config =
+          spec.kind === 'busybox'
+            ? await buildBusybox(root)
+            : spec.kind === 'debian-systemd'
+              ? // Through debian-vm's debootstrap cache: the same minutes-long step, kept across builds.
+                (await debootstrapCached(root, DEBIAN_SYSTEMD_PACKAGES, { release: spec.release, mirror: this.#opts.debianMirror }), { cmd: ['bash'], env: [DEFAULT_PATH] })
+              : await buildDebian(root, spec.release, this.#opts.debianMirror);
         const tarball = join(tmp, 'rootfs.tar');
         await tarDirectory(root, tarball);
         await rm(root, { recursive: true, force: true });

@@ -86,6 +86,8 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     logPath: d.dirs.consoleLog(uid),
     // The console: init's /dev/console is a terminal, as a VM's ttyS0 is (lodge console attaches to it).
     terminal: true,
+    // systemd halts on SIGRTMIN+3 and ignores SIGTERM as PID 1.
+    ...(init.systemd ? { systemd: true, stopSignal: 'SIGRTMIN+3' as const } : {}),
   };
   return { spec, digest: image.digest, note: init.note };
 }

@@ -8,9 +8,12 @@
 //    static busybox is bind-mounted at /.lodge/busybox and runs as init with
 //    the same inittab, so the instance still boots an init that reaps,
 //    respawns and shuts down cleanly; status says so (reason LodgeInit).
-//  - any other /sbin/init (systemd): run as is. systemd on this cgroup-v1
-//    hybrid host needs a writable name=systemd hierarchy and CAP_SYS_ADMIN,
-//    which Lodge's container spec does not grant yet; see the report.
+//  - systemd (/sbin/init -> /lib/systemd/systemd, the debian-systemd image):
+//    run as is, in a container the driver prepares for it (WorkloadSpec
+//    systemd: writable name=systemd cgroup, tmpfs /run, CAP_SYS_ADMIN; see
+//    oci-spec.ts), stopped with SIGRTMIN+3, its halt request (it ignores
+//    SIGTERM as PID 1). container=lodge tells it that it runs in a container.
+//  - any other /sbin/init: run as is.
 // The console is a terminal (conmon -t holds its master and logs what is
 // written to it as the console log): init's /dev/console. A shell respawns
 // on it, as the VM images have one on ttyS0, so `lodge console` gets a
@@ -32,6 +35,8 @@ export interface InitPlan {
   args: string[];
   env: string[];
   mounts: Array<{ source: string; destination: string; readOnly?: boolean }>;
+  /** systemd: the container needs what oci-spec.ts gives it, and SIGRTMIN+3 to stop. */
+  systemd?: boolean;
   /** Why the init is not the image's own, for status. */
   note?: { reason: string; message: string };
 }
@@ -43,12 +48,16 @@ async function existsIn(layers: string[], path: string): Promise<boolean> {
 }
 
 /** Where sbin/init resolves in the image layers (topmost first, the persistent upper layer before them). */
-async function findInit(layers: string[]): Promise<{ kind: 'busybox' | 'other' } | undefined> {
+async function findInit(layers: string[]): Promise<{ kind: 'busybox' | 'systemd' | 'other' } | undefined> {
   for (const dir of layers) {
     const p = join(dir, 'sbin', 'init');
     const st = await lstat(p).catch(() => undefined);
     if (!st) continue;
-    if (st.isSymbolicLink()) return { kind: /busybox$/.test(await readlink(p)) ? 'busybox' : 'other' };
+    if (st.isSymbolicLink()) {
+      const target = await readlink(p);
+      // systemd-sysv's link: /lib/systemd/systemd (../lib/systemd/systemd on merged /usr).
+      return { kind: /busybox$/.test(target) ? 'busybox' : /(^|\/)systemd\/systemd$/.test(target) ? 'systemd' : 'other' };
+    }
     return { kind: 'other' };
   }
   return undefined;
@@ -83,6 +92,7 @@ export function inittab(name: string, bb: string, consoleShell?: string): string
 export async function planInit(name: string, layers: string[], inittabPath: string, imageEnv: string[]): Promise<InitPlan> {
   const env = [...imageEnv.filter((e) => !e.startsWith('container=')), 'container=lodge'];
   const found = await findInit(layers);
+  if (found?.kind === 'systemd') return { args: ['/sbin/init'], env, mounts: [], systemd: true };
   if (found?.kind === 'other') return { args: ['/sbin/init'], env, mounts: [] };
   const own = found?.kind === 'busybox';
   const bb = own ? '/bin/busybox' : LODGE_BUSYBOX;

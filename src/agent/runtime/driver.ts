@@ -38,6 +38,9 @@ export interface ResourceLimits {
   pids?: number;
 }
 
+/** A stop signal: a Node signal name or SIGRTMIN+n, which Node does not name. */
+export type StopSignal = NodeJS.Signals | `SIGRTMIN+${number}`;
+
 export interface WorkloadSpec {
   /** Unique on the node: e.g. "pod-<uid>-<container>" or "inst-<uid>". */
   id: string;
@@ -72,6 +75,19 @@ export interface WorkloadSpec {
    * streams, as in Kubernetes).
    */
   terminal?: boolean;
+  /**
+   * The signal that asks the workload's PID 1 to shut down (default
+   * SIGTERM). systemd ignores SIGTERM as PID 1 and halts on SIGRTMIN+3, as
+   * `docker stop` of a systemd container needs STOPSIGNAL SIGRTMIN+3.
+   */
+  stopSignal?: StopSignal;
+  /**
+   * PID 1 is systemd (a system container's): the container driver gives it
+   * what it needs beyond a plain container: a writable name=systemd cgroup
+   * hierarchy, tmpfs /run, /run/lock and /tmp, and CAP_SYS_ADMIN (see
+   * oci-spec.ts for the trade-off).
+   */
+  systemd?: boolean;
   /** A virtual machine (the vm driver): its boot files, disk and size. The container fields above (rootfs, args, env, cwd, mounts) do not apply then. */
   vm?: VmSpec;
 }

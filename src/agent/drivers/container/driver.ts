@@ -110,7 +110,7 @@ export class ContainerDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => this.removeStateDir(p));
-      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}) };
+      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}), ...(spec.stopSignal && spec.stopSignal !== 'SIGTERM' ? { stopSignal: spec.stopSignal } : {}) };
       // A caller's persistent upper layer (a system container's) lives outside the state dir, so delete keeps it.
       const upper = spec.rootfs.upperDir ?? p.upper;
       const work = spec.rootfs.workDir ?? p.work;
@@ -194,7 +194,8 @@ export class ContainerDriver implements InstanceDriver {
       if (st.status === 'paused') await this.runc.resume(id); // a frozen task takes no signal
       // A created container's init is runc's, waiting to exec: nothing to stop gracefully.
       if (st.status !== 'created') {
-        await this.runc.kill(id, 'SIGTERM');
+        const signal = (await this.readRecord(p))?.stopSignal ?? 'SIGTERM';
+        await this.runc.kill(id, signal);
         if (await this.waitExited(id, p, timeoutMs)) return;
         this.log.info('grace period over; killing', { id, timeoutMs });
       }

@@ -4,6 +4,7 @@
 // its own: the directory is the record.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { StopSignal } from '../../runtime/driver.js';
 
 // runc's own id rule, with a length cap (the id ends up in paths and cgroup names).
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
@@ -85,4 +86,6 @@ export interface ContainerRecord {
   createdAt: string;
   /** Runs on a terminal conmon holds (a system container's console). */
   terminal?: boolean;
+  /** What stop() sends first, when not SIGTERM (systemd: SIGRTMIN+3); kept here since stop() gets only the id. */
+  stopSignal?: StopSignal;
 }

@@ -5,6 +5,7 @@
 // container under the caller's cgroups) and never CAP_SYS_RESOURCE (it is
 // not in this host's bounding set, so asking for it fails the start).
 import type { ResourceLimits, WorkloadSpec } from '../../runtime/driver.js';
+import { cgroupDir, type Hierarchy } from './cgroups.js';
 
 export interface OciMount {
   destination: string;
@@ -72,9 +73,32 @@ export const CPU_PERIOD_US = 100_000;
 export interface SpecHost {
   /** Whether the memory cgroup accounts swap (v1 memory.memsw.*): only then can swap be capped with memory. */
   swapAccounting: boolean;
+  /** The host's cgroup v1 name=systemd hierarchy, when it has one (hybrid and legacy hosts). */
+  systemdHierarchy?: Hierarchy;
 }
 
+// What systemd as PID 1 needs on top of the defaults. CAP_SYS_ADMIN: it
+// mounts (its /run/user, /dev/mqueue, private /tmp and the sandboxing of
+// units: ProtectSystem=, PrivateTmp=), sets hostnames and makes cgroups;
+// without it PID 1 fails early ("Failed to mount ..."). The trade-off is
+// that of Incus/LXD privileged containers: root in the container is root on
+// the host (no user namespace) with the capability that allows most escape
+// routes (mount, remount of read-only paths, bpf, keyctl); the container is
+// isolated by namespaces, the cgroup and the masked and read-only paths, not
+// by privilege. Only the system containers whose image's init is systemd
+// get it; busybox system containers and Pods keep the Docker default set.
+// Running them in an unprivileged user namespace (the container's root
+// mapped to an unprivileged host uid) is the later step that removes most
+// of that risk. The others: CAP_NET_ADMIN for the container's own network
+// namespace (loopback, addresses), CAP_SYS_PTRACE for systemd to inspect its
+// services' processes, CAP_SYS_BOOT for reboot(2), which in a pid namespace
+// only ends the container, and CAP_AUDIT_CONTROL, CAP_SYS_NICE,
+// CAP_IPC_LOCK, CAP_LEASE, which services' units commonly ask for. Not
+// CAP_SYS_TIME (the clock stays the host's) nor CAP_SYS_MODULE.
+export const SYSTEMD_EXTRA_CAPABILITIES = ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN', 'CAP_SYS_PTRACE', 'CAP_AUDIT_CONTROL', 'CAP_SYS_NICE', 'CAP_IPC_LOCK', 'CAP_LEASE', 'CAP_SYS_BOOT'];
+
 export function buildOciSpec(spec: WorkloadSpec, cgroupsPath: string, host: SpecHost): OciSpec {
+  const caps = spec.systemd ? [...DEFAULT_CAPABILITIES, ...SYSTEMD_EXTRA_CAPABILITIES] : DEFAULT_CAPABILITIES;
   const namespaces: OciSpec['linux']['namespaces'] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }, spec.netnsPath ? { type: 'network', path: spec.netnsPath } : { type: 'network' }];
   return {
     ociVersion: '1.0.2',
@@ -84,7 +108,7 @@ export function buildOciSpec(spec: WorkloadSpec, cgroupsPath: string, host: Spec
       args: spec.args,
       env: spec.env,
       cwd: spec.cwd || '/',
-      capabilities: { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES },
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
       noNewPrivileges: false,
       // conmon sets its own oom_score_adj to -999 and the container would
       // inherit it; put the container back to neutral so the OOM killer
@@ -93,7 +117,7 @@ export function buildOciSpec(spec: WorkloadSpec, cgroupsPath: string, host: Spec
     },
     root: { path: 'rootfs', readonly: false },
     hostname: (spec.hostname ?? spec.id).slice(0, 63),
-    mounts: [...defaultMounts(), ...spec.mounts.map(bindMount)],
+    mounts: [...defaultMounts(), ...(spec.systemd ? systemdMounts(cgroupsPath, host) : []), ...spec.mounts.map(bindMount)],
     linux: {
       cgroupsPath,
       namespaces,
@@ -115,6 +139,31 @@ function defaultMounts(): OciMount[] {
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
   ];
+}
+
+/**
+ * systemd's mounts, after the defaults (runc mounts in order). /sys/fs/cgroup
+ * stays the read-only cgroup mount (runc mounts the container's own cgroups,
+ * under the cgroup namespace each hierarchy's root is the container's
+ * cgroup), and only the name=systemd hierarchy is made writable by binding
+ * the container's own cgroup there (as LXC's cgroup:mixed does): systemd
+ * makes its unit cgroups in it, while the resource controllers stay
+ * read-only, so the container cannot raise its own memory, cpu or pids
+ * limits through them. runc has made the cgroup (in every hierarchy,
+ * name=systemd included) before its init does the mounts. /run, /run/lock
+ * and /tmp are tmpfs as on a booted Debian: systemd expects /run empty at
+ * boot and a writable, non-persistent /run/lock.
+ */
+function systemdMounts(cgroupsPath: string, host: SpecHost): OciMount[] {
+  const out: OciMount[] = [
+    { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] },
+    { destination: '/run/lock', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'mode=1777', 'size=5120k'] },
+    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+  ];
+  const own = host.systemdHierarchy && cgroupDir(host.systemdHierarchy, cgroupsPath);
+  if (!own) throw new Error('systemd as init needs a cgroup v1 name=systemd hierarchy on the host, and this host has none (a pure cgroup v2 host is not supported yet)');
+  out.push({ destination: '/sys/fs/cgroup/systemd', type: 'bind', source: own, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
+  return out;
 }
 
 function bindMount(m: WorkloadSpec['mounts'][number]): OciMount {

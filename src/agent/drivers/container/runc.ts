@@ -2,6 +2,7 @@
 // runc keeps its own state under --root (a tmpfs like /run on a real host,
 // so a reboot forgets containers that a reboot killed anyway).
 import { constants } from 'node:os';
+import type { StopSignal } from '../../runtime/driver.js';
 import { CommandError, mustRun, runCommand } from './command.js';
 
 export interface RuncState {
@@ -55,9 +56,8 @@ export class Runc {
   }
 
   /** Signal the container's init; false when it was no longer running. */
-  async kill(id: string, signal: NodeJS.Signals): Promise<boolean> {
-    const num = constants.signals[signal];
-    if (num === undefined) throw new Error(`unknown signal ${signal}`);
+  async kill(id: string, signal: StopSignal): Promise<boolean> {
+    const num = signalNumber(signal);
     const argv = this.argv('kill', id, String(num));
     const r = await runCommand(argv);
     if (r.code === 0) return true;
@@ -79,4 +79,21 @@ export class Runc {
     const r = await runCommand(argv);
     if (r.code !== 0 && !NOT_EXIST.test(r.stderr)) throw new CommandError(argv, r);
   }
+}
+
+/**
+ * The number of a signal. SIGRTMIN+n is counted from glibc's SIGRTMIN (34:
+ * glibc keeps the kernel's first two real-time signals for itself), the
+ * value systemd, built against glibc, means by SIGRTMIN+3.
+ */
+export function signalNumber(signal: StopSignal): number {
+  const rt = /^SIGRTMIN\+(\d+)$/.exec(signal);
+  if (rt) {
+    const n = 34 + Number(rt[1]);
+    if (n > 64) throw new Error(`unknown signal ${signal}`);
+    return n;
+  }
+  const num = constants.signals[signal as NodeJS.Signals];
+  if (num === undefined) throw new Error(`unknown signal ${signal}`);
+  return num;
 }

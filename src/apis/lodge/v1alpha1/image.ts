@@ -12,7 +12,7 @@ import { conditionList, kindDefinition } from '../../meta/v1.js';
 import { GROUP, VERSION, lodge, lodgeGVK, lodgeRef } from './names.js';
 
 /** Images Lodge can build itself. */
-export const BUILTIN_IMAGES = ['busybox', 'debian', 'busybox-vm', 'debian-vm'] as const;
+export const BUILTIN_IMAGES = ['busybox', 'debian', 'debian-systemd', 'busybox-vm', 'debian-vm'] as const;
 export const IMAGE_PHASES = ['Pending', 'Importing', 'Ready', 'Failed'] as const;
 const SOURCE_KINDS = ['builtin', 'oci', 'rootfs', 'qcow2', 'publish'] as const;
 
@@ -215,7 +215,8 @@ function validateImage(img: Image, old?: Image): FieldError[] {
   if (src.rootfs) errs.push(...validateDownload('spec.source.rootfs', src.rootfs));
   if (src.qcow2) errs.push(...validateDownload('spec.source.qcow2', src.qcow2));
   if (src.qcow2 && spec.type !== 'vm') errs.push(invalid('spec.type', spec.type ?? 'container', 'a qcow2 image is for virtual machines; set type: vm'));
-  if (src.qcow2 && !spec.boot?.kernel) errs.push(required('spec.boot.kernel', 'a VM disk is booted with its kernel: give the path of its kernel on the node'));
+  // A disk on the node is imported now, so its kernel must be there too (a URL source is not imported yet; it fails on the node with its reason).
+  if (src.qcow2?.path !== undefined && !spec.boot?.kernel) errs.push(required('spec.boot.kernel', 'a VM disk is booted with its kernel: give the path of its kernel on the node'));
   if (spec.boot && !src.qcow2) errs.push(forbidden('spec.boot', 'only for an imported VM disk (spec.source.qcow2)'));
   for (const f of ['kernel', 'initrd'] as const) {
     const v = spec.boot?.[f];
