@@ -5,59 +5,17 @@
 // agent), never by timings. QEMU is killed by pid in the after hook whatever
 // happened; the data dir goes with it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { lodgeCli, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture, instanceCgroups } from './instance-fixture.js';
+import { describe, test } from 'node:test';
+import { waitFor } from './harness.js';
+import { instanceCgroups } from './instance-fixture.js';
+import { useInstanceLodge } from './instance-lodge.js';
 
-const NODE = `lodge-vmci-${process.pid}`;
-// Short: the VM's sockets live under it, and a unix socket path has 107 bytes.
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-vci-'));
-let lodge: Lodge | undefined;
-const instances = new InstanceFixture(() => lodge);
+const t = useInstanceLodge('lodge-vci-', `lodge-vmci-${process.pid}`);
+const { instances, cli, qemuPid, dataDir } = t;
+const lodgeRun = (args: string[]): ReturnType<typeof t.run> => t.run(args);
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl t@x';
-
-function lodgeRun(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  return lodgeCli(lodge!, args, { timeoutMs: 180_000 });
-}
-
-function cli(...args: string[]): string {
-  const r = lodgeRun(args);
-  assert.equal(r.code, 0, `lodge ${args.join(' ')}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** QEMU of instance uid, by the pid the VM driver recorded, when it still runs. */
-function qemuPid(uid: string): number | undefined {
-  const f = join(dataDir, 'runtime', 'vms', `i-${uid}`, 'pid');
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, 'utf8'));
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=i-${uid},`) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await instances.deleteAll();
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    for (const uid of instances.uids) {
-      const pid = qemuPid(uid);
-      if (pid) process.kill(pid, 'SIGKILL');
-    }
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-  }
-});
 
 describe('cloud-init style configuration of a VM', () => {
   test('host name, a user with an SSH key and a user-data script from the seed disk, applied once per instance', async () => {

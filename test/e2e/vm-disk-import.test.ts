@@ -6,53 +6,17 @@
 // Debian's kernel package. QEMU is killed by pid in the after hook.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { api, lodgeCli, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
+import { after, describe, test } from 'node:test';
+import { api, removeDir, waitFor } from './harness.js';
+import { useInstanceLodge } from './instance-lodge.js';
 
-const NODE = `lodge-vmimp-${process.pid}`;
-// Short: the VM's sockets live under it, and a unix socket path has 107 bytes.
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-vmi-'));
+const t = useInstanceLodge('lodge-vmi-', `lodge-vmimp-${process.pid}`);
+const { instances, cli, dataDir } = t;
 const work = mkdtempSync(join(tmpdir(), 'lodge-vmi-files-'));
-let lodge: Lodge | undefined;
-const instances = new InstanceFixture(() => lodge);
-
-function cli(...args: string[]): string {
-  const r = lodgeCli(lodge!, args, { timeoutMs: 600_000 });
-  assert.equal(r.code, 0, `lodge ${args.join(' ')}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`);
-  return r.stdout;
-}
-
-function qemuPids(): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(join(dataDir, 'runtime'))) out.push(Number(p));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await instances.deleteAll();
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-    removeDir(work);
-  }
-});
+after(() => removeDir(work));
 
 describe('VM disk import', () => {
   test('a raw disk with its kernel imports as an Image and an Instance boots from it', async () => {
@@ -63,13 +27,13 @@ describe('VM disk import', () => {
     execFileSync('qemu-img', ['convert', '-O', 'raw', join(built, manifest.disk.file), raw]);
 
     // A qcow2 or raw disk needs its kernel: the error says so.
-    const noKernel = lodgeCli(lodge!, ['image', 'import', join(built, manifest.disk.file), 'nokernel']);
+    const noKernel = t.run(['image', 'import', join(built, manifest.disk.file), 'nokernel']);
     assert.notEqual(noKernel.code, 0);
     assert.match(noKernel.stderr, /qcow2 VM disk: give the kernel it boots with, --kernel FILE/);
 
     const out = cli('image', 'import', raw, 'mydisk', '--kernel', join(built, manifest.kernel), '--initrd', join(built, manifest.initrd), '--cmdline', manifest.cmdline);
     assert.match(out, /image.lodge.dev\/mydisk ready: sha256:[0-9a-f]{64}/);
-    const img = (await api(lodge!, 'GET', '/apis/lodge.dev/v1alpha1/images/mydisk')).json();
+    const img = (await api(t.lodge, 'GET', '/apis/lodge.dev/v1alpha1/images/mydisk')).json();
     assert.equal(img.spec.type, 'vm');
     assert.equal(img.status.format, 'vm');
     const stored = join(dataDir, 'images', 'vm', 'mydisk', 'disk.qcow2');
@@ -81,7 +45,7 @@ describe('VM disk import', () => {
     await waitFor('the imported disk boots to userspace', async () => existsSync(log) && readFileSync(log, 'utf8').includes('LODGE-GUEST-READY'), 180_000);
 
     // In use: the Image cannot go; once the Instance is gone it can, and the node drops its copy.
-    const refused = lodgeCli(lodge!, ['image', 'rm', 'mydisk']);
+    const refused = t.run(['image', 'rm', 'mydisk']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /image "mydisk" is in use by instance default\/imp/);
     cli('delete', 'imp');

@@ -4,7 +4,7 @@
 // new driver (after the agent was SIGKILLed) sees and controls exactly what
 // the old one left running. Operations on one id are expected to be
 // serialized by the caller (the agent's per-workload queue).
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createLogger, type Logger } from '../../../util/log.js';
@@ -30,7 +30,8 @@ import { Layout, validateId, type ContainerPaths, type ContainerRecord } from '.
 import { isMountPoint } from './mountinfo.js';
 import { buildOciSpec, type SpecHost } from './oci-spec.js';
 import { mountOverlay, unmountOverlay } from './overlay.js';
-import { exists, mapLimit, mtimeIso, processMatches, readPid, readText, waitFor } from './proc.js';
+import { exists, mtimeIso, processMatches, readPid, readText, waitFor } from './proc.js';
+import { isValidId, listWorkloads } from '../../runtime/list-workloads.js';
 import { Reverter } from './reverter.js';
 import { Runc } from './runc.js';
 
@@ -310,31 +311,7 @@ export class ContainerDriver implements InstanceDriver {
   }
 
   async list(): Promise<WorkloadState[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.layout.containersDir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    const valid = names.filter((id) => {
-      try {
-        validateId(id);
-        return true;
-      } catch {
-        return false; // not a directory this driver made
-      }
-    });
-    return mapLimit(valid, 8, async (id): Promise<WorkloadState> => {
-      try {
-        return await this.state(id);
-      } catch (e) {
-        // No record: a create that died in its first step. Listed, so the agent deletes it rather than leaking it.
-        if (e instanceof WorkloadNotFoundError) return { id, status: 'unknown' };
-        this.log.warn('cannot read container state', { id, error: (e as Error).message });
-        return { id, status: 'unknown' };
-      }
-    });
+    return listWorkloads(this.layout.containersDir, { valid: isValidId(validateId), state: (id) => this.state(id), log: this.log, what: 'container' });
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecProcess> {

@@ -13,7 +13,7 @@
 // containers; the overlay (what the guest wrote) lives only as long as the
 // workload, and a disk that must persist across restarts is the instance
 // layer's to keep (a volume), not QEMU's.
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -32,7 +32,8 @@ import {
 } from '../../runtime/driver.js';
 import { normalizeCgroupsPath, oomKills, readCgroupStats, removeCgroup } from '../container/cgroups.js';
 import { findExecutable } from '../container/command.js';
-import { exists, mapLimit, readPid, readText, waitFor } from '../container/proc.js';
+import { exists, readPid, readText, waitFor } from '../container/proc.js';
+import { isValidId, listWorkloads } from '../../runtime/list-workloads.js';
 import { Reverter } from '../container/reverter.js';
 import { probeAccelerator, type Accelerator } from './accel.js';
 import { createVmCgroup } from './cgroup.js';
@@ -300,30 +301,7 @@ export class VmDriver implements InstanceDriver {
   }
 
   async list(): Promise<WorkloadState[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.layout.vmsDir);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    const valid = names.filter((id) => {
-      try {
-        validateId(id);
-        return true;
-      } catch {
-        return false; // not a directory this driver made
-      }
-    });
-    return mapLimit(valid, 8, async (id): Promise<WorkloadState> => {
-      try {
-        return await this.state(id);
-      } catch (e) {
-        if (!(e instanceof WorkloadNotFoundError)) this.log.warn('cannot read vm state', { id, error: (e as Error).message });
-        // Listed all the same, so the agent deletes it rather than leaking it.
-        return { id, status: 'unknown' };
-      }
-    });
+    return listWorkloads(this.layout.vmsDir, { valid: isValidId(validateId), state: (id) => this.state(id), log: this.log, what: 'vm' });
   }
 
   /**
