@@ -10,6 +10,7 @@ import { ApiError, badRequest, methodNotAllowed } from '../status.js';
 import type { ApiRequest } from './body.js';
 import { resolveInstanceOnNode } from './console-handler.js';
 import type { ApiResponse } from './respond.js';
+import { streamText } from './stream-text.js';
 
 function flag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
@@ -37,30 +38,5 @@ export async function handleInstanceLog(req: ApiRequest, res: ApiResponse, at: {
     if (e.reason === 'instance') throw badRequest(`instance ${at.name} has no console log yet: ${e.message}`);
     throw new ApiError(503, 'ServiceUnavailable', e.message);
   }
-  const onClose = (): void => abort.abort();
-  res.on('close', onClose);
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache, private' });
-  const flush = (res as { flushHeaders?: () => void }).flushHeaders;
-  if (typeof flush === 'function') flush.call(res);
-  try {
-    for await (const chunk of chunks) {
-      if (abort.signal.aborted) break;
-      if (!(res as { write(chunk: string): boolean }).write(chunk))
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
-    }
-  } catch {
-    // Headers are sent: all that is left is to end the response.
-  } finally {
-    res.off('close', onClose);
-    abort.abort();
-    if (!res.writableEnded) res.end();
-  }
+  await streamText(res, chunks, abort, 'text/plain; charset=utf-8');
 }

@@ -6,6 +6,7 @@ import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, methodNotAllowed } from '../status.js';
 import type { ApiRequest } from './body.js';
 import type { ApiResponse } from './respond.js';
+import { streamText } from './stream-text.js';
 
 function flag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
@@ -66,29 +67,5 @@ export async function handleLog(
     throw new ApiError(503, 'ServiceUnavailable', e.message);
   }
 
-  const onClose = (): void => abort.abort();
-  res.on('close', onClose);
-  res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache, private' });
-  const flush = (res as { flushHeaders?: () => void }).flushHeaders;
-  if (typeof flush === 'function') flush.call(res);
-  try {
-    for await (const chunk of lines) {
-      if (abort.signal.aborted) break;
-      if (!(res as { write(chunk: string): boolean }).write(chunk)) await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
-  } catch {
-    // Headers are sent: all that is left is to end the response.
-  } finally {
-    res.off('close', onClose);
-    abort.abort();
-    if (!res.writableEnded) res.end();
-  }
+  await streamText(res, lines, abort, 'text/plain');
 }
