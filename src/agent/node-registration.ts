@@ -6,20 +6,18 @@ import { LEASES, NODES } from '../client/refs.js';
 import { NODE_SERVER_CA_ANNOTATION } from './node-server/serving-cert.js';
 import type { Logger } from '../util/log.js';
 import type { HostInfo } from './host-info.js';
+import { rfc3339 } from '../api/resources/clock.js';
+import { hasStatus } from '../client/errors.js';
 
 export const MANAGER = 'lodge-agent';
 export const LEASE_NAMESPACE = 'kube-node-lease';
 /** The kubelet's nodeLeaseDurationSeconds default; the Lease is renewed every quarter of it. */
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
 
-const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
 
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 function microTime(ms = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-function rfc3339(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Where the node server listens, published on the Node for the API server. */
@@ -67,7 +65,7 @@ export class NodeRegistration {
       try {
         current = await this.client.create<KubeObject>(NODES, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.nodeName, labels } }, { fieldManager: MANAGER });
       } catch (e) {
-        if (!isCode(e, 409)) throw e;
+        if (!hasStatus(e, 409)) throw e;
         current = await this.client.get<KubeObject>(NODES, this.nodeName);
       }
     }

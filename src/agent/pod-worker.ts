@@ -17,6 +17,8 @@ import { initializingStatus, initRestartPolicy, syncInitContainers, type InitRes
 import { netnsPath, podCgroup, type PodSandboxes } from './pod-sandbox.js';
 import { WorkloadNotFoundError, type InstanceDriver, type WorkloadState } from './runtime/driver.js';
 import { containerMounts } from './volumes/pod-volumes.js';
+import { rfc3339 } from '../api/resources/clock.js';
+import { hasStatus } from '../client/errors.js';
 
 export const MANAGER = 'lodge-agent';
 /** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
@@ -64,8 +66,6 @@ export interface PodWorkerDeps {
   hostIP?: string;
 }
 
-const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
-const rfc3339 = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function backoffMs(restartCount: number): number {
   return restartCount === 0 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (restartCount - 1));
@@ -96,7 +96,7 @@ export class PodWorker {
     try {
       return await this.d.client.get(ref, name, { namespace });
     } catch (e) {
-      if (isCode(e, 404)) return undefined;
+      if (hasStatus(e, 404)) return undefined;
       throw e;
     }
   }
@@ -153,7 +153,7 @@ export class PodWorker {
       await this.d.client.delete(PODS, String(pod.metadata.name), { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid } });
       this.d.log.info('pod stopped and removed', { pod: `${pod.metadata.namespace}/${pod.metadata.name}` });
     } catch (e) {
-      if (!isCode(e, 404) && !isCode(e, 409)) throw e;
+      if (!hasStatus(e, 404, 409)) throw e;
     }
   }
 
@@ -368,7 +368,7 @@ export class PodWorker {
     try {
       await this.d.client.update(PODS, body, { fieldManager: MANAGER, subresource: 'status' });
     } catch (e) {
-      if (!isCode(e, 404) && !isCode(e, 409)) throw e; // gone or replaced meanwhile: the next sync sees it
+      if (!hasStatus(e, 404, 409)) throw e; // gone or replaced meanwhile: the next sync sees it
     }
   }
 }

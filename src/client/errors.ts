@@ -84,6 +84,8 @@ export class ApiError extends Error {
   }
 }
 
+/** An API error with one of these HTTP codes (404 and 409 alike mean "gone or changed meanwhile" to a level-triggered writer). */
+export const hasStatus = (e: unknown, ...codes: number[]): boolean => e instanceof ApiError && codes.includes(e.code);
 export const isNotFound = (e: unknown): boolean => e instanceof ApiError && e.code === 404;
 export const isConflict = (e: unknown): boolean => e instanceof ApiError && e.code === 409 && e.reason === 'Conflict';
 export const isAlreadyExists = (e: unknown): boolean => e instanceof ApiError && e.reason === 'AlreadyExists';

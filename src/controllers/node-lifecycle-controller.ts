@@ -9,6 +9,7 @@
 import type { KubeObject } from '../apis/types.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { rfc3339 } from '../api/resources/clock.js';
 
 const MANAGER = 'node-lifecycle-controller';
 const LEASE_NAMESPACE = 'kube-node-lease';
@@ -39,7 +40,6 @@ interface Taint {
   timeAdded?: string;
 }
 
-const rfc3339 = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** When the node was last heard of: its Lease's renewTime (or, without a Lease, its Ready heartbeat). */
 function lastHeard(node: KubeObject, lease: KubeObject | undefined): number | undefined {

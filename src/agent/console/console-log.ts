@@ -5,37 +5,14 @@
 // message of each line, without the terminal's \r, so it reads like the
 // VM's. Following polls the file for growth and ends when the instance's
 // directory is removed (it was deleted) or the signal aborts.
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CriParser, type LogLine } from '../logs/cri.js';
 import { ConsoleUnavailableError, type ConsoleLogOptions } from './node-console.js';
+import { readFrom } from '../logs/read-from.js';
 
 const POLL_MS = 150;
-
-const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
-
-/** Bytes of a file from pos to its current end; undefined when the file is gone. */
-async function readFrom(file: string, pos: number): Promise<Buffer | undefined> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    if (isMissing(e)) return undefined;
-    throw e;
-  }
-  try {
-    const { size } = await fh.stat();
-    // Shorter than before: rewritten from the start (not done today, but then read it anew).
-    if (size < pos) pos = 0;
-    if (size === pos) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - pos);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
 
 const exists = (p: string): Promise<boolean> =>
   stat(p).then(

@@ -17,6 +17,7 @@ import { parseInstanceId } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
 import { buildStatus, MANAGER } from './instance-status.js';
 import { InstanceSync, type InstanceRuntime } from './instance-sync.js';
+import { hasStatus } from '../../client/errors.js';
 
 /** Look at every Instance again this often: a missed exit costs this much latency at most. */
 const RESYNC_MS = 10_000;
@@ -33,7 +34,6 @@ export interface InstanceControllerOptions {
   exitsDir?: string;
 }
 
-const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
 
 export async function startInstanceController(o: InstanceControllerOptions, signal: AbortSignal): Promise<{ done: Promise<void> }> {
   const log = o.log.child({ component: 'instances' });
@@ -107,7 +107,7 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
       await o.client.update(INSTANCES, { ...i, status } as KubeObject, { fieldManager: MANAGER, subresource: 'status' });
       log.info('instance bound', { instance: key, node: o.nodeName });
     } catch (e) {
-      if (!isCode(e, 409) && !isCode(e, 404)) throw e;
+      if (!hasStatus(e, 404, 409)) throw e;
     }
   };
 

@@ -6,6 +6,8 @@ import type { KubeObject } from '../../apis/types.js';
 import type { Instance, InstanceStatus } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeClient } from '../../client/index.js';
 import { INSTANCES } from '../../client/refs.js';
+import { rfc3339 } from '../../api/resources/clock.js';
+import { hasStatus } from '../../client/errors.js';
 
 export const MANAGER = 'lodge-agent';
 
@@ -25,8 +27,6 @@ export interface Observed {
 
 type Condition = NonNullable<InstanceStatus['conditions']>[number] & { lastTransitionTime?: string };
 
-const rfc3339 = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
 
 export function buildStatus(i: Instance, nodeName: string, o: Observed): InstanceStatus {
   const old = i.status ?? {};
@@ -71,6 +71,6 @@ export async function writeStatus(client: KubeClient, i: Instance, status: Insta
   try {
     await client.update(INSTANCES, body, { fieldManager: MANAGER, subresource: 'status' });
   } catch (e) {
-    if (!isCode(e, 404) && !isCode(e, 409)) throw new Error(`instance ${i.metadata.namespace}/${i.metadata.name}: cannot write status: ${(e as Error).message}`);
+    if (!hasStatus(e, 404, 409)) throw new Error(`instance ${i.metadata.namespace}/${i.metadata.name}: cannot write status: ${(e as Error).message}`);
   }
 }

@@ -16,6 +16,7 @@ import { instanceId } from './ids.js';
 import type { AgentRecord, InstanceDirs } from './instance-dirs.js';
 import { buildStatus, MANAGER, writeStatus, type Observed } from './instance-status.js';
 import { restartDelayMs, restartsAfterExit, runStrategyOf } from './run-strategy.js';
+import { hasStatus } from '../../client/errors.js';
 
 /** What runs one type of Instance: its driver and how to build its workload. */
 export interface InstanceRuntime {
@@ -34,7 +35,6 @@ export interface InstanceSyncDeps {
   requeueAfter(key: string, ms: number): void;
 }
 
-const isCode = (e: unknown, code: number): boolean => (e as { code?: number }).code === code;
 const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
 /** Try again this soon when the workload cannot be made yet (image missing, driver not loaded). */
 const NOT_READY_RETRY_MS = 10_000;
@@ -220,7 +220,7 @@ export class InstanceSync {
       this.d.log.info('instance stopped and removed', { instance: `${i.metadata.namespace}/${i.metadata.name}` });
     } catch (e) {
       // 409: our own status write changed it meanwhile; that change's event brings it back here (teardown is idempotent).
-      if (!isCode(e, 404) && !isCode(e, 409)) throw e;
+      if (!hasStatus(e, 404, 409)) throw e;
     }
   }
 
@@ -243,7 +243,7 @@ export class InstanceSync {
       await this.d.client.update(INSTANCES, next, { fieldManager: MANAGER });
     } catch (e) {
       // Changed meanwhile: the watch brings the new version, and its sync adds the finalizer.
-      if (!isCode(e, 409)) throw e;
+      if (!hasStatus(e, 409)) throw e;
     }
   }
 }

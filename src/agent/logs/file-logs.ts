@@ -2,11 +2,12 @@
 // <pods>/<uid>/logs/<container>/<restartCount>.log. Following polls the file
 // for growth, moves on to the next run's file after a restart, and ends when
 // the Pod's directory is removed (the Pod is gone) or the signal aborts.
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CriParser, criTimeMs, rfc3339NanoUtc, type LogLine } from './cri.js';
 import { LogUnavailableError, type LogOptions, type NodeLogs } from './node-logs.js';
+import { readFrom } from './read-from.js';
 
 const POLL_MS = 150;
 const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
@@ -22,26 +23,6 @@ async function runs(dir: string): Promise<number[] | undefined> {
   } catch (e) {
     if (isMissing(e)) return undefined;
     throw e;
-  }
-}
-
-/** Bytes of a file from pos to its current end; undefined when the file is gone. */
-async function readFrom(file: string, pos: number): Promise<Buffer | undefined> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    if (isMissing(e)) return undefined;
-    throw e;
-  }
-  try {
-    const { size } = await fh.stat();
-    if (size <= pos) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - pos);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
   }
 }
 

@@ -45,3 +45,20 @@ export function nodeGet(ep: NodeEndpoint, token: string, path: string, signal: A
     req.end();
   });
 }
+
+/**
+ * A node server's refusal: its {reason, message} body (or the text, when it
+ * is not JSON). reason is kept only when it is one of `known`, else 'node'.
+ */
+export async function nodeRefusal<R extends string>(res: IncomingMessage, known: readonly R[]): Promise<{ reason: R | 'node'; message: string | undefined; body: string }> {
+  let body = '';
+  for await (const c of res) body += String(c);
+  let parsed: { reason?: string; message?: string } = {};
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    /* not JSON: the text is the message */
+  }
+  const reason = (known as readonly string[]).includes(parsed.reason ?? '') ? (parsed.reason as R) : 'node';
+  return { reason, message: parsed.message, body };
+}

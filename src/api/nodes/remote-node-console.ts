@@ -9,21 +9,13 @@ import { ConsoleUnavailableError, type ConsoleLogOptions, type ConsoleSession, t
 import { consoleLogPath, consolePath } from '../../agent/node-server/console-stream.js';
 import { EXEC_CHANNEL, frame } from '../../agent/node-server/exec-stream.js';
 import type { KubeObject } from '../../apis/types.js';
-import { nodeEndpoint, nodeGet, type NodeEndpoint } from './node-connection.js';
+import { nodeEndpoint, nodeGet, nodeRefusal, type NodeEndpoint } from './node-connection.js';
 
 type Reason = ConsoleUnavailableError['reason'];
 
 async function errorOf(res: IncomingMessage, nodeName: string, what: string): Promise<ConsoleUnavailableError> {
-  let body = '';
-  for await (const c of res) body += String(c);
-  let parsed: { reason?: string; message?: string } = {};
-  try {
-    parsed = JSON.parse(body) as typeof parsed;
-  } catch {
-    /* not JSON: use the text */
-  }
-  const reason: Reason = parsed.reason === 'instance' || parsed.reason === 'notRunning' ? parsed.reason : 'node';
-  return new ConsoleUnavailableError(reason, `node "${nodeName}": ${parsed.message ?? (body || `${what} answered status ${res.statusCode}`)}`);
+  const { reason, message, body } = await nodeRefusal<Reason>(res, ['instance', 'notRunning']);
+  return new ConsoleUnavailableError(reason, `node "${nodeName}": ${message ?? (body || `${what} answered status ${res.statusCode}`)}`);
 }
 
 export class RemoteNodeConsole implements NodeConsole {

@@ -7,7 +7,7 @@ import { ExecUnavailableError, describeTarget, type ExecProcess, type ExecTarget
 import { EXEC_CHANNEL, execPath, frame } from '../../agent/node-server/exec-stream.js';
 import { ExecFailedError } from '../../agent/runtime/driver.js';
 import type { KubeObject } from '../../apis/types.js';
-import { nodeEndpoint } from './node-connection.js';
+import { nodeEndpoint, nodeRefusal } from './node-connection.js';
 
 export class RemoteNodeExec implements NodeExec {
   constructor(
@@ -25,18 +25,10 @@ export class RemoteNodeExec implements NodeExec {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('unexpected-response', (_req, res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => {
-          let parsed: { reason?: string; message?: string } = {};
-          try {
-            parsed = JSON.parse(body) as typeof parsed;
-          } catch {
-            /* not JSON */
-          }
-          const reason = parsed.reason === 'container' || parsed.reason === 'notRunning' ? parsed.reason : 'node';
-          reject(new ExecUnavailableError(reason, parsed.message ?? `node "${nodeName}" answered exec with status ${res.statusCode}`));
-        });
+        nodeRefusal(res, ['container', 'notRunning'] as const).then(
+          ({ reason, message }) => reject(new ExecUnavailableError(reason, message ?? `node "${nodeName}" answered exec with status ${res.statusCode}`)),
+          (e: Error) => reject(new ExecUnavailableError('node', `node "${nodeName}" exec: ${e.message}`)),
+        );
       });
       ws.once('error', (e) => reject(new ExecUnavailableError('node', `node "${nodeName}" exec: ${e.message}`)));
     });

@@ -4,7 +4,7 @@
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../../agent/logs/node-logs.js';
 import { containerLogsPath } from '../../agent/node-server/server.js';
 import type { KubeObject } from '../../apis/types.js';
-import { nodeEndpoint, nodeGet } from './node-connection.js';
+import { nodeEndpoint, nodeGet, nodeRefusal } from './node-connection.js';
 
 export class RemoteNodeLogs implements NodeLogs {
   constructor(
@@ -27,16 +27,8 @@ export class RemoteNodeLogs implements NodeLogs {
     if (o.limitBytes !== undefined) q.set('limitBytes', String(o.limitBytes));
     const res = await nodeGet(ep, this.token, `${containerLogsPath(podUid, container)}?${q}`, o.signal);
     if (res.statusCode !== 200) {
-      let body = '';
-      for await (const c of res) body += String(c);
-      let parsed: { reason?: string; message?: string } = {};
-      try {
-        parsed = JSON.parse(body) as typeof parsed;
-      } catch {
-        /* not JSON: use the text */
-      }
-      const reason = parsed.reason === 'previous' || parsed.reason === 'waiting' ? parsed.reason : 'node';
-      throw new LogUnavailableError(reason, `node "${nodeName}": ${parsed.message ?? (body || `status ${res.statusCode}`)}`);
+      const { reason, message, body } = await nodeRefusal(res, ['previous', 'waiting'] as const);
+      throw new LogUnavailableError(reason, `node "${nodeName}": ${message ?? (body || `status ${res.statusCode}`)}`);
     }
     res.setEncoding('utf8');
     return (async function* () {

@@ -32,6 +32,7 @@ import { buildOciSpec, type SpecHost } from './oci-spec.js';
 import { mountOverlay, unmountOverlay } from './overlay.js';
 import { exists, mtimeIso, processMatches, readPid, readText, waitFor } from './proc.js';
 import { isValidId, listWorkloads } from '../../runtime/list-workloads.js';
+import { readStateRecord } from '../../runtime/state-record.js';
 import { Reverter } from './reverter.js';
 import { Runc } from './runc.js';
 
@@ -346,14 +347,8 @@ export class ContainerDriver implements InstanceDriver {
     return p;
   }
 
-  private async readRecord(p: ContainerPaths): Promise<ContainerRecord | undefined> {
-    const text = await readText(p.record);
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text) as ContainerRecord;
-    } catch (e) {
-      throw new Error(`unreadable container record ${p.record}: ${(e as Error).message}`);
-    }
+  private readRecord(p: ContainerPaths): Promise<ContainerRecord | undefined> {
+    return readStateRecord<ContainerRecord>(p.record, 'container');
   }
 
   private monitorAlive(id: string, p: ContainerPaths): Promise<boolean> {

@@ -34,6 +34,7 @@ import { normalizeCgroupsPath, oomKills, readCgroupStats, removeCgroup } from '.
 import { findExecutable } from '../container/command.js';
 import { exists, readPid, readText, waitFor } from '../container/proc.js';
 import { isValidId, listWorkloads } from '../../runtime/list-workloads.js';
+import { readStateRecord } from '../../runtime/state-record.js';
 import { Reverter } from '../container/reverter.js';
 import { probeAccelerator, type Accelerator } from './accel.js';
 import { createVmCgroup } from './cgroup.js';
@@ -405,13 +406,7 @@ export class VmDriver implements InstanceDriver {
     return p;
   }
 
-  private async readRecord(p: VmPaths): Promise<VmRecord | undefined> {
-    const text = await readText(p.record);
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text) as VmRecord;
-    } catch (e) {
-      throw new Error(`unreadable vm record ${p.record}: ${(e as Error).message}`);
-    }
+  private readRecord(p: VmPaths): Promise<VmRecord | undefined> {
+    return readStateRecord<VmRecord>(p.record, 'vm');
   }
 }

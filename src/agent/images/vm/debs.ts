@@ -4,8 +4,7 @@
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exists, tempName } from '../fsutil.js';
-import { run } from '../run.js';
-import { runCmd } from './proc.js';
+import { run, runCmd } from '../run.js';
 
 export const DEFAULT_DEB_CACHE = '/var/cache/lodge/debs';
 

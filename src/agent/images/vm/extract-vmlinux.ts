@@ -6,7 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { isElf64 } from './elf.js';
 import { decodeLz4Legacy } from './lz4-legacy.js';
-import { runCmd } from './proc.js';
+import { runCmd } from '../run.js';
 
 type Codec = 'gzip' | 'xz' | 'zstd' | 'lz4' | 'bzip2' | 'lzma';
 
