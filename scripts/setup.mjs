@@ -37,6 +37,9 @@ if (missing.length) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
+// CRIU for container checkpoints, built once per machine (see criu.mjs); never fails setup.
+(await import('./criu.mjs')).ensureCriu();
+
 // npm dependencies: (re)install when node_modules is missing or older than the lock file.
 const lock = join(root, 'package-lock.json');
 const installed = join(root, 'node_modules', '.package-lock.json');

@@ -133,7 +133,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   unbound.addHandlers({ onAdd: (p) => bindQueue.add(cacheKey(p)), onUpdate: (_o, p) => bindQueue.add(cacheKey(p)) });
   const informersDone = [informer.run(o.signal), unbound.run(o.signal)];
   await informer.hasSynced;
-  imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list(), vmImages });
+  imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list(), vmImages, dataDir: o.dataDir });
   const imagesRunning = await imageController.start(o.signal);
   // Instances (system containers, VMs): their own controller, on the same container driver and image store.
   const instancesRunning = await startInstances({

@@ -5,22 +5,32 @@
 // Images are registered at start (busybox is built at once, debian with
 // debootstrap the first time a Pod asks for it; the VM images busybox-vm and
 // debian-vm on first launch, or now when `lodge image build` asks through the
-// lodge.dev/build-requested annotation); an Image that goes is
+// lodge.dev/build-requested annotation); Images published from an instance
+// (spec.source.publish) are made by the node that holds the instance, from
+// its current disk when it is stopped or from one of its snapshots
+// (images/publish.ts); an Image that goes is
 // removed from the store once no container of this node runs on it.
 // Level-triggered: a resync compares every Image with the store again, so
 // a missed event or an agent restart costs latency, never correctness.
 import { access, constants, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { builtinImageName, DEFAULT_DEBIAN_RELEASE as STORE_DEBIAN_RELEASE } from './images/builtin.js';
 import { DEFAULT_DEBIAN_RELEASE, imageNameForReference } from '../apis/lodge/v1alpha1/image.js';
+import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
+import type { Snapshot } from '../apis/lodge/v1alpha1/snapshot.js';
 import type { KubeObject } from '../apis/types.js';
 import { isAlreadyExists, isNotFound, type KubeClient } from '../client/index.js';
 import { ClientInformer } from '../client/informer.js';
-import { IMAGES } from '../client/refs.js';
+import { IMAGES, INSTANCES, NODES, SNAPSHOTS } from '../client/refs.js';
 import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import type { Logger } from '../util/log.js';
 import { storeImageName } from './container-spec.js';
-import { ImageInUseError, type ImageRecord, type ImageStore } from './images/index.js';
+import { ImageInUseError, ImageNotFoundError, type ImageRecord, type ImageStore } from './images/index.js';
+import { cleanPublishScratch, publishContainerLayers, publishVmLayer } from './images/publish.js';
 import { VM_IMAGE_NAMES, type VmImageName, type VmImages } from './images/vm/index.js';
+import { ContainerLayerStore } from './storage/container-layer-store.js';
+import { readStorageRecord, type SnapshotRecord } from './storage/storage-record.js';
+import { VmDiskStore } from './storage/vm-disk-store.js';
 
 const MANAGER = 'lodge-agent';
 /** Compare every Image with the store this often. */
@@ -34,8 +44,11 @@ type Source = {
   oci?: { reference?: string; path?: string };
   rootfs?: { url?: string; path?: string; sha256?: string };
   qcow2?: { url?: string; path?: string };
-  publish?: unknown;
+  publish?: PublishSource;
 };
+type PublishSource = { instanceName?: string; namespace?: string; snapshotName?: string };
+/** Try again this soon to publish a snapshot that is not Ready yet. */
+const SNAPSHOT_WAIT_MS = 2_000;
 type Image = KubeObject & {
   spec?: { type?: string; source?: Source };
   status?: { phase?: string; digest?: string; nodes?: string[]; conditions?: Condition[]; observedGeneration?: number; [k: string]: unknown };
@@ -60,6 +73,8 @@ export interface ImageControllerOptions {
   pods: () => KubeObject[];
   /** The node's VM images, when it can run VMs. */
   vmImages?: VmImages;
+  /** The agent's data dir: instances' disks (<dataDir>/instances/<uid>) for publishing them, and the scratch space for it. */
+  dataDir?: string;
 }
 
 /** Set by `lodge image build NAME`: build the (VM) image now rather than on first use; any new value asks again. */
@@ -108,6 +123,8 @@ export class ImageController {
   async start(signal: AbortSignal): Promise<{ done: Promise<void> }> {
     const informerDone = this.informer.run(signal);
     await this.informer.hasSynced;
+    // A publish killed mid-way may have left its read-only mount and its tarball.
+    if (this.#o.dataDir) await cleanPublishScratch(this.#publishScratch(this.#o.dataDir)).catch((e: Error) => this.#log.warn('cannot clean the publish scratch dir', { error: e.message }));
     await this.#registerBuiltins().catch((e: Error) => this.#log.warn('cannot register the built-in images', { error: e.message }));
     const resync = setInterval(() => void this.#resync().catch((e: Error) => this.#log.warn('image resync failed', { error: e.message })), RESYNC_MS);
     resync.unref();
@@ -132,7 +149,7 @@ export class ImageController {
     const img = this.informer.cache.get(imageNameForReference(ref)) as Image | undefined;
     const src = img?.spec?.source;
     if (src?.builtin?.name) return builtinImageName(src.builtin.name, src.builtin.release ?? STORE_DEBIAN_RELEASE);
-    if (img && (src?.oci?.path || src?.rootfs?.path)) return String(img.metadata.name);
+    if (img && (src?.oci?.path || src?.rootfs?.path || src?.publish)) return String(img.metadata.name);
     return storeImageName(ref);
   }
 
@@ -171,7 +188,7 @@ export class ImageController {
   #storeNameOf(img: Image): string | undefined {
     const src = img.spec?.source;
     if (src?.builtin?.name) return builtinImageName(src.builtin.name, src.builtin.release ?? STORE_DEBIAN_RELEASE);
-    if (src?.oci?.path || src?.rootfs?.path) return String(img.metadata.name);
+    if (src?.oci?.path || src?.rootfs?.path || src?.publish) return String(img.metadata.name);
     return undefined;
   }
 
@@ -213,13 +230,12 @@ export class ImageController {
     if (src.qcow2?.path) return this.#syncVmImport(img, src.qcow2.path);
     if (src.oci?.path) return this.#syncImport(img, 'oci', src.oci.path);
     if (src.rootfs?.path) return this.#syncImport(img, 'rootfs', src.rootfs.path);
+    if (src.publish?.instanceName) return this.#syncPublish(img, src.publish);
     const what = src.oci?.reference
       ? 'pulling from a registry (spec.source.oci.reference)'
       : src.rootfs?.url || src.qcow2?.url
         ? 'downloading from a URL'
-        : src.publish
-            ? 'publishing an instance'
-            : 'this source';
+        : 'this source';
     const help = 'copy the image to the node and use spec.source.oci.path or spec.source.rootfs.path (lodge image import FILE NAME)';
     await this.#writeStatus(img, { phase: 'Failed', reason: 'Unsupported', message: `${what} is not supported yet by node ${this.#o.nodeName}; ${help}`, held: false });
   }
@@ -311,6 +327,152 @@ export class ImageController {
       await this.#writeStatus(img, { phase: 'Failed', reason: 'ImportFailed', message: (e as Error).message, held: false });
     } finally {
       this.#working.delete(name);
+    }
+  }
+
+  #publishScratch(dataDir: string): string {
+    return join(dataDir, 'publish');
+  }
+
+  /**
+   * An Image published from an instance (lodge publish): made by the node
+   * holding the instance, from its current disk when it is stopped or from
+   * one of its Ready snapshots (running or not), into this node's image
+   * store (a rootfs image) or VM images (a standalone disk with the kernel
+   * of the instance's image). Independent of the instance once made.
+   */
+  async #syncPublish(img: Image, p: PublishSource): Promise<void> {
+    const name = String(img.metadata.name);
+    const me = this.#o.nodeName;
+    const ns = p.namespace ?? 'default';
+    const instanceName = String(p.instanceName);
+    const what = `instance ${ns}/${instanceName}${p.snapshotName ? ` (snapshot ${p.snapshotName})` : ''}`;
+    const isVm = img.spec?.type === 'vm';
+    const st = img.status ?? {};
+    const readyMessage = `published from ${what} on node ${me}`;
+    // Made here already: the store holds what this Image's status names.
+    const have = isVm ? await this.#o.vmImages?.get(name) : await this.#o.images.get(name);
+    if (have && st.digest === have.digest) {
+      const record = 'sizeBytes' in have ? await this.#vmRecord(have) : have;
+      return this.#writeStatus(img, { phase: 'Ready', reason: 'Published', message: readyMessage, record, held: true });
+    }
+    // The spec cannot change, so a failure is final for this Image: delete it and publish again.
+    if (st.phase === 'Failed' && st.observedGeneration === img.metadata.generation) return;
+    if (this.#working.has(name)) return;
+    const fail = (reason: string, message: string): Promise<void> => this.#writeStatus(img, { phase: 'Failed', reason, message, held: false });
+    const dataDir = this.#o.dataDir;
+    if (!dataDir) return fail('Unsupported', `node ${me} cannot publish instances (its agent was started without a data dir)`);
+
+    let inst: Instance;
+    try {
+      inst = await this.#o.client.get<Instance>(INSTANCES, instanceName, { namespace: ns });
+    } catch (e) {
+      if (isNotFound(e)) return fail('InstanceNotFound', `instance ${ns}/${instanceName} not found`);
+      throw e;
+    }
+    const holder = inst.status?.nodeName ?? inst.spec?.nodeName;
+    if (holder !== me) {
+      if (!holder) return fail('InstanceNotPlaced', `instance ${ns}/${instanceName} has not been placed on a node yet: it has no disk to publish`);
+      // Only the node holding the instance publishes it; nobody can when that node is gone.
+      if (await this.#nodeExists(holder)) return;
+      return fail('NodeNotFound', `instance ${ns}/${instanceName} is on node ${holder}, which is not registered: no node can publish it`);
+    }
+    const instType = inst.spec?.type ?? 'container';
+    if (instType !== (img.spec?.type ?? 'container')) {
+      return fail('TypeMismatch', `instance ${ns}/${instanceName} is a ${instType === 'vm' ? 'VM' : 'system container'}; the Image must have spec.type ${instType}`);
+    }
+    const uid = String(inst.metadata.uid);
+    const dir = join(dataDir, 'instances', uid);
+    let snap: SnapshotRecord | undefined;
+    if (p.snapshotName) {
+      const obj = await this.#findSnapshot(ns, instanceName, p.snapshotName);
+      if (!obj) return fail('SnapshotNotFound', `snapshot ${p.snapshotName} of instance ${ns}/${instanceName} not found (neither ${p.snapshotName} nor ${instanceName}.${p.snapshotName})`);
+      const phase = obj.status?.phase ?? 'Pending';
+      if (obj.metadata.deletionTimestamp) return fail('SnapshotDeleted', `snapshot ${String(obj.metadata.name)} is being deleted`);
+      if (phase === 'Failed') return fail('SnapshotFailed', `snapshot ${String(obj.metadata.name)} failed${obj.status?.message ? `: ${obj.status.message}` : ''}`);
+      if (phase !== 'Ready') {
+        this.#queue.addAfter(name, SNAPSHOT_WAIT_MS);
+        return this.#writeStatus(img, { phase: 'Pending', reason: 'SnapshotNotReady', message: `waiting for snapshot ${String(obj.metadata.name)} to be Ready (it is ${phase})`, held: false });
+      }
+      snap = (await readStorageRecord(dir)).snapshots[String(obj.metadata.uid)];
+      if (!snap) return fail('SnapshotNotFound', `snapshot ${String(obj.metadata.name)} has no data on node ${me}`);
+    } else if (inst.status?.phase !== 'Stopped') {
+      return fail(
+        'InstanceNotStopped',
+        `instance ${ns}/${instanceName} is ${inst.status?.phase ?? 'Pending'}, not Stopped: publish a stopped instance (lodge stop ${instanceName}), or a snapshot of a running one (lodge publish ${instanceName}/SNAPSHOT ${name})`,
+      );
+    }
+
+    this.#working.set(name, 'publishing');
+    try {
+      await this.#writeStatus(img, { phase: 'Importing', reason: 'Publishing', message: `publishing ${what}`, held: false });
+      const scratch = this.#publishScratch(dataDir);
+      if (isVm) {
+        const vm = this.#o.vmImages;
+        if (!vm) return await fail('NoVirtualization', `node ${me} cannot run virtual machines (no QEMU)`);
+        const srcRef = inst.spec?.image ?? '';
+        const source = (await vm.get(srcRef)) ?? (await vm.get(imageNameForReference(srcRef)));
+        if (!source) return await fail('SourceImageNotFound', `VM image ${srcRef} (the instance's image) is not on node ${me}: its kernel is what the published disk boots with`);
+        if (snap && !snap.layer) return await fail('SnapshotNotFound', `snapshot ${p.snapshotName ?? ''} holds no disk layer`);
+        const layer = snap?.layer ?? (await new VmDiskStore(dir).activeDisk());
+        if (!(await stat(layer).then(() => true, () => false))) return await fail('NoDisk', snap ? `the layer of snapshot ${p.snapshotName ?? ''} is missing (${layer})` : `instance ${ns}/${instanceName} has no disk yet: start it once first`);
+        const done = await publishVmLayer(vm, name, layer, source, scratch);
+        this.#log.info('published VM image', { image: name, from: what, digest: done.digest });
+        await this.#writeStatus(img, { phase: 'Ready', reason: 'Published', message: readyMessage, record: await this.#vmRecord(done), held: true });
+      } else {
+        let prepared;
+        try {
+          prepared = await this.#o.images.prepare(this.storeName(inst.spec?.image ?? ''));
+        } catch (e) {
+          if (e instanceof ImageNotFoundError) return await fail('SourceImageNotFound', `image ${inst.spec?.image ?? ''} (the instance's image) is not on node ${me}: its layers are under the instance's own`);
+          throw e;
+        }
+        const store = new ContainerLayerStore(dir);
+        const top = snap ? snap.upper : store.upper;
+        if (!top) return await fail('SnapshotNotFound', `snapshot ${p.snapshotName ?? ''} holds no container layer`);
+        const layers = [top, ...(await store.lowerDirs(prepared.rootfs.lowerDirs))];
+        const done = await publishContainerLayers(this.#o.images, name, layers, prepared.config, scratch, { replace: have !== undefined });
+        this.#log.info('published image', { image: name, from: what, digest: done.digest });
+        await this.#writeStatus(img, { phase: 'Ready', reason: 'Published', message: readyMessage, record: done, held: true });
+      }
+    } catch (e) {
+      if (e instanceof ImageInUseError) {
+        // Replacing what a container runs on must wait for it.
+        this.#queue.addAfter(name, IN_USE_RETRY_MS);
+        return this.#writeStatus(img, { phase: 'Pending', reason: 'InUse', message: e.message, held: false });
+      }
+      this.#log.warn('publishing failed', { image: name, from: what, error: (e as Error).message });
+      await this.#writeStatus(img, { phase: 'Failed', reason: 'PublishFailed', message: `publishing ${what} failed: ${(e as Error).message}`, held: false });
+    } finally {
+      this.#working.delete(name);
+    }
+  }
+
+  async #vmRecord(built: { digest: string; sizeBytes: number; disk: { path: string } }): Promise<WantedStatus['record']> {
+    const importedAt = (await stat(built.disk.path).catch(() => undefined))?.mtime.toISOString() ?? new Date().toISOString();
+    return { digest: built.digest, size: built.sizeBytes, format: 'vm', architecture: 'amd64', importedAt };
+  }
+
+  /** The Snapshot of the instance by object name, or by the short name lodge snapshot gives (<instance>.<name>). */
+  async #findSnapshot(ns: string, instanceName: string, name: string): Promise<Snapshot | undefined> {
+    for (const n of [name, `${instanceName}.${name}`]) {
+      try {
+        const s = await this.#o.client.get<Snapshot>(SNAPSHOTS, n, { namespace: ns });
+        if (s.spec?.instanceName === instanceName) return s;
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return undefined;
+  }
+
+  async #nodeExists(node: string): Promise<boolean> {
+    try {
+      await this.#o.client.get(NODES, node);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
     }
   }
 

@@ -14,7 +14,10 @@ import { registerInstancePower } from './instance-power.js';
 import { registerExec } from './exec.js';
 import { registerConsole } from './console.js';
 import { registerLogs } from './logs.js';
+import { registerPublish } from './publish.js';
 import { registerRun } from './run.js';
+import { registerSnapshot } from './snapshot.js';
+import { registerCopy } from './copy.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -37,12 +40,15 @@ export function buildProgram(): Command {
   registerExec(program);
   registerRun(program);
   registerImage(program);
+  registerPublish(program);
   // Instances (virtual servers): incus-style verbs over the Instance kind.
   registerLaunch(program);
   registerList(program);
   registerInstancePower(program);
   registerInfo(program);
   registerConsole(program);
+  registerSnapshot(program);
+  registerCopy(program);
   return program;
 }
 

@@ -13,6 +13,7 @@ import { writeKubeconfig } from '../client/kubeconfig.js';
 import { runGarbageCollector } from '../controllers/garbage-collector.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
+import { runSnapshotScheduleController } from '../controllers/snapshot-schedule-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
@@ -108,7 +109,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   setMaxListeners(0, abort.signal);
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
-  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs })];
+  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx)];
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;

@@ -88,7 +88,7 @@ function userDataOf(i: Instance, cfg: FirstBootConfig, specUsers: FirstBootUser[
 }
 
 /** The applier for Lodge's images: plain POSIX sh plus busybox applets (no adduser in Debian's busybox-static, so passwd and group are edited directly). */
-function lodgeFirstBootScript(cfg: FirstBootConfig, uid: string): string {
+function lodgeFirstBootScript(cfg: FirstBootConfig, uid: string, copy: boolean): string {
   const out = [
     '#!/bin/sh',
     `# Lodge first-boot configuration of instance ${uid}. Run once per instance-id by`,
@@ -114,6 +114,13 @@ function lodgeFirstBootScript(cfg: FirstBootConfig, uid: string): string {
     'put_file() { mkdir -p "$(dirname "$1")"; echo "$3" | base64 -d >"$1"; chmod "$2" "$1"; }',
     `echo ${shellQuote(cfg.hostname)} >/etc/hostname`,
   ];
+  if (copy) {
+    // A copy of another instance's disk is a new machine: a machine-id of its own (systemd-machine-id-setup writes one; without systemd, a fresh random one).
+    out.push(
+      'rm -f /etc/machine-id',
+      'command -v systemd-machine-id-setup >/dev/null && systemd-machine-id-setup >/dev/null 2>&1 || od -An -N16 -tx1 /dev/urandom | tr -d " \\n" >/etc/machine-id',
+    );
+  }
   for (const u of cfg.users) {
     if (!USER_NAME.test(u.name)) throw new FirstBootConfigError(`user name ${JSON.stringify(u.name)} is not a Linux user name`);
     const shell = u.shell ?? '/bin/sh';
@@ -157,7 +164,7 @@ export function noCloudSeed(i: Instance): NoCloudSeed {
     metaData: stringify({ 'instance-id': uid, 'local-hostname': cfg.hostname }),
     userData: userDataOf(i, cfg, specUsers),
     ...(network ? { networkConfig: `${network}\n` } : {}),
-    lodgeFirstBoot: lodgeFirstBootScript(cfg, uid),
+    lodgeFirstBoot: lodgeFirstBootScript(cfg, uid, !!i.spec?.source),
     config: cfg,
   };
 }

@@ -11,6 +11,7 @@ import type { InstanceDirs } from './instance-dirs.js';
 import { FirstBootConfigError, firstBootConfig } from '../first-boot/config.js';
 import { writeFirstBootOnce } from '../first-boot/rootfs.js';
 import { planInit } from './init-system.js';
+import { ContainerLayerStore } from '../storage/container-layer-store.js';
 
 /** A full OS runs more processes than one service; still bounded so a fork bomb inside cannot exhaust the host. */
 export const INSTANCE_PIDS_LIMIT = 16_384;
@@ -46,7 +47,7 @@ export function hostnameOf(i: Instance): string {
   return (i.spec?.cloudInit?.hostname || String(i.metadata.name)).slice(0, 63);
 }
 
-export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): Promise<{ spec: WorkloadSpec; digest: string; note?: { reason: string; message: string } }> {
+export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, restoreState?: string): Promise<{ spec: WorkloadSpec; digest: string; note?: { reason: string; message: string } }> {
   const uid = String(i.metadata.uid);
   const ref = i.spec?.image ?? '';
   const name = d.storeName(ref);
@@ -60,6 +61,8 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     throw new InstanceNotReadyError('ImagePrepareFailed', `image ${ref}: ${(e as Error).message}`);
   }
   await d.dirs.ensureDir(uid);
+  // A linked copy reads its source's snapshot layer between the image and its own writable layer.
+  const lowerDirs = await new ContainerLayerStore(d.dirs.dir(uid)).lowerDirs(image.rootfs.lowerDirs);
   // cloud-init's data, placed in the root layer before the first boot (the init runs the user-data script once).
   let firstBoot;
   try {
@@ -68,13 +71,13 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     if (e instanceof FirstBootConfigError) throw new InstanceNotReadyError('InvalidCloudInit', e.message);
     throw e;
   }
-  await writeFirstBootOnce(firstBoot, d.dirs.upper(uid), image.rootfs.lowerDirs, d.dirs.guestFile(uid, 'first-boot-written'));
-  const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...image.rootfs.lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
+  await writeFirstBootOnce(firstBoot, d.dirs.upper(uid), lowerDirs, d.dirs.guestFile(uid, 'first-boot-written'));
+  const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
   await d.dirs.ensureNetns(uid);
   const spec: WorkloadSpec = {
     id: instanceId(uid),
     node: d.nodeName,
-    rootfs: { lowerDirs: image.rootfs.lowerDirs, upperDir: d.dirs.upper(uid), workDir: d.dirs.work(uid) },
+    rootfs: { lowerDirs, upperDir: d.dirs.upper(uid), workDir: d.dirs.work(uid) },
     args: init.args,
     env: init.env,
     cwd: '/',
@@ -86,6 +89,8 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps): 
     logPath: d.dirs.consoleLog(uid),
     // The console: init's /dev/console is a terminal, as a VM's ttyS0 is (lodge console attaches to it).
     terminal: true,
+    // A stateful snapshot's processes, brought back by CRIU instead of booting the init.
+    ...(restoreState ? { restoreFrom: restoreState } : {}),
     // systemd halts on SIGRTMIN+3 and ignores SIGTERM as PID 1.
     ...(init.systemd ? { systemd: true, stopSignal: 'SIGRTMIN+3' as const } : {}),
   };

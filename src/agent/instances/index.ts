@@ -6,6 +6,7 @@ import type { Logger } from '../../util/log.js';
 import type { ImageStore } from '../images/index.js';
 import type { VmImages } from '../images/vm/index.js';
 import type { InstanceDriver } from '../runtime/driver.js';
+import type { ContainerDriver } from '../drivers/container/index.js';
 import { containerWorkload, InstanceNotReadyError } from './container-instance.js';
 import { InstanceDirs } from './instance-dirs.js';
 import { startInstanceController } from './instance-controller.js';
@@ -16,7 +17,7 @@ export interface InstancesOptions {
   client: KubeClient;
   nodeName: string;
   dataDir: string;
-  containerDriver: InstanceDriver;
+  containerDriver: ContainerDriver;
   images: ImageStore;
   /** The node's VM images; absent when it cannot run VMs. */
   vmImages?: VmImages;
@@ -29,9 +30,22 @@ export interface InstancesOptions {
 /** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console). */
 export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void>; vmDriver?: InstanceDriver }> {
   const dirs = new InstanceDirs(join(o.dataDir, 'instances'));
+  const cd = o.containerDriver;
   const container: InstanceRuntime = {
-    driver: o.containerDriver,
-    build: (i) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }),
+    driver: cd,
+    build: (i, opts) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }, opts?.restoreState),
+    disk: {
+      container: {
+        pause: (id) => cd.pause(id),
+        resume: (id) => cd.resume(id),
+        checkpoint: (id, dir, opts) => cd.checkpoint(id, dir, opts),
+        criuProblem: async () => {
+          const c = await cd.criuAvailable();
+          return c.ok ? undefined : c.reason;
+        },
+      },
+    },
+    imageLowers: async (i) => (await o.images.prepare(o.storeName(i.spec?.image ?? ''))).rootfs.lowerDirs,
   };
   const support = o.vmImages ? await loadVmSupport({ driverRoot: join(o.dataDir, 'runtime'), images: o.vmImages, log: o.log }) : { unavailable: 'QEMU is not installed on this node' };
   let vm: InstanceRuntime | InstanceNotReadyError;
@@ -39,7 +53,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     o.log.info('virtual machines unavailable on this node', { why: support.unavailable });
     vm = new InstanceNotReadyError('VMDriverUnavailable', `this node cannot run virtual machines: ${support.unavailable}`);
   } else {
-    vm = { driver: support.driver, accelerator: support.accelerator, build: async (i) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs) }) };
+    vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, opts?.restoreState) }), disk: { vmDisk: support.driver } };
   }
   const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
   return { ...running, ...('unavailable' in support ? {} : { vmDriver: support.driver }) };

@@ -9,7 +9,9 @@ import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
 import type { KubeClient } from '../../client/index.js';
 import { ClientInformer, objectKey } from '../../client/informer.js';
-import { INSTANCES } from '../../client/refs.js';
+import { INSTANCES, SNAPSHOTS } from '../../client/refs.js';
+import type { Snapshot } from '../../apis/lodge/v1alpha1/snapshot.js';
+import { InstanceDisks } from './instance-disks.js';
 import { WorkQueue } from '../../controllers/runtime/workqueue.js';
 import type { Logger } from '../../util/log.js';
 import { InstanceNotReadyError } from './container-instance.js';
@@ -39,6 +41,23 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
   const log = o.log.child({ component: 'instances' });
   const queue = new WorkQueue();
   const bindQueue = new WorkQueue();
+  const mine = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
+  // Snapshots of every instance: an agent acts on those of the instances bound to it.
+  const snapshots = new ClientInformer(o.client, SNAPSHOTS, {}, log);
+  const snapshotsOf = (ns: string, name: string): Snapshot[] =>
+    (snapshots.list() as Snapshot[]).filter((s) => s.metadata.namespace === ns && s.spec?.instanceName === name);
+  const disks = new InstanceDisks({
+    client: o.client,
+    nodeName: o.nodeName,
+    dirs: o.dirs,
+    log,
+    lookup: {
+      instances: () => mine.list() as Instance[],
+      instance: (ns, name) => mine.cache.get(`${ns}/${name}`) as Instance | undefined,
+      snapshotsOf,
+      snapshot: (ns, name) => snapshots.cache.get(`${ns}/${name}`) as Snapshot | undefined,
+    },
+  });
   const sync = new InstanceSync({
     client: o.client,
     nodeName: o.nodeName,
@@ -46,20 +65,27 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     log,
     runtime: (t) => (t === 'vm' ? o.vm() : o.container),
     requeueAfter: (key, ms) => queue.addAfter(key, ms),
+    disks,
   });
-  const mine = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
   const unbound = new ClientInformer(o.client, INSTANCES, { fieldSelector: 'status.nodeName=' }, log);
   /** uid by key of what this agent runs, so an Instance gone from the API is torn down by uid. */
   const uidOf = new Map<string, string>();
   const keyOf = new Map<string, string>();
-  mine.addHandlers({
-    onAdd: (i) => queue.add(objectKey(i)),
-    onUpdate: (_o, i) => queue.add(objectKey(i)),
-    onDelete: (i) => queue.add(objectKey(i)),
-  });
+  // A copy's changes (made, flattened, gone) matter to its source too: what it may delete or merge.
+  const withSource = (i: KubeObject): void => {
+    queue.add(objectKey(i));
+    const src = (i as Instance).spec?.source?.instanceName;
+    if (src) queue.add(`${i.metadata.namespace}/${src}`);
+  };
+  mine.addHandlers({ onAdd: withSource, onUpdate: (_o, i) => withSource(i), onDelete: withSource });
+  const ofSnapshot = (s: KubeObject): void => {
+    const name = (s as Snapshot).spec?.instanceName;
+    if (name) queue.add(`${s.metadata.namespace}/${name}`);
+  };
+  snapshots.addHandlers({ onAdd: ofSnapshot, onUpdate: (_o, s) => ofSnapshot(s), onDelete: ofSnapshot });
   unbound.addHandlers({ onAdd: (i) => bindQueue.add(objectKey(i)), onUpdate: (_o, i) => bindQueue.add(objectKey(i)) });
-  const informersDone = [mine.run(signal), unbound.run(signal)];
-  await mine.hasSynced;
+  const informersDone = [mine.run(signal), unbound.run(signal), snapshots.run(signal)];
+  await Promise.all([mine.hasSynced, snapshots.hasSynced]);
 
   // Re-adopt: what runs for an Instance still bound here is synced as it is; the rest goes.
   const wanted = new Set(mine.list().map((i) => String(i.metadata.uid)));

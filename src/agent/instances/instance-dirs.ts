@@ -20,6 +20,10 @@ export interface AgentRecord {
   restartHandled?: string;
   /** Restarts made by the run strategy (status.restartCount, kept here too in case a status write was lost). */
   restartCount?: number;
+  /** The lodge.dev/restoreRequestedAt value last acted on. */
+  restoreHandled?: string;
+  /** The lodge.dev/flattenRequestedAt value last acted on. */
+  flattenHandled?: string;
 }
 
 const exists = (p: string): Promise<boolean> =>

@@ -4,8 +4,8 @@
 // Instance is deleted. Level-triggered: each call compares the Instance with
 // what the driver reports, so it re-adopts after an agent restart as it
 // converges after any missed event.
-import { INSTANCE_FINALIZER, RESTARTED_AT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
-import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
+import { FLATTEN_REQUESTED_AT, INSTANCE_FINALIZER, RESTARTED_AT, RESTORE_REQUESTED_AT, RESTORE_SNAPSHOT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
+import type { Instance, InstanceStatus } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
 import type { KubeClient } from '../../client/index.js';
 import { INSTANCES } from '../../client/refs.js';
@@ -16,13 +16,19 @@ import { instanceId } from './ids.js';
 import type { AgentRecord, InstanceDirs } from './instance-dirs.js';
 import { buildStatus, MANAGER, writeStatus, type Observed } from './instance-status.js';
 import { restartDelayMs, restartsAfterExit, runStrategyOf } from './run-strategy.js';
+import { InstanceDisks, type DiskRuntime } from './instance-disks.js';
 import { hasStatus } from '../../client/errors.js';
 
 /** What runs one type of Instance: its driver and how to build its workload. */
 export interface InstanceRuntime {
   driver: InstanceDriver;
-  build(i: Instance): Promise<{ spec: WorkloadSpec; digest?: string; note?: { reason: string; message: string } }>;
+  /** The workload of an Instance; restoreState: start from this memory state (a stateful snapshot's) instead of booting. */
+  build(i: Instance, opts?: { restoreState?: string }): Promise<{ spec: WorkloadSpec; digest?: string; note?: { reason: string; message: string } }>;
   accelerator?: string;
+  /** What snapshots of running instances need from the runtime. */
+  disk: DiskRuntime;
+  /** The image's read-only layers (containers), for a copy's fresh identity. */
+  imageLowers?(i: Instance): Promise<string[]>;
 }
 
 export interface InstanceSyncDeps {
@@ -33,6 +39,7 @@ export interface InstanceSyncDeps {
   /** The runtime of a type, or why there is none on this node (e.g. VMDriverUnavailable). */
   runtime(type: 'container' | 'vm'): InstanceRuntime | InstanceNotReadyError;
   requeueAfter(key: string, ms: number): void;
+  disks: InstanceDisks;
 }
 
 const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
@@ -43,6 +50,10 @@ export class InstanceSync {
   /** Notes of how a workload was built (e.g. Lodge's init stands in), by uid, for status. */
   private readonly notes = new Map<string, { reason: string; message: string } | undefined>();
   private readonly digests = new Map<string, string>();
+  /** Status fields the disk side owns (restore, flattened, lastSnapshotTime), by uid: merged into every report of this agent. */
+  private readonly diskStatus = new Map<string, Pick<InstanceStatus, 'restore' | 'flattened' | 'lastSnapshotTime'>>();
+  /** A stateful restore's memory state, for the next create of the workload only. */
+  private readonly restoreStates = new Map<string, string>();
 
   constructor(private readonly d: InstanceSyncDeps) {}
 
@@ -68,18 +79,111 @@ export class InstanceSync {
   }
 
   async sync(key: string, i: Instance): Promise<void> {
-    if (i.metadata.deletionTimestamp) return this.finalize(i);
+    if (i.metadata.deletionTimestamp) return this.finalize(key, i);
     await this.ensureFinalizer(i);
     const uid = String(i.metadata.uid);
-    const id = instanceId(uid);
     const rt = this.d.runtime(typeOf(i));
     if (rt instanceof InstanceNotReadyError) {
       await this.report(i, { phase: 'Failed', state: 'Error', reason: rt.reason, message: rt.message, restartCount: i.status?.restartCount ?? 0 });
       this.d.requeueAfter(key, NOT_READY_RETRY_MS);
       return;
     }
-    const driver = rt.driver;
     await this.d.dirs.ensureDir(uid);
+    if (!this.diskStatus.has(uid)) {
+      const { restore, flattened, lastSnapshotTime } = i.status ?? {};
+      this.diskStatus.set(uid, { ...(restore ? { restore } : {}), ...(flattened ? { flattened } : {}), ...(lastSnapshotTime ? { lastSnapshotTime } : {}) });
+    }
+    const disks = this.d.disks;
+    await disks.recover(i, rt.disk, await this.state(rt.driver, instanceId(uid)));
+    // A copy's disk first: nothing can boot before it is there.
+    if (i.spec?.source) {
+      const blocked = await disks.ensureCopy(i, rt.disk, (src) => this.state(rt.driver, instanceId(String(src.metadata.uid))), () => rt.imageLowers?.(i) ?? Promise.resolve([]));
+      if (blocked) {
+        await this.report(i, { phase: 'Failed', state: 'Error', ...blocked, restartCount: i.status?.restartCount ?? 0 }, rt);
+        this.d.requeueAfter(key, NOT_READY_RETRY_MS);
+        return;
+      }
+      if (!i.status?.flattened && (await disks.isFlattened(i))) this.setDiskStatus(uid, { flattened: true });
+    }
+    await this.handleRestore(key, i, rt);
+    await this.handleFlatten(i, rt);
+    await this.converge(key, i, rt);
+    const st = await this.state(rt.driver, instanceId(uid));
+    const snaps = await disks.syncSnapshots(i, rt.disk, st);
+    if (snaps.lastSnapshotTime && snaps.lastSnapshotTime !== this.diskStatus.get(uid)?.lastSnapshotTime) {
+      this.setDiskStatus(uid, { lastSnapshotTime: snaps.lastSnapshotTime });
+      await this.converge(key, i, rt);
+    }
+    if (snaps.requeueMs) this.d.requeueAfter(key, snaps.requeueMs);
+  }
+
+  private setDiskStatus(uid: string, s: Pick<InstanceStatus, 'restore' | 'flattened' | 'lastSnapshotTime'>): void {
+    this.diskStatus.set(uid, { ...this.diskStatus.get(uid), ...s });
+  }
+
+  /**
+   * A restore request (lodge snapshot restore): once per requestedAt. The
+   * workload goes (its disk is replaced), the snapshot's disk comes back and
+   * converge() starts it again, from the snapshot's memory when it has one.
+   */
+  private async handleRestore(key: string, i: Instance, rt: InstanceRuntime): Promise<void> {
+    const requestedAt = i.metadata.annotations?.[RESTORE_REQUESTED_AT];
+    const snapName = i.metadata.annotations?.[RESTORE_SNAPSHOT] ?? '';
+    if (!requestedAt) return;
+    const uid = String(i.metadata.uid);
+    const rec = await this.d.dirs.readRecord(uid);
+    if (rec.restoreHandled === requestedAt) return;
+    const snap = this.d.disks.snapshotFor(i, snapName);
+    const done = async (phase: 'Succeeded' | 'Failed', message: string): Promise<void> => {
+      rec.restoreHandled = requestedAt;
+      await this.d.dirs.writeRecord(uid, rec);
+      this.setDiskStatus(uid, { restore: InstanceDisks.restoreStatus(snapName, requestedAt, phase, message) });
+      this.d.log.info('restore finished', { instance: key, snapshot: snapName, phase, message });
+    };
+    if (!snap || snap.status?.phase !== 'Ready' || snap.metadata.deletionTimestamp) {
+      return done('Failed', `snapshot ${snapName} of ${i.metadata.name} is ${!snap ? 'not found' : snap.metadata.deletionTimestamp ? 'being deleted' : `not ready (${snap.status?.phase ?? 'Pending'})`}`);
+    }
+    if (!(await this.d.disks.snapshotRecord(i, String(snap.metadata.uid)))) return done('Failed', `snapshot ${snapName} has no data on node ${this.d.nodeName}`);
+    this.setDiskStatus(uid, { restore: InstanceDisks.restoreStatus(snapName, requestedAt, 'InProgress') });
+    const id = instanceId(uid);
+    const st = await this.state(rt.driver, id);
+    if (st) {
+      await this.report(i, { phase: 'Stopping', reason: 'Restoring', message: `restoring snapshot ${snapName}`, restartCount: rec.restartCount ?? 0 }, rt);
+      // What runs is about to be replaced by the snapshot: no graceful shutdown to wait for.
+      if (st.status !== 'stopped') await rt.driver.stop(id, 0);
+      await rt.driver.delete(id);
+    }
+    const { state } = await this.d.disks.restore(i, String(snap.metadata.uid));
+    if (state) this.restoreStates.set(uid, state);
+    else this.restoreStates.delete(uid);
+    await done('Succeeded', state ? 'disk and memory state restored' : 'disk restored');
+  }
+
+  /** A flatten request (before its source or snapshot is removed with --force): once per value. */
+  private async handleFlatten(i: Instance, rt: InstanceRuntime): Promise<void> {
+    const requestedAt = i.metadata.annotations?.[FLATTEN_REQUESTED_AT];
+    if (!requestedAt || !i.spec?.source) return;
+    const uid = String(i.metadata.uid);
+    const rec = await this.d.dirs.readRecord(uid);
+    if (rec.flattenHandled === requestedAt) return;
+    const id = instanceId(uid);
+    const st = await this.state(rt.driver, id);
+    const remake = await this.d.disks.flatten(i, rt.disk, st);
+    // A container's read-only layers are fixed while it runs: it is made again on its own copy.
+    if (remake && st) {
+      await this.stopAndDelete(i, rt, st, rec);
+    }
+    rec.flattenHandled = requestedAt;
+    await this.d.dirs.writeRecord(uid, rec);
+    this.setDiskStatus(uid, { flattened: true });
+    this.d.log.info('instance flattened', { instance: `${i.metadata.namespace}/${i.metadata.name}` });
+  }
+
+  /** The lifecycle: bring the workload to what runStrategy, paused and a restart request say. */
+  private async converge(key: string, i: Instance, rt: InstanceRuntime): Promise<void> {
+    const uid = String(i.metadata.uid);
+    const id = instanceId(uid);
+    const driver = rt.driver;
     const rec = await this.d.dirs.readRecord(uid);
     rec.restartCount ??= i.status?.restartCount ?? 0;
     const strategy = runStrategyOf(i.spec?.runStrategy);
@@ -164,7 +268,7 @@ export class InstanceSync {
   private async report(i: Instance, o: Observed, rt?: InstanceRuntime): Promise<void> {
     const uid = String(i.metadata.uid);
     const digest = this.digests.get(uid) ?? (i.status as { imageDigest?: string } | undefined)?.imageDigest;
-    await writeStatus(this.d.client, i, buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }));
+    await writeStatus(this.d.client, i, { ...buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }), ...this.diskStatus.get(uid) });
   }
 
   /** Create and start a workload; the reason when it cannot be made yet. */
@@ -172,8 +276,11 @@ export class InstanceSync {
     const uid = String(i.metadata.uid);
     await this.report(i, { phase: 'Starting', restartCount: i.status?.restartCount ?? 0 }, rt);
     let built;
+    const restoreState = this.restoreStates.get(uid);
+    // One try: a state that does not load is not tried again; the instance boots from the restored disk instead.
+    this.restoreStates.delete(uid);
     try {
-      built = await rt.build(i);
+      built = await rt.build(i, restoreState ? { restoreState } : {});
     } catch (e) {
       if (e instanceof InstanceNotReadyError) return e;
       throw e;
@@ -201,9 +308,16 @@ export class InstanceSync {
   }
 
   /** Deleted: stop, remove the workload and everything on the node, then let the Instance go. */
-  private async finalize(i: Instance): Promise<void> {
+  private async finalize(key: string, i: Instance): Promise<void> {
     if (!(i.metadata.finalizers ?? []).includes(INSTANCE_FINALIZER)) return;
     const uid = String(i.metadata.uid);
+    // Linked copies read this instance's layers: it goes after them (or after they are flattened).
+    const readers = this.d.disks.linkedCopiesOf(i);
+    if (readers.length) {
+      await this.report(i, { phase: 'Stopping', reason: 'WaitingForCopies', message: `deletion waits for linked copies: ${readers.map((c) => c.metadata.name).join(', ')}`, restartCount: i.status?.restartCount ?? 0 });
+      this.d.requeueAfter(key, 5000);
+      return;
+    }
     const rt = this.d.runtime(typeOf(i));
     if (!(rt instanceof InstanceNotReadyError)) {
       const st = await this.state(rt.driver, instanceId(uid));
@@ -213,6 +327,8 @@ export class InstanceSync {
       }
     }
     await this.teardown(uid);
+    await this.d.disks.releaseSnapshots(i);
+    this.diskStatus.delete(uid);
     const next: KubeObject = structuredClone(i) as KubeObject;
     next.metadata.finalizers = (i.metadata.finalizers ?? []).filter((f) => f !== INSTANCE_FINALIZER);
     try {

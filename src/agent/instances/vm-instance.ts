@@ -3,7 +3,6 @@
 // opened on this node (no QEMU), a vm Instance reports VMDriverUnavailable
 // instead of failing the agent. The only VM-specific code here is the VmSpec
 // builder.
-import { join } from 'node:path';
 import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Logger } from '../../util/log.js';
@@ -13,6 +12,7 @@ import { noCloudSeed } from '../first-boot/nocloud.js';
 import { writeSeedDisk } from '../first-boot/seed-disk.js';
 import { VM_IMAGE_NAMES, VmImages, type VmImageName } from '../images/vm/index.js';
 import type { InstanceDriver, VmSpec, WorkloadSpec } from '../runtime/driver.js';
+import { VmDiskStore, type LiveVmDisk } from '../storage/vm-disk-store.js';
 import { InstanceNotReadyError, instanceLimits } from './container-instance.js';
 import { instanceCgroup, instanceId } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
@@ -26,7 +26,7 @@ export interface VmImageFiles {
 }
 
 export interface VmSupport {
-  driver: InstanceDriver;
+  driver: InstanceDriver & LiveVmDisk;
   images: { ensure(name: string): Promise<VmImageFiles> };
   /** kvm or tcg, from the driver's probe. */
   accelerator?: string;
@@ -73,7 +73,7 @@ async function ensureSeed(i: Instance, dirs: InstanceDirs): Promise<{ path: stri
   return { path, hostname: seed.config.hostname };
 }
 
-export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, dirs: InstanceDirs): Promise<WorkloadSpec> {
+export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, dirs: InstanceDirs, restoreState?: string): Promise<WorkloadSpec> {
   const uid = String(i.metadata.uid);
   let img: VmImageFiles;
   try {
@@ -98,7 +98,8 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
     mounts: [],
     logPath: dirs.consoleLog(uid),
     // The root disk lives with the instance (kept across stop/start/restart, removed with it), as a system container's upper layer does.
-    vm: { ...buildVmSpec(i, img, seed.path), persistentDisk: join(dirs.dir(uid), 'disk.qcow2') },
+    // Its top layer: disk.qcow2 at first, another after a snapshot or restore (storage/vm-disk-store.ts).
+    vm: { ...buildVmSpec(i, img, seed.path), persistentDisk: await new VmDiskStore(dirs.dir(uid)).activeDisk(), ...(restoreState ? { incomingState: restoreState } : {}) },
   };
 }
 

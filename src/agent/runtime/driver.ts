@@ -88,6 +88,17 @@ export interface WorkloadSpec {
    * oci-spec.ts for the trade-off).
    */
   systemd?: boolean;
+  /**
+   * Bring the workload back from a checkpoint (a CRIU image dir written by
+   * the container driver's checkpoint()) instead of running args fresh: the
+   * processes continue where they were dumped, with the same pids inside
+   * their PID namespace, and the workload is running as soon as create()
+   * returns (start() is then a no-op). The rest of the spec must be the
+   * one the checkpoint was taken with, and rootfs must hold the same upper
+   * dir contents: the images have the processes, not the filesystem.
+   * Containers only.
+   */
+  restoreFrom?: string;
   /** A virtual machine (the vm driver): its boot files, disk and size. The container fields above (rootfs, args, env, cwd, mounts) do not apply then. */
   vm?: VmSpec;
 }
@@ -120,6 +131,14 @@ export interface VmSpec {
    * owns the Instance's cloud-init data; the driver only attaches it.
    */
   seed?: { path: string; format: 'raw' };
+  /**
+   * Resume from a memory+device state file (VmDriver.saveState) instead of
+   * booting: QEMU is created waiting for it (-incoming defer) and start()
+   * loads it and runs the guest from where it was saved. The VM must have
+   * the devices, cpus and memory of the one that saved it, and a disk in the
+   * state the save left (an overlay on the snapshot layer taken with it).
+   */
+  incomingState?: string;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ConmonLaunch {
   conmonPath: string;
   runcPath: string;
   runcRoot: string;
+  /** Passed to runc as `--criu` (restores need it; see criu.ts). */
+  criuPath?: string;
   id: string;
   /** Names conmon's attach-socket symlink; short, because unix socket paths are. */
   cuuid: string;
@@ -38,7 +40,22 @@ export interface ConmonLaunch {
    * to the terminal. Its size is set through the `ctl` FIFO in the bundle.
    */
   terminal?: boolean;
+  /**
+   * Bring the container back from a checkpoint instead of creating it:
+   * conmon runs `runc restore --detach --image-path <imageDir> --work-path
+   * <bundle>` (so CRIU's restore.log lands in the bundle) where it would run
+   * `runc create`, and supervises the result exactly like a created
+   * container. The container is running, not created, when it answers.
+   */
+  restore?: { imageDir: string };
 }
+
+/**
+ * `runc restore` options, given to conmon as --runtime-opt. The counterparts
+ * of the checkpoint's (runc.ts): what was dumped with --tcp-established or
+ * --file-locks is restored only when asked again.
+ */
+const RESTORE_OPTS = ['--tcp-established', '--file-locks'];
 
 export function conmonArgs(l: ConmonLaunch): string[] {
   return [
@@ -49,6 +66,7 @@ export function conmonArgs(l: ConmonLaunch): string[] {
     '--runtime', l.runcPath,
     '--runtime-arg', '--root',
     '--runtime-arg', l.runcRoot,
+    ...(l.criuPath ? ['--runtime-arg', '--criu', '--runtime-arg', l.criuPath] : []),
     '--bundle', l.bundle,
     '--persist-dir', l.stateDir,
     '--exit-dir', l.exitDir,
@@ -58,6 +76,7 @@ export function conmonArgs(l: ConmonLaunch): string[] {
     '--log-path', `k8s-file:${l.logPath}`,
     // No --stdin: with it, conmon closes the terminal when the last attach client leaves.
     ...(l.terminal ? ['--terminal'] : []),
+    ...(l.restore ? ['--restore', l.restore.imageDir, ...RESTORE_OPTS.flatMap((o) => ['--runtime-opt', o])] : []),
   ];
 }
 
@@ -139,7 +158,10 @@ export function spawnConmon(l: ConmonLaunch): PendingConmon {
     }
     const pid = msg.data ?? msg.pid ?? -1;
     if (pid > 0) return finish(undefined, pid);
-    fail(`runc create failed: ${(msg.message ?? '').trim() || `code ${pid}`}`);
+    // runc's warnings (a failed restore logs one per cgroup it could not yet remove) bury the error that explains the failure.
+    const lines = (msg.message ?? '').trim().split('\n');
+    const errors = lines.filter((x) => !/level=warning/.test(x));
+    fail(`runc ${l.restore ? 'restore' : 'create'} failed: ${(errors.length ? errors : lines).join('\n').trim() || `code ${pid}`}`);
   });
   sync.on('error', () => undefined);
   // EOF: every conmon process is gone. Report once the first one's exit status is known.

@@ -5,7 +5,7 @@
 // the old one left running. Operations on one id are expected to be
 // serialized by the caller (the agent's per-workload queue).
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createLogger, type Logger } from '../../../util/log.js';
 import {
@@ -23,6 +23,7 @@ import {
 import { isFrozen, normalizeCgroupsPath, oomKills, processInCgroup, readCgroupStats, removeCgroup } from './cgroups.js';
 import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
+import { checkCriu, criuLogTail, findCriu, type CriuAvailability } from './criu.js';
 import { attachConsole, resizeTerminal } from './console.js';
 import { startExec } from './exec.js';
 import { probeHost } from './host.js';
@@ -44,6 +45,8 @@ export interface ContainerDriverOptions {
   /** Found on PATH (and /usr/sbin, /usr/bin) when not given. */
   runcPath?: string;
   conmonPath?: string;
+  /** The criu runc runs for checkpoint/restore; default the one scripts/criu.mjs builds, else criu on PATH (see criu.ts). */
+  criuPath?: string;
   logger?: Logger;
   /** How long conmon may take to get a container created. */
   createTimeoutMs?: number;
@@ -61,6 +64,8 @@ export class ContainerDriver implements InstanceDriver {
   private scriptPath: string | undefined;
   /** socat, the bridge to conmon's SOCK_SEQPACKET attach socket (see console.ts); optional, as only consoles need it. */
   private socatPath: string | undefined;
+  /** `criu check` runs once per driver: the kernel and the binary do not change under a running agent. */
+  private criuCheck: Promise<CriuAvailability> | undefined;
 
   private constructor(
     private readonly runc: Runc,
@@ -82,7 +87,8 @@ export class ContainerDriver implements InstanceDriver {
     const runcRoot = opts.runcRoot ?? '/run/lodge/runc';
     for (const dir of [layout.containersDir, layout.exitsDir, layout.socketsDir, runcRoot]) await mkdir(dir, { recursive: true });
     const log = (opts.logger ?? createLogger()).child({ component: 'container-driver' });
-    const driver = new ContainerDriver(new Runc(runcPath as string, runcRoot), conmonPath as string, await probeHost(), log, opts);
+    const criuPath = await findCriu(opts.criuPath);
+    const driver = new ContainerDriver(new Runc(runcPath as string, runcRoot, criuPath), conmonPath as string, await probeHost(), log, opts);
     driver.scriptPath = await findExecutable('script');
     driver.socatPath = await findExecutable('socat');
     return driver;
@@ -95,8 +101,47 @@ export class ContainerDriver implements InstanceDriver {
     return this.runc.root;
   }
 
+  /**
+   * Whether checkpoint() and a create() with restoreFrom can work here: a
+   * criu binary that passes `criu check` on this kernel. Callers turn a
+   * `false` into "stateful container snapshots need CRIU: <reason>".
+   */
+  criuAvailable(): Promise<CriuAvailability> {
+    this.criuCheck ??= checkCriu(this.runc.criuPath);
+    return this.criuCheck;
+  }
+
+  /**
+   * Dump a running (or paused) container's processes into imageDir with
+   * CRIU through `runc checkpoint`. With leaveRunning the container goes on
+   * (a consistent snapshot of a live server); without it runc kills the
+   * container and forgets it, conmon records its exit, and the caller
+   * deletes it and creates it again with restoreFrom. The root filesystem
+   * is not in the images: a restore needs the same upper dir mounted again
+   * (a system container's persistent one).
+   */
+  async checkpoint(id: string, imageDir: string, opts: { leaveRunning: boolean }): Promise<void> {
+    const p = await this.existing(id);
+    const criu = await this.criuAvailable();
+    if (!criu.ok) throw new Error(`checkpoint container ${id}: stateful container snapshots need CRIU: ${criu.reason}`);
+    const st = await this.runc.state(id);
+    if (st?.status !== 'running' && st?.status !== 'paused') throw new Error(`checkpoint container ${id}: it is ${st?.status ?? 'not known to runc'}, not running`);
+    await mkdir(imageDir, { recursive: true });
+    const started = performance.now();
+    try {
+      // CRIU's dump.log goes with the images, where whoever looks at a failed or odd checkpoint looks first.
+      await this.runc.checkpoint(id, imageDir, { leaveRunning: opts.leaveRunning, workDir: imageDir });
+    } catch (e) {
+      throw new Error(`checkpoint container ${id} into ${imageDir}: ${(e as Error).message}; ${await criuLogTail(imageDir, 'dump.log')}`);
+    }
+    // runc has killed the container (CRIU's dump ends in SIGKILL) and removed its state; let conmon write the exit down so state() agrees.
+    if (!opts.leaveRunning && !(await this.waitExited(id, p, KILL_WAIT_MS))) this.log.warn('container still not recorded as exited after its checkpoint', { id });
+    this.log.info('container checkpointed', { id, imageDir, leaveRunning: opts.leaveRunning, ms: Math.round(performance.now() - started) });
+  }
+
   async create(spec: WorkloadSpec): Promise<void> {
     validateId(spec.id);
+    if (spec.restoreFrom) await this.checkRestorable(spec.id, spec.restoreFrom);
     const cgroupsPath = normalizeCgroupsPath(spec.cgroupsPath);
     const p = this.layout.of(spec.id);
     // conmon binds <socketsDir>/<cuuid>/attach and exits if that does not fit a sockaddr_un.
@@ -112,7 +157,7 @@ export class ContainerDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => this.removeStateDir(p));
-      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}), ...(spec.stopSignal && spec.stopSignal !== 'SIGTERM' ? { stopSignal: spec.stopSignal } : {}) };
+      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}), ...(spec.stopSignal && spec.stopSignal !== 'SIGTERM' ? { stopSignal: spec.stopSignal } : {}), ...(spec.restoreFrom ? { restoredFrom: spec.restoreFrom } : {}) };
       // A caller's persistent upper layer (a system container's) lives outside the state dir, so delete keeps it.
       const upper = spec.rootfs.upperDir ?? p.upper;
       const work = spec.rootfs.workDir ?? p.work;
@@ -130,6 +175,7 @@ export class ContainerDriver implements InstanceDriver {
         conmonPath: this.conmonPath,
         runcPath: this.runc.path,
         runcRoot: this.runc.root,
+        criuPath: this.runc.criuPath,
         id: spec.id,
         cuuid: p.cuuid,
         bundle: p.bundle,
@@ -141,6 +187,7 @@ export class ContainerDriver implements InstanceDriver {
         conmonPidFile: p.conmonPid,
         timeoutMs: this.opts.createTimeoutMs ?? 30_000,
         terminal: spec.terminal,
+        ...(spec.restoreFrom ? { restore: { imageDir: spec.restoreFrom } } : {}),
       });
       revert.add('abort monitor', () => conmon.abort());
 
@@ -164,11 +211,16 @@ export class ContainerDriver implements InstanceDriver {
       if (spec.ready) await spec.ready;
       const conmonAt = performance.now();
       await conmon.proceed();
+      // A restored container runs from here on: start() has nothing left to do, and state() must say running.
+      if (spec.restoreFrom) await writeFile(p.startedAt, new Date().toISOString());
       revert.success();
       const ms = (x: number): number => Math.round(x * 10) / 10;
       this.log.info('container created', { id: spec.id, cgroupsPath, ms: ms(performance.now() - started), mountMs: ms(mountMs), conmonMs: ms(performance.now() - conmonAt) });
     } catch (e) {
-      throw new Error(`create container ${spec.id}: ${(e as Error).message}`);
+      // Read before the revert removes the bundle, where conmon has runc restore put CRIU's log.
+      // (The revert then removes the file, so its lines are quoted here.)
+      const criuLog = spec.restoreFrom ? `; ${await criuLogTail(p.dir, 'restore.log')}` : '';
+      throw new Error(`${spec.restoreFrom ? `restore container ${spec.id} from ${spec.restoreFrom}` : `create container ${spec.id}`}: ${(e as Error).message}${criuLog}`);
     } finally {
       await revert.fail();
     }
@@ -176,6 +228,12 @@ export class ContainerDriver implements InstanceDriver {
 
   async start(id: string): Promise<void> {
     const p = await this.existing(id);
+    const record = await this.readRecord(p);
+    // Restored: already running since create(); only a container that died meanwhile goes on to runc's error.
+    if (record?.restoredFrom) {
+      const st = await this.liveState(id, p, record);
+      if (st?.status === 'running' || st?.status === 'paused') return;
+    }
     const at = new Date().toISOString();
     try {
       // Straight to `runc start`: asking runc's state first would cost one more runc run on every start.
@@ -337,6 +395,14 @@ export class ContainerDriver implements InstanceDriver {
   async resizeConsole(id: string, cols: number, rows: number): Promise<void> {
     const p = await this.existing(id);
     await resizeTerminal(p.ctlFifo, cols, rows);
+  }
+
+  /** Fail early, before anything is made, when a restore cannot work: no CRIU, or no checkpoint at that path. */
+  private async checkRestorable(id: string, imageDir: string): Promise<void> {
+    const criu = await this.criuAvailable();
+    if (!criu.ok) throw new Error(`restore container ${id}: stateful container snapshots need CRIU: ${criu.reason}`);
+    // inventory.img is the first image CRIU writes and reads: without it the dir is no checkpoint.
+    if (!(await exists(join(imageDir, 'inventory.img')))) throw new Error(`restore container ${id}: ${imageDir} holds no CRIU checkpoint (no inventory.img)`);
   }
 
   /** The paths of a container that exists (has its record), else WorkloadNotFoundError. */

@@ -88,4 +88,6 @@ export interface ContainerRecord {
   terminal?: boolean;
   /** What stop() sends first, when not SIGTERM (systemd: SIGRTMIN+3); kept here since stop() gets only the id. */
   stopSignal?: StopSignal;
+  /** Brought back from this checkpoint image dir (runc restore) rather than started fresh: it runs as soon as it is created. */
+  restoredFrom?: string;
 }

@@ -17,14 +17,29 @@ export interface RuncState {
 const NOT_EXIST = /does not exist|not found/i;
 const NOT_RUNNING = /not running|process already finished|no such process|container not running/i;
 
+/** What `runc checkpoint` is asked to do besides writing the images. */
+export interface CheckpointOptions {
+  /** Keep the container running after the dump (a snapshot); otherwise runc kills and removes it. */
+  leaveRunning: boolean;
+  /** CRIU's dump.log and its scratch files; CRIU's own default is the image dir. */
+  workDir: string;
+}
+
 export class Runc {
   constructor(
     readonly path: string,
     readonly root: string,
+    /** The criu runc runs for checkpoint/restore (`runc --criu`); runc's default is `criu` on PATH. */
+    readonly criuPath?: string,
   ) {}
 
+  /** Global options every runc command of this driver gets (conmon's runc too, as --runtime-arg). */
+  get globalArgs(): string[] {
+    return ['--root', this.root, ...(this.criuPath ? ['--criu', this.criuPath] : [])];
+  }
+
   private argv(...args: string[]): string[] {
-    return [this.path, '--root', this.root, ...args];
+    return [this.path, ...this.globalArgs, ...args];
   }
 
   /**
@@ -71,6 +86,23 @@ export class Runc {
 
   async resume(id: string): Promise<void> {
     await mustRun(this.argv('resume', id));
+  }
+
+  /**
+   * Dump the container's processes into imageDir with CRIU.
+   * --tcp-established and --file-locks: a server's open connections and
+   * flock()s are state it expects back, and CRIU refuses to dump either
+   * without being told. --shell-job is not used: it is for a process tree
+   * whose session and controlling terminal lie outside it, while a Lodge
+   * container's init is a session leader on its own terminal: the slave is
+   * on the container's devpts (dumped with it), and on restore CRIU opens a
+   * new ptmx there and runc sends the orphaned master to conmon's console
+   * socket, so conmon holds the terminal again. Without a terminal the
+   * init's stdio are pipes to conmon: runc notes them (descriptors.json)
+   * and plugs the new conmon's pipes in their place on restore.
+   */
+  async checkpoint(id: string, imageDir: string, opts: CheckpointOptions): Promise<void> {
+    await mustRun(this.argv('checkpoint', '--image-path', imageDir, '--work-path', opts.workDir, '--tcp-established', '--file-locks', ...(opts.leaveRunning ? ['--leave-running'] : []), id));
   }
 
   /** Kill whatever still runs, remove runc's state and the cgroups runc made. Absent is fine. */

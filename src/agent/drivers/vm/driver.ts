@@ -15,7 +15,7 @@
 // layer's to keep (a volume), not QEMU's.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { createLogger, type Logger } from '../../../util/log.js';
 import { DEFAULT_BOOT_PROFILE, profileCmdline, type BootProfile } from '../../images/vm/boot-profile.js';
@@ -41,6 +41,8 @@ import { createVmCgroup } from './cgroup.js';
 import { createOverlay } from './disk.js';
 import { inferExit, readExit, recordExit, type VmExit } from './exit.js';
 import { launchQemu } from './launch.js';
+import { checkStateFile, loadUri, qemuLogTail, saveUri, syncFile, tuneForLocalSave, waitMigration } from './migration.js';
+import { blockChain, blockdevSnapshot, blockStream, freezeGuest, rootVirtualSize, type Frozen } from './snapshot.js';
 import { Layout, MAX_SOCKET_PATH, validateId, type VmPaths, type VmRecord } from './layout.js';
 import { GuestAgentSessions, GuestAgentUnavailableError, guestExec, type GuestAgentLease } from './guest-agent/index.js';
 import { qemuArgs } from './qemu-args.js';
@@ -66,6 +68,28 @@ export interface VmDriverOptions {
   guestAgentTimeoutMs?: number;
 }
 
+export interface SnapshotDiskOptions {
+  /** Freeze the guest's filesystems around the switch through its agent (default true); without an agent the snapshot is crash-consistent. */
+  freeze?: boolean;
+}
+
+export interface SaveStateOptions {
+  /**
+   * Called while the vCPUs are stopped, before the state is written: the
+   * moment to switch the disk (snapshotDisk with freeze false) so that it
+   * matches the saved memory. QMP is free meanwhile. A rejection aborts the
+   * save and the guest runs on.
+   */
+  beforeSave?: () => Promise<void>;
+  /** How long the write may take; default scaled to the guest's memory. */
+  timeoutMs?: number;
+}
+
+export interface StreamDiskOptions {
+  /** Default scaled to the disk's virtual size. */
+  timeoutMs?: number;
+}
+
 const MiB = 1024 * 1024;
 /** QEMU's own memory beyond guest RAM: the TCG translation cache (bounded, below) plus its heap, device and I/O buffers. Measured RSS of an idle 256 MiB TCG guest is ~240 MiB. */
 const TCG_TB_SIZE_MIB = 256;
@@ -79,6 +103,17 @@ const QUIT_WAIT_MS = 5000;
 const KILL_WAIT_MS = 10_000;
 /** A boot under TCG takes seconds, and tens of them on a host busy booting many; the agent starts at the end of rcS. */
 const GUEST_AGENT_TIMEOUT_MS = 90_000;
+/** A running guest's agent answers a sync in milliseconds; one that does not within this is taken as absent (the snapshot is then crash-consistent). */
+const FREEZE_SYNC_TIMEOUT_MS = 3000;
+/** guest-fsfreeze-freeze syncs every filesystem first, which under TCG with a dirty page cache can take a while. */
+const FREEZE_TIMEOUT_MS = 5000;
+const THAW_TIMEOUT_MS = 10_000;
+/** Migration to or from a local file: a fixed allowance plus a floor on the rate (an idle 256 MiB TCG guest saves in ~0.1 s here, ~2.5 GiB/s of guest RAM; this allows for a busy host and a full, non-zero RAM). */
+const MIGRATION_BASE_MS = 60_000;
+const MIGRATION_MIN_BYTES_PER_MS = 20 * MiB / 1000;
+/** block-stream copies every allocated cluster of the layers above base: allow for a slow, busy disk. */
+const STREAM_BASE_MS = 120_000;
+const STREAM_MIN_BYTES_PER_MS = 5 * MiB / 1000;
 
 export class VmDriver implements InstanceDriver {
   readonly kind = 'vm' as const;
@@ -120,6 +155,11 @@ export class VmDriver implements InstanceDriver {
     if (!(vm.cpus >= 1) || !Number.isInteger(vm.cpus)) throw new Error(`create vm ${spec.id}: cpus must be a positive integer, not ${vm.cpus}`);
     if (!(vm.memoryBytes >= 16 * MiB)) throw new Error(`create vm ${spec.id}: memoryBytes ${vm.memoryBytes} is below 16 MiB`);
     const cgroupsPath = normalizeCgroupsPath(spec.cgroupsPath);
+    // Absolute: QEMU runs daemonized in /. Checked now, so a wrong path fails create rather than leave a QEMU waiting for a stream that never comes.
+    const incomingState = vm.incomingState === undefined ? undefined : resolve(vm.incomingState);
+    if (incomingState !== undefined) await checkStateFile(incomingState).catch((e: Error) => {
+      throw new Error(`create vm ${spec.id}: ${e.message}`);
+    });
     const p = this.layout.of(spec.id);
     for (const s of [p.qmpSocket, p.consoleSocket, p.guestAgentSocket]) {
       if (Buffer.byteLength(s) > MAX_SOCKET_PATH) throw new Error(`create vm ${spec.id}: socket path ${s} is longer than a unix socket allows (${MAX_SOCKET_PATH} bytes): use a shorter driver root`);
@@ -137,7 +177,7 @@ export class VmDriver implements InstanceDriver {
       // An Instance's disk outlives this VM (kept by delete); a bare VM's lives in the state dir.
       const disk = vm.persistentDisk ?? p.overlay;
       const diskExists = vm.persistentDisk !== undefined && (await exists(vm.persistentDisk));
-      const args = qemuArgs({ id: spec.id, vm, paths: { ...p, overlay: disk }, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB, hostname: spec.hostname });
+      const args = qemuArgs({ id: spec.id, vm: { ...vm, incomingState }, paths: { ...p, overlay: disk }, logPath: spec.logPath, accelerator: this.accelerator, profile: this.profile, profileCmdline: profileCmdline(this.profile), tcgTbSizeMiB: TCG_TB_SIZE_MIB, hostname: spec.hostname });
       const record: VmRecord = {
         id: spec.id,
         node: spec.node,
@@ -149,6 +189,7 @@ export class VmDriver implements InstanceDriver {
         memoryBytes: vm.memoryBytes,
         argv: [this.qemuPath, ...args],
         createdAt: new Date().toISOString(),
+        ...(incomingState !== undefined ? { incomingState } : {}),
       };
       // The record first: delete() and list() find a half-made VM by it.
       await writeFile(p.record, JSON.stringify(record, null, 1));
@@ -175,14 +216,39 @@ export class VmDriver implements InstanceDriver {
   async start(id: string): Promise<void> {
     const p = await this.existing(id);
     if (!(await qemuAlive(id, p))) throw new Error(`start vm ${id}: QEMU is not running (${(await this.exitOf(id, p)).reason}); a stopped VM is deleted and created again`);
+    const record = await this.readRecord(p);
     await this.withQmp(id, p, 'start', async (qmp) => {
       const { status } = await qmp.execute<{ status: string }>('query-status');
       // Already started: running, or paused by pause() (start does not resume).
       if (status !== 'prelaunch' && (await exists(p.startedAt))) return;
-      if (status !== 'prelaunch' && status !== 'paused') throw new Error(`QEMU status is ${status}`);
+      if (status === 'inmigrate' && record?.incomingState) await this.loadState(id, p, qmp, record);
+      else if (status !== 'prelaunch' && status !== 'paused') throw new Error(`QEMU status is ${status}`);
       await qmp.execute('cont');
       await writeFile(p.startedAt, new Date().toISOString());
     });
+  }
+
+  /**
+   * Feed a QEMU waiting with -incoming defer its state file and wait until it
+   * has loaded it (the guest is then paused, as -S leaves it). QEMU 7.2 exits
+   * when a load fails, with the reason only in its -D log.
+   */
+  private async loadState(id: string, p: VmPaths, qmp: QmpClient, record: VmRecord): Promise<void> {
+    const file = record.incomingState as string;
+    const started = performance.now();
+    const timeoutMs = MIGRATION_BASE_MS + Math.ceil(record.memoryBytes / MIGRATION_MIN_BYTES_PER_MS);
+    try {
+      await checkStateFile(file);
+      await qmp.execute('migrate-incoming', { uri: loadUri(file) });
+      await waitMigration(qmp, timeoutMs, `load state from ${file}`);
+    } catch (e) {
+      // QEMU 7.2 exits when a load fails: give it a moment to write its reason down, which is the part worth reporting.
+      const gone = await waitQemuGone(id, p, 1000);
+      const why = await qemuLogTail(p.qemuLog);
+      const what = gone ? 'QEMU exited' : (e as Error).message;
+      throw new Error(`load state from ${file}: ${what}${why ? `; QEMU says: ${why}` : ''}`);
+    }
+    this.log.info('vm state loaded', { id, file, ms: Math.round(performance.now() - started) });
   }
 
   async stop(id: string, timeoutMs: number): Promise<void> {
@@ -249,6 +315,135 @@ export class VmDriver implements InstanceDriver {
     const p = await this.existing(id);
     const st = await this.state(id);
     if (st.status === 'paused') await this.withQmp(id, p, 'resume', (qmp) => qmp.execute('cont'));
+  }
+
+  /**
+   * An external snapshot of the root disk while the guest runs (or is
+   * paused): QEMU creates `newTop`, a qcow2 overlay whose backing file is the
+   * current top, and the guest writes there from now on; the old top is
+   * read-only from here and is the snapshot. With freeze (the default) the
+   * guest's filesystems are frozen through its agent around the switch, so
+   * the old top holds a clean filesystem; without an agent answering (or
+   * with a paused guest, which cannot answer) it goes on crash-consistent and
+   * says so with frozen: false. `newTop` must not exist.
+   */
+  async snapshotDisk(id: string, newTop: string, opts: SnapshotDiskOptions = {}): Promise<{ frozen: boolean }> {
+    const op = 'snapshot disk';
+    const p = await this.existing(id);
+    const top = resolve(newTop);
+    if (!(await qemuAlive(id, p))) throw new Error(`${op} vm ${id}: QEMU is not running`);
+    // QEMU would truncate an existing file, which may be someone's layer.
+    if (await exists(top)) throw new Error(`${op} vm ${id}: ${top} already exists`);
+    const started = performance.now();
+    let frozen: Frozen | undefined;
+    if (opts.freeze ?? true) {
+      const status = await this.withQmp(id, p, op, (qmp) => qmp.execute<{ status: string }>('query-status')).then((s) => s.status);
+      if (status === 'running' && (await exists(p.guestAgentSocket))) {
+        frozen = await freezeGuest(this.guestAgents, p.guestAgentSocket, { syncTimeoutMs: FREEZE_SYNC_TIMEOUT_MS, freezeTimeoutMs: FREEZE_TIMEOUT_MS, thawTimeoutMs: THAW_TIMEOUT_MS });
+        if (!frozen.count) this.log.info('snapshot without freeze (crash-consistent)', { id, reason: frozen.reason });
+      } else this.log.info('snapshot without freeze (crash-consistent)', { id, reason: `QEMU status ${status}, guest agent ${(await exists(p.guestAgentSocket)) ? 'present' : 'absent'}` });
+    }
+    const frozenMs = Math.round(performance.now() - started);
+    try {
+      await this.withQmp(id, p, op, (qmp) => blockdevSnapshot(qmp, top));
+    } finally {
+      await frozen?.thaw((e) => this.log.error('guest filesystems may still be frozen: thaw failed', { id, op, error: e.message }));
+    }
+    this.log.info('disk snapshot taken', { id, newTop: top, frozen: !!frozen?.count, freezeMs: frozenMs, ms: Math.round(performance.now() - started) });
+    return { frozen: !!frozen?.count };
+  }
+
+  /** The files of the root disk's backing chain as the running QEMU has them open, top first: what must not be deleted or written while it runs. */
+  async diskChain(id: string): Promise<string[]> {
+    const p = await this.existing(id);
+    if (!(await qemuAlive(id, p))) throw new Error(`disk chain vm ${id}: QEMU is not running`);
+    return this.withQmp(id, p, 'disk chain', (qmp) => blockChain(qmp));
+  }
+
+  /**
+   * Save the guest's memory and device state to `file` (made or replaced),
+   * as it is at one moment: the vCPUs are stopped (QEMU drains and flushes
+   * the disks then), beforeSave runs so the caller can snapshot the disk at
+   * that same moment, the state is written by QEMU's migration, and the
+   * guest runs on if it ran before (a paused one stays paused). ms is how
+   * long the vCPUs were stopped. QMP is not held during beforeSave.
+   * A guest that was paused is left in QEMU's postmigrate state, its disks
+   * handed off as at the end of any migration: resume() (cont) takes them
+   * back; until then QEMU refuses disk operations (snapshotDisk, streamDisk).
+   */
+  async saveState(id: string, file: string, opts: SaveStateOptions = {}): Promise<{ ms: number; bytes: number }> {
+    const op = 'save state';
+    const p = await this.existing(id);
+    const target = resolve(file);
+    if (!(await qemuAlive(id, p))) throw new Error(`${op} vm ${id}: QEMU is not running`);
+    const record = (await this.readRecord(p)) as VmRecord;
+    const timeoutMs = opts.timeoutMs ?? MIGRATION_BASE_MS + Math.ceil(record.memoryBytes / MIGRATION_MIN_BYTES_PER_MS);
+    let stoppedAt = 0;
+    const wasRunning = await this.withQmp(id, p, op, async (qmp) => {
+      const { status } = await qmp.execute<{ status: string }>('query-status');
+      if (status !== 'running' && status !== 'paused') throw new Error(`QEMU status is ${status}, not running or paused`);
+      await tuneForLocalSave(qmp);
+      stoppedAt = performance.now();
+      if (status === 'running') await qmp.execute('stop');
+      return status === 'running';
+    });
+    let saved = false;
+    try {
+      if (opts.beforeSave) {
+        try {
+          await opts.beforeSave();
+        } catch (e) {
+          throw new Error(`${op} vm ${id}: beforeSave: ${(e as Error).message}`);
+        }
+      }
+      await this.withQmp(id, p, op, async (qmp) => {
+        await qmp.execute('migrate', { uri: saveUri(target) });
+        try {
+          await waitMigration(qmp, timeoutMs, `state to ${target}`);
+        } catch (e) {
+          await qmp.execute('migrate_cancel').catch(() => undefined);
+          throw e;
+        }
+        saved = true;
+        // postmigrate → running; QEMU takes its disks back (they were handed off at the end of the migration).
+        if (wasRunning) await qmp.execute('cont');
+      });
+    } finally {
+      // Whatever failed, a guest that ran before runs on.
+      if (!saved && wasRunning) await this.withQmp(id, p, op, (qmp) => qmp.execute('cont')).catch((e: Error) => this.log.error('cannot resume the guest after a failed save', { id, op, error: e.message }));
+    }
+    const ms = Math.round(performance.now() - stoppedAt);
+    let bytes: number;
+    try {
+      bytes = await syncFile(target);
+    } catch (e) {
+      throw new Error(`${op} vm ${id}: ${target}: ${(e as Error).message}`);
+    }
+    this.log.info('vm state saved', { id, file: target, ms, bytes });
+    return { ms, bytes };
+  }
+
+  /**
+   * Pull the data of the root disk's layers above `base` into its top (QMP
+   * block-stream), while the guest runs; the top then backs onto `base`, or
+   * on nothing when base is null (the disk no longer needs any other file).
+   * Resolves when the job has completed; a failed or cancelled job rejects
+   * with QEMU's reason.
+   */
+  async streamDisk(id: string, base: string | null, opts: StreamDiskOptions = {}): Promise<void> {
+    const op = 'stream disk';
+    const p = await this.existing(id);
+    if (!(await qemuAlive(id, p))) throw new Error(`${op} vm ${id}: QEMU is not running`);
+    const started = performance.now();
+    const baseFile = base === null ? null : resolve(base);
+    // The connection is held for the whole job: its end is an event on it. state() meanwhile falls back to the process.
+    await this.withQmp(id, p, op, async (qmp) => {
+      const chain = await blockChain(qmp);
+      if (baseFile !== null && !chain.slice(1).includes(baseFile)) throw new Error(`${baseFile} is not below the top of the root disk's chain (${chain.join(' <- ')})`);
+      const timeoutMs = opts.timeoutMs ?? STREAM_BASE_MS + Math.ceil((await rootVirtualSize(qmp)) / STREAM_MIN_BYTES_PER_MS);
+      await blockStream(qmp, baseFile, timeoutMs);
+    });
+    this.log.info('disk streamed', { id, base: baseFile, ms: Math.round(performance.now() - started) });
   }
 
   async delete(id: string): Promise<void> {

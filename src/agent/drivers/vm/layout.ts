@@ -36,6 +36,7 @@ export class Layout {
       startedAt: join(dir, 'started-at'),
       exit: join(dir, 'exit.json'),
       killSignal: join(dir, 'kill-signal'),
+      qemuLog: join(dir, 'qemu.log'),
     };
   }
 }
@@ -61,6 +62,8 @@ export interface VmPaths {
   exit: string;
   /** The signal kill() sent last, so an exit it caused is reported as 128+signal. */
   killSignal: string;
+  /** QEMU's own messages (-D: its stderr once daemonized), kept for VMs started from a state file, whose load errors are reported only there. */
+  qemuLog: string;
 }
 
 /** The part of the WorkloadSpec kept on disk for the VM's lifetime. */
@@ -76,4 +79,6 @@ export interface VmRecord {
   /** QEMU's full command line, for `lodge info` and for a human reproducing a problem. */
   argv: string[];
   createdAt: string;
+  /** VmSpec.incomingState: QEMU waits (-incoming defer) and start() loads this state file before it runs the guest. */
+  incomingState?: string;
 }

@@ -85,5 +85,7 @@ export function qemuArgs(i: QemuArgsInput): string[] {
     // A guest kernel panic is reported to QEMU (when the guest loads the pvpanic driver) and the VM is held in status guest-panicked, which state() reports as a failed stop, rather than rebooting in a loop.
     ...(microvm ? [] : ['-device', 'pvpanic']),
     '-action', 'panic=pause',
+    // Resuming a saved state: QEMU waits for migrate-incoming (start()), and keeps its own log, where alone it says why a load failed before it exits.
+    ...(vm.incomingState ? ['-incoming', 'defer', '-D', paths.qemuLog] : []),
   ];
 }

@@ -22,3 +22,24 @@ export const STOP_GRACE_PERIOD = 'lodge.dev/stopGracePeriodSeconds';
 
 /** The agent's finalizer: a deleted Instance stays until its node has stopped it and removed what it used. */
 export const INSTANCE_FINALIZER = 'lodge.dev/instance';
+
+/**
+ * `lodge snapshot restore NAME SNAP` sets both: the Snapshot (object name)
+ * to restore and a new timestamp; the agent restores once per timestamp
+ * (remembered on the node, like a restart) and reports in status.restore.
+ */
+export const RESTORE_SNAPSHOT = 'lodge.dev/restoreSnapshot';
+export const RESTORE_REQUESTED_AT = 'lodge.dev/restoreRequestedAt';
+
+/**
+ * `lodge snapshot rm --force` (and `lodge rm --force` of a source) sets this
+ * on each linked copy: its agent copies what the copy still reads from its
+ * source into the copy's own disk, then sets status.flattened.
+ */
+export const FLATTEN_REQUESTED_AT = 'lodge.dev/flattenRequestedAt';
+
+/** The agent's finalizer on a Snapshot: its data on the node goes before the object does. */
+export const SNAPSHOT_FINALIZER = 'lodge.dev/snapshot';
+
+/** Label on a Snapshot: the instance it belongs to (lodge snapshot ls lists by it). */
+export const SNAPSHOT_INSTANCE_LABEL = 'lodge.dev/instance';

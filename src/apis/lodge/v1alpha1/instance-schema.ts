@@ -61,6 +61,24 @@ export const instanceDefinitions: Record<string, Schema> = {
     },
     { description: 'Automatic snapshots of an instance.' },
   ),
+  [lodge('InstanceSource')]: obj(
+    {
+      instanceName: str('The instance (in the same namespace) this one is a copy of.'),
+      snapshotName: str('Copy this Snapshot of it (the Snapshot object\'s name); its current state when unset.'),
+      full: bool('Copy the whole disk instead of linking to the source (a linked clone shares the source\'s unchanged blocks and depends on it).'),
+    },
+    { required: ['instanceName'], description: 'Where a copied instance (`lodge copy`) starts from. Cannot change.' },
+  ),
+  [lodge('InstanceRestoreStatus')]: obj(
+    {
+      snapshotName: str('The Snapshot restored.'),
+      requestedAt: time('The request this reports (the lodge.dev/restoreRequestedAt annotation).'),
+      phase: enumOf(['InProgress', 'Succeeded', 'Failed'], 'Where the restore is.'),
+      message: str('Why it failed, or what was restored.'),
+      completedAt: time('When it finished.'),
+    },
+    { description: 'The last snapshot restore of an instance.' },
+  ),
   [lodge('InstanceForward')]: obj(
     {
       hostPort: int32('Port on the node that forwards to the guest.'),
@@ -95,6 +113,7 @@ export const instanceDefinitions: Record<string, Schema> = {
       disks: arr(lodgeRef('InstanceDisk'), { mergeKey: 'name', description: 'Disks besides the root disk.' }),
       cloudInit: lodgeRef('InstanceCloudInit', 'First-boot configuration of the guest.'),
       snapshots: lodgeRef('InstanceSnapshotPolicy', 'Automatic snapshots.'),
+      source: lodgeRef('InstanceSource', 'Start as a copy of another instance or of its snapshot (lodge copy). Cannot change.'),
       forwards: arr(lodgeRef('InstanceForward'), {
         mergeKey: 'hostPort',
         mapKeys: ['hostPort', 'protocol'],
@@ -132,7 +151,9 @@ export const instanceDefinitions: Record<string, Schema> = {
       imageDigest: str('Digest of the image the root disk was created from.'),
       startedAt: time('When the instance last started.'),
       restartCount: int32('How often the instance has been restarted by its run strategy.'),
-      lastSnapshotTime: time('When the last scheduled snapshot was taken.'),
+      lastSnapshotTime: time('When the last snapshot was taken.'),
+      flattened: bool('A copy whose disk no longer depends on its source (copied in full, or flattened since).'),
+      restore: lodgeRef('InstanceRestoreStatus', 'The last snapshot restore.'),
       conditions: conditionList('Scheduled, Provisioned, Ready, Migrating, ... with reasons and progress messages.'),
     },
     { description: 'Observed state of an instance, written by the scheduler and the node agent.' },

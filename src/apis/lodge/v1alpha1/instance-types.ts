@@ -8,6 +8,9 @@ export type InstanceDisk = { name?: string; size?: Quantity; storagePool?: strin
 export type InstanceUser = { name?: string; sshAuthorizedKeys?: string[]; sudo?: boolean; shell?: string; groups?: string[] };
 export type InstanceForward = { hostPort?: number; port?: number; protocol?: string; hostIP?: string };
 
+export type InstanceSource = { instanceName?: string; snapshotName?: string; full?: boolean };
+export type InstanceRestoreStatus = { snapshotName?: string; requestedAt?: string; phase?: 'InProgress' | 'Succeeded' | 'Failed'; message?: string; completedAt?: string };
+
 export type InstanceSpec = {
   type?: 'container' | 'vm';
   image?: string;
@@ -21,6 +24,7 @@ export type InstanceSpec = {
   disks?: InstanceDisk[];
   cloudInit?: { hostname?: string; users?: InstanceUser[]; userData?: string; networkConfig?: string };
   snapshots?: { schedule?: string; expiry?: string; stateful?: boolean };
+  source?: InstanceSource;
   forwards?: InstanceForward[];
   terminationGracePeriodSeconds?: number;
   paused?: boolean;
@@ -38,6 +42,9 @@ export type InstanceStatus = {
   accelerator?: string;
   startedAt?: string;
   restartCount?: number;
+  lastSnapshotTime?: string;
+  flattened?: boolean;
+  restore?: InstanceRestoreStatus;
   conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string }>;
 };
 

@@ -153,6 +153,13 @@ function validateForwards(spec: InstanceSpec): FieldError[] {
   return errs;
 }
 
+function validateSource(spec: InstanceSpec): FieldError[] {
+  const s = spec.source;
+  if (!s) return [];
+  if (!s.instanceName) return [required('spec.source.instanceName')];
+  return [...check('spec.source.instanceName', s.instanceName, dns1123Subdomain), ...check('spec.source.snapshotName', s.snapshotName || undefined, dns1123Subdomain)];
+}
+
 export function validateInstanceSpec(spec: InstanceSpec | undefined): FieldError[] {
   if (!spec) return [required('spec')];
   return [
@@ -166,6 +173,7 @@ export function validateInstanceSpec(spec: InstanceSpec | undefined): FieldError
     ...validateCloudInit(spec),
     ...validateSnapshotPolicy(spec),
     ...validateForwards(spec),
+    ...validateSource(spec),
     ...nonNegative('spec.terminationGracePeriodSeconds', spec.terminationGracePeriodSeconds),
   ];
 }
@@ -174,6 +182,7 @@ export function validateInstanceUpdate(spec: InstanceSpec | undefined, old: Inst
   if (!spec || !old) return [];
   const errs: FieldError[] = [];
   if (spec.type !== old.type) errs.push(immutable('spec.type', spec.type));
+  if (JSON.stringify(spec.source ?? null) !== JSON.stringify(old.source ?? null)) errs.push(immutable('spec.source', spec.source));
   const before = parseQuantity(old.diskSize);
   const after = parseQuantity(spec.diskSize);
   if (before !== undefined && (after === undefined || after < before))

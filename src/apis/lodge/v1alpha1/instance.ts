@@ -1,6 +1,7 @@
 // Instance: the kind descriptor (columns, defaults, validation hooks).
 import { ageColumn, column } from '../../columns.js';
-import type { KubeObject, ResourceType } from '../../types.js';
+import type { KubeObject, ObjectLookup, ResourceType } from '../../types.js';
+import { invalid } from '../../core/v1/field-errors.js';
 import type { Instance, InstanceSpec } from './instance-types.js';
 import { validateInstanceSpec, validateInstanceUpdate } from './instance-validation.js';
 import { GROUP, VERSION, lodge } from './names.js';
@@ -24,6 +25,24 @@ export function applyInstanceDefaults(spec: InstanceSpec | undefined): void {
   } else {
     spec.terminationGracePeriodSeconds ??= 30;
   }
+}
+
+/**
+ * The Instances whose disks still read from this one (or from one of its
+ * snapshots, when snapshotName is given): linked copies not yet flattened.
+ * A copy not yet built counts too: its agent may be about to link it.
+ */
+export async function linkedCopies(source: KubeObject, lookup: ObjectLookup, snapshotName?: string): Promise<string[]> {
+  const ns = source.metadata.namespace;
+  const name = snapshotName === undefined ? source.metadata.name : (source as KubeObject & { spec?: { instanceName?: string } }).spec?.instanceName;
+  const users: string[] = [];
+  for (const i of (await lookup.list(GROUP, VERSION, 'instances')) as Instance[]) {
+    const src = i.spec?.source;
+    if (!src || i.metadata.namespace !== ns || src.instanceName !== name || src.full || i.status?.flattened) continue;
+    if (snapshotName !== undefined && src.snapshotName !== snapshotName) continue;
+    users.push(`instance ${ns}/${i.metadata.name} (a linked copy: lodge flatten it, or delete it, first)`);
+  }
+  return users;
 }
 
 const orNone = (v: string | undefined): string => v || '<none>';
@@ -64,11 +83,17 @@ export const instance: ResourceType = {
   },
   validate(o, old) {
     const errs = validateInstanceSpec(asInstance(o).spec);
+    const src = asInstance(o).spec?.source?.instanceName;
+    if (src !== undefined && src === o.metadata.name) errs.push(invalid('spec.source.instanceName', src, 'an instance cannot be a copy of itself'));
     if (old) errs.push(...validateInstanceUpdate(asInstance(o).spec, asInstance(old).spec));
     return errs;
   },
   prepareForCreate(o) {
     asInstance(o).status = { phase: 'Pending' };
+  },
+  deletion: {
+    // A linked copy reads its source's disk layers: the source goes only after its copies (or once they are flattened).
+    inUseBy: (o, lookup) => linkedCopies(o, lookup),
   },
   describe(o) {
     const i = asInstance(o);

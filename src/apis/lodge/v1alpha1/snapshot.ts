@@ -8,12 +8,13 @@ import { forbidden, required } from '../../core/v1/field-errors.js';
 import { check, dns1123Subdomain } from '../../core/v1/name-validation.js';
 import { conditionList, kindDefinition } from '../../meta/v1.js';
 import { GROUP, VERSION, lodge, lodgeGVK, lodgeRef } from './names.js';
+import { linkedCopies } from './instance.js';
 
 export const SNAPSHOT_PHASES = ['Pending', 'InProgress', 'Ready', 'Failed'] as const;
 
-type Snapshot = KubeObject & {
+export type Snapshot = KubeObject & {
   spec?: { instanceName?: string; stateful?: boolean; expiresAt?: string; description?: string };
-  status?: { phase?: string; createdAt?: string; size?: number | string; nodeName?: string; stateful?: boolean };
+  status?: { phase?: string; createdAt?: string; size?: number | string; nodeName?: string; stateful?: boolean; instanceType?: string; message?: string };
 };
 
 export const snapshotDefinitions: Record<string, Schema> = {
@@ -34,6 +35,7 @@ export const snapshotDefinitions: Record<string, Schema> = {
       nodeName: str('Node holding the snapshot.'),
       instanceType: enumOf(['container', 'vm'], 'Type of the instance captured.'),
       stateful: bool('Whether memory state was actually captured.'),
+      message: str('Why the snapshot failed, or how consistent it is (e.g. file systems frozen through the guest agent, or crash-consistent).'),
       conditions: conditionList('Ready, ... with progress in messages.'),
     },
     { description: 'Observed state of a snapshot.' },
@@ -76,6 +78,7 @@ export const snapshot: ResourceType = {
     column('Status', 'Pending, InProgress, Ready or Failed.', (o) => asSnapshot(o).status?.phase ?? 'Pending'),
     column('Size', 'Space used.', (o) => String(asSnapshot(o).status?.size ?? '')),
     ageColumn,
+    column('Message', 'Why it failed, or how consistent it is.', (o) => asSnapshot(o).status?.message ?? '', { priority: 1 }),
     column('Node', 'Node holding it.', (o) => asSnapshot(o).status?.nodeName || '<none>', { priority: 1 }),
     column('Expires', 'When it is deleted automatically.', (o) => asSnapshot(o).spec?.expiresAt ?? '<never>', { priority: 1 }),
   ],
@@ -88,6 +91,10 @@ export const snapshot: ResourceType = {
   },
   prepareForCreate(o) {
     asSnapshot(o).status = { phase: 'Pending' };
+  },
+  deletion: {
+    // Linked copies made from this snapshot read its disk layer.
+    inUseBy: (o, lookup) => linkedCopies(o, lookup, String(o.metadata.name)),
   },
   describe(o) {
     const s = asSnapshot(o);
