@@ -230,7 +230,18 @@ export class ImageController {
     if (src.qcow2?.path) return this.#syncVmImport(img, src.qcow2.path);
     if (src.oci?.path) return this.#syncImport(img, 'oci', src.oci.path);
     if (src.rootfs?.path) return this.#syncImport(img, 'rootfs', src.rootfs.path);
-    if (src.publish?.instanceName) return this.#syncPublish(img, src.publish);
+    if (src.publish?.instanceName) {
+      // Read afresh: the cache may not have this node's last verdict yet (the store's "imported" line requeues the Image at once), and a stale status would publish again.
+      let fresh: Image;
+      try {
+        fresh = await this.#o.client.get<Image>(IMAGES, name);
+      } catch (e) {
+        if (isNotFound(e)) return;
+        throw e;
+      }
+      if (fresh.metadata.uid !== img.metadata.uid || fresh.metadata.deletionTimestamp) return this.#queue.addAfter(name, 500);
+      return this.#syncPublish(fresh, src.publish);
+    }
     const what = src.oci?.reference
       ? 'pulling from a registry (spec.source.oci.reference)'
       : src.rootfs?.url || src.qcow2?.url

@@ -54,7 +54,7 @@ async function deleteInstance(name: string): Promise<void> {
 describe('lodge publish: system containers', () => {
   test('a stopped container and a snapshot of a running one become images; launch from them; they outlive the source', async () => {
     cli('launch', 'busybox', 'c1');
-    cli('exec', 'c1', '--', 'sh', '-c', 'echo hi > /root/marker && rm /etc/group');
+    cli('exec', 'c1', '--', 'sh', '-c', 'echo hi > /root/marker && rm /etc/group && echo 0123456789abcdef0123456789abcdef > /etc/machine-id');
 
     // The current disk of a running instance: refused by its node, with the way out; no Image is left behind.
     const running = t.run(['publish', 'c1', 'tpl-running']);
