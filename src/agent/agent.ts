@@ -24,6 +24,7 @@ import type { NodeLogRegistry } from './logs/node-logs.js';
 import { DriverNodeExec } from './exec/driver-exec.js';
 import { DriverNodeConsole } from './console/driver-console.js';
 import type { NodeConsoleRegistry } from './console/node-console.js';
+import { DeferredNodeBackup, type NodeBackupRegistry } from './backup/node-backup.js';
 import { InstanceDirs } from './instances/instance-dirs.js';
 import type { InstanceDriver } from './runtime/driver.js';
 import type { NodeExecRegistry } from './exec/node-exec.js';
@@ -55,6 +56,8 @@ export interface AgentOptions {
   nodeExec?: NodeExecRegistry;
   /** Register this node's console source here (instances/console and instances/log in the same process). */
   nodeConsole?: NodeConsoleRegistry;
+  /** Register this node's instance export/import here (instances/export and instances/import in the same process). */
+  nodeBackup?: NodeBackupRegistry;
   /** pids.max of each Pod container's cgroup (the kubelet's podPidsLimit; default 4096). */
   podPidsLimit?: number;
 }
@@ -93,12 +96,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   let vmDriver: InstanceDriver | undefined;
   const instanceDirs = new InstanceDirs(join(o.dataDir, 'instances'));
   const driverConsole = new DriverNodeConsole({ container: driver, vm: () => vmDriver, logPath: (uid) => instanceDirs.consoleLog(uid) });
+  // Instance export/import: served once the instances run (set below), as the VM driver is.
+  const backup = new DeferredNodeBackup();
   let nodeServer: NodeServer | undefined;
   if (o.nodeServer) {
     const token = o.client.config.token;
     if (!token) throw new Error('the node server needs the bearer token the agent was given, to check its callers');
     const cert = await ensureServingCert(o.dataDir, nodeName, o.nodeServer.host);
-    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, console: driverConsole, log });
+    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, console: driverConsole, backup, log });
     registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
   }
   await registration.register();
@@ -151,6 +156,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   // VM Instances run in the VM driver, opened by the instance code: exec reaches them through it (their guest agent).
   const removeVmExec = instancesRunning.vmDriver ? driverExec.addDriver(instancesRunning.vmDriver) : undefined;
   vmDriver = instancesRunning.vmDriver;
+  backup.set(instancesRunning.backup);
 
   // Re-adopt: containers and sandboxes of Pods that no longer exist (or run elsewhere) go.
   const wanted = new Set(informer.list().map((p) => String(p.metadata.uid)));
@@ -203,10 +209,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const unregisterLogs = o.nodeLogs?.register(nodeName, fileLogs);
   const unregisterExec = o.nodeExec?.register(nodeName, driverExec);
   const unregisterConsole = o.nodeConsole?.register(nodeName, driverConsole);
+  const unregisterBackup = o.nodeBackup?.register(nodeName, backup);
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
     unregisterExec?.();
     unregisterConsole?.();
+    unregisterBackup?.();
     removeVmExec?.();
     void nodeServer?.close();
     queue.stop();

@@ -18,6 +18,7 @@ import { registerPublish } from './publish.js';
 import { registerRun } from './run.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerCopy } from './copy.js';
+import { registerExport } from './export.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerConsole(program);
   registerSnapshot(program);
   registerCopy(program);
+  registerExport(program);
   return program;
 }
 

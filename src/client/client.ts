@@ -2,6 +2,7 @@
 // (keep-alive connections, TLS from the kubeconfig, bearer token), JSON in and
 // out, Status bodies turned into ApiError, and watches as async iterables.
 // The CLI, the node agent and the controllers all reach the API through it.
+import { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { KubeObject } from '../apis/types.js';
 import type { ClientConfig } from './config.js';
@@ -26,7 +27,7 @@ export interface RequestOptions {
   /** Absolute API path, e.g. /api/v1/namespaces. */
   path: string;
   query?: Record<string, QueryValue>;
-  /** Objects are sent as JSON; strings and bytes as they are. */
+  /** Objects are sent as JSON; strings, bytes and Readable streams as they are. */
   body?: unknown;
   contentType?: string;
   accept?: string;
@@ -326,9 +327,10 @@ export class KubeClient {
   private async send(opts: RequestOptions, method: Dispatcher.HttpMethod, streaming: boolean): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = { accept: opts.accept ?? JSON_TYPE, 'user-agent': 'lodge-client', ...opts.headers };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
-    let body: string | Uint8Array | undefined;
+    let body: string | Uint8Array | Readable | undefined;
     if (opts.body !== undefined) {
-      body = typeof opts.body === 'string' || opts.body instanceof Uint8Array ? opts.body : JSON.stringify(opts.body);
+      // A Readable is streamed as it is (an upload such as lodge import's tarball), never buffered.
+      body = typeof opts.body === 'string' || opts.body instanceof Uint8Array || opts.body instanceof Readable ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] = opts.contentType ?? JSON_TYPE;
     }
     const timeoutMs = opts.timeoutMs ?? this.config.timeoutMs ?? 0;

@@ -22,6 +22,8 @@ import { RemoteNodeExec } from '../api/nodes/remote-node-exec.js';
 import { RemoteNodeLogs } from '../api/nodes/remote-node-logs.js';
 import { NodeConsoleRegistry } from '../agent/console/node-console.js';
 import { RemoteNodeConsole } from '../api/nodes/remote-node-console.js';
+import { NodeBackupRegistry } from '../agent/backup/node-backup.js';
+import { RemoteNodeBackup } from '../api/nodes/remote-node-backup.js';
 import type { KubeObject } from '../apis/types.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -82,6 +84,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const nodeLogs = new NodeLogRegistry(new RemoteNodeLogs(getNode, pki.token));
   const nodeExec = new NodeExecRegistry(new RemoteNodeExec(getNode, pki.token));
   const nodeConsole = new NodeConsoleRegistry(new RemoteNodeConsole(getNode, pki.token));
+  const nodeBackup = new NodeBackupRegistry(new RemoteNodeBackup(getNode, pki.token));
   const server = await startApiServer({
     host,
     port,
@@ -93,6 +96,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     nodeLogs,
     nodeExec,
     nodeConsole,
+    nodeBackup,
   });
   const kubeconfig = join(dataDir, 'kubeconfig');
   // Listening on every address: clients on this host reach it on loopback.
@@ -118,7 +122,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     try {
       // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
       agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
-      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, podPidsLimit: o.podPidsLimit });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, nodeBackup, podPidsLimit: o.podPidsLimit });
     } catch (e) {
       abort.abort();
       compactor.stop();

@@ -28,6 +28,8 @@ export interface Lodge {
 export interface StartOptions {
   dataDir?: string;
   args?: string[];
+  /** Extra environment of lodge up (e.g. LODGE_FAILPOINTS). */
+  env?: Record<string, string>;
 }
 
 /** Start `lodge up` on a free loopback port; resolves when it prints its ready line. */
@@ -35,7 +37,7 @@ export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lodge-e2e-'));
   const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LODGE_LOG_LEVEL: process.env.LODGE_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, LODGE_LOG_LEVEL: process.env.LODGE_LOG_LEVEL ?? 'warn', ...(o.env ?? {}) },
   });
   let stderr = '';
   let stdout = '';

@@ -12,6 +12,10 @@ import { InstanceDirs } from './instance-dirs.js';
 import { startInstanceController } from './instance-controller.js';
 import type { InstanceRuntime } from './instance-sync.js';
 import { loadVmSupport, vmWorkload } from './vm-instance.js';
+import { InstanceBackups } from './instance-backup.js';
+import type { NodeBackup } from '../backup/node-backup.js';
+import { builtinSpec } from '../images/index.js';
+import { VM_IMAGE_NAMES } from '../images/vm/index.js';
 
 export interface InstancesOptions {
   client: KubeClient;
@@ -27,8 +31,8 @@ export interface InstancesOptions {
   signal: AbortSignal;
 }
 
-/** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console). */
-export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void>; vmDriver?: InstanceDriver }> {
+/** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console); backup: export and import of its instances. */
+export async function startInstances(o: InstancesOptions): Promise<{ done: Promise<void>; vmDriver?: InstanceDriver; backup: NodeBackup }> {
   const dirs = new InstanceDirs(join(o.dataDir, 'instances'));
   const cd = o.containerDriver;
   const container: InstanceRuntime = {
@@ -56,5 +60,22 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, opts?.restoreState) }), disk: { vmDisk: support.driver } };
   }
   const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
-  return { ...running, ...('unavailable' in support ? {} : { vmDriver: support.driver }) };
+  const backup = new InstanceBackups({
+    client: o.client,
+    dirs,
+    disks: running.disks,
+    log: o.log.child({ component: 'backup' }),
+    runtime: (t) => (t === 'vm' ? vm : container),
+    imageProblem: async (i) => {
+      const ref = i.spec?.image ?? '';
+      if (i.spec?.type === 'vm') {
+        if ((VM_IMAGE_NAMES as readonly string[]).includes(ref) || (await o.vmImages?.get(ref))) return undefined;
+        return `no VM image ${JSON.stringify(ref)} on this node (its kernel boots the imported disk): build one of ${VM_IMAGE_NAMES.join(', ')} or import it with lodge image import`;
+      }
+      const name = o.storeName(ref);
+      if (builtinSpec(name) || (await o.images.get(name).catch(() => undefined))) return undefined;
+      return `image ${ref} is not in the node's image store (the export holds the instance's own layer, which sits on the image's); import it with lodge image import`;
+    },
+  });
+  return { done: running.done, backup, ...('unavailable' in support ? {} : { vmDriver: support.driver }) };
 }

@@ -37,7 +37,8 @@ export interface InstanceControllerOptions {
 }
 
 
-export async function startInstanceController(o: InstanceControllerOptions, signal: AbortSignal): Promise<{ done: Promise<void> }> {
+/** disks: the instances' disk side, for what else works on their disks under the same locks (export, import). */
+export async function startInstanceController(o: InstanceControllerOptions, signal: AbortSignal): Promise<{ done: Promise<void>; disks: InstanceDisks }> {
   const log = o.log.child({ component: 'instances' });
   const queue = new WorkQueue();
   const bindQueue = new WorkQueue();
@@ -166,5 +167,5 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     ...informersDone,
   ]).then(() => undefined);
   log.info('instance controller started', { node: o.nodeName });
-  return { done };
+  return { done, disks };
 }

@@ -9,7 +9,7 @@
 // Operations on one instance's disk are serialized by a lock per uid: a
 // copy's sync may freeze its source's top while the source's own sync
 // takes a snapshot.
-import { SNAPSHOT_FINALIZER } from '../../apis/lodge/v1alpha1/instance-annotations.js';
+import { IMPORTING, SNAPSHOT_FINALIZER } from '../../apis/lodge/v1alpha1/instance-annotations.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Snapshot } from '../../apis/lodge/v1alpha1/snapshot.js';
 import type { KubeObject } from '../../apis/types.js';
@@ -227,6 +227,8 @@ export class InstanceDisks {
       }
       const phase = s.status?.phase ?? 'Pending';
       if (phase === 'Failed') continue;
+      // Its data comes from lodge import, not from a snapshot of what runs: reported Ready once the import has written it and the annotation is gone.
+      if (s.metadata.annotations?.[IMPORTING]) continue;
       let rec = await this.snapshotRecord(i, sUid);
       if (phase === 'Ready' && rec) {
         if (!last || rec.createdAt > last) last = rec.createdAt;

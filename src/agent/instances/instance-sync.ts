@@ -4,7 +4,7 @@
 // Instance is deleted. Level-triggered: each call compares the Instance with
 // what the driver reports, so it re-adopts after an agent restart as it
 // converges after any missed event.
-import { FLATTEN_REQUESTED_AT, INSTANCE_FINALIZER, RESTARTED_AT, RESTORE_REQUESTED_AT, RESTORE_SNAPSHOT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
+import { FLATTEN_REQUESTED_AT, IMPORTING, INSTANCE_FINALIZER, RESTARTED_AT, RESTORE_REQUESTED_AT, RESTORE_SNAPSHOT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
 import type { Instance, InstanceStatus } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
 import type { KubeClient } from '../../client/index.js';
@@ -89,6 +89,11 @@ export class InstanceSync {
       return;
     }
     await this.d.dirs.ensureDir(uid);
+    if (i.metadata.annotations?.[IMPORTING]) {
+      // lodge import is writing this instance's disk: no start, no disk of its own, no snapshots until it is done.
+      await this.report(i, { phase: 'Stopped', reason: 'Importing', message: 'waiting for lodge import to write its disk', restartCount: i.status?.restartCount ?? 0 }, rt);
+      return;
+    }
     if (!this.diskStatus.has(uid)) {
       const { restore, flattened, lastSnapshotTime } = i.status ?? {};
       this.diskStatus.set(uid, { ...(restore ? { restore } : {}), ...(flattened ? { flattened } : {}), ...(lastSnapshotTime ? { lastSnapshotTime } : {}) });

@@ -17,6 +17,8 @@ import { parseConsolePath, serveConsole, serveConsoleLog } from './console-strea
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
 import { parseExecPath, serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
+import type { NodeBackup } from '../backup/node-backup.js';
+import { parseBackupPath, serveBackup } from './backup-stream.js';
 
 export interface NodeServerOptions {
   host: string;
@@ -28,6 +30,8 @@ export interface NodeServerOptions {
   exec: NodeExec;
   /** Instance consoles and their logs (console-stream.ts). */
   console?: NodeConsole;
+  /** Instance exports and imports (backup-stream.ts). */
+  backup?: NodeBackup;
   log: Logger;
 }
 
@@ -106,6 +110,8 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
     const url = new URL(req.url ?? '/', 'https://node');
     const con = parseConsolePath(url);
     if (con?.kind === 'log' && o.console) return serveConsoleLog(req, res, url, con.target, { nodeName: o.nodeName, console: o.console });
+    const backup = parseBackupPath(url);
+    if (backup && o.backup) return serveBackup(req, res, backup, { nodeName: o.nodeName, backup: o.backup, log: o.log });
     const m = /^\/containerLogs\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (req.method !== 'GET' || !m) return fail(res, 404, 'NotFound', `no such node endpoint: ${req.method} ${url.pathname}`);
     const q = url.searchParams;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SnapshotError } from './vm-disk-store.js';
 import { readStorageRecord, writeStorageRecord, type SnapshotRecord, type StorageRecord } from './storage-record.js';
 import { copyTree, treeBytes } from './tree-copy.js';
+import { failpoint } from '../../util/failpoint.js';
 
 /** What the container driver does for the store on a running container. */
 export interface LiveContainer {
@@ -72,6 +73,7 @@ export class ContainerLayerStore {
     // CRIU first (it freezes the processes itself and leaves them running), then the layer, frozen by the freezer.
     if (snap.stateful && live) await live.checkpoint(live.id, join(partial, 'checkpoint'), { leaveRunning: true });
     await this.copyUpper(this.upper, join(partial, 'upper'), live);
+    failpoint('container-snapshot-copied');
     await rename(partial, dir);
     return this.commitSnapshot(r, snap.uid, snap.name, dir);
   }
@@ -140,6 +142,7 @@ export class ContainerLayerStore {
     r.pending = { op: 'restore', snapshotUid };
     await writeStorageRecord(this.dir, r);
     await copyTree(s.upper, join(this.dir, 'upper.new'));
+    failpoint('container-restore-copied');
     await this.finishSwap();
     delete r.pending;
     await writeStorageRecord(this.dir, r);
@@ -165,6 +168,7 @@ export class ContainerLayerStore {
     } else {
       await this.copyUpper(from.copyOf, this.upper, from.live);
     }
+    failpoint('container-copy-built');
     const lowers = await this.lowerDirs(imageLowers);
     if (await anyHas([this.upper, ...(r.lowerLayer ? [r.lowerLayer] : []), ...lowers], 'etc/machine-id')) {
       await mkdir(join(this.upper, 'etc'), { recursive: true });

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../images/run.js';
+import { failpoint } from '../../util/failpoint.js';
 import { allocatedBytes, createOverlay, qcow2Info, rebase } from './qcow2.js';
 import { readStorageRecord, writeStorageRecord, type SnapshotRecord, type StorageRecord } from './storage-record.js';
 
@@ -96,6 +97,7 @@ export class VmDiskStore {
     } else {
       frozen = await this.freezeTop(r, newTop, live, true);
     }
+    failpoint('vm-snapshot-switched');
     return this.commitSnapshot(r, { uid: snap.uid, name: snap.name, dir, newTop, oldTop, state, frozen });
   }
 
@@ -230,6 +232,7 @@ export class VmDiskStore {
     await writeStorageRecord(this.dir, r);
     await mkdir(join(this.dir, 'layers'), { recursive: true });
     await createOverlay(newTop, s.layer);
+    failpoint('vm-restore-new-top');
     r.activeDisk = newTop;
     r.parents = { ...(r.parents ?? {}), [newTop]: s.layer };
     await writeStorageRecord(this.dir, r);
@@ -270,6 +273,7 @@ export class VmDiskStore {
     await writeStorageRecord(this.dir, r);
     await rm(top, { force: true });
     await createOverlay(top, layer);
+    failpoint('vm-copy-built');
     r.copied = true;
     r.parents = { ...(r.parents ?? {}), [top]: layer };
     delete r.pending;

@@ -18,6 +18,8 @@ import type { ApiRequest } from './body.js';
 import { handleExecUpgrade, hasExec, rejectUpgrade } from './exec-handler.js';
 import { handleConsoleUpgrade, handleConsoleWithoutUpgrade, isInstanceType } from './console-handler.js';
 import { handleInstanceLog } from './instance-log-handler.js';
+import { handleInstanceExport, handleInstanceImport } from './instance-backup-handler.js';
+import type { NodeBackup } from '../../agent/backup/node-backup.js';
 import { handleMeta } from './meta-handler.js';
 import { handleResource } from './resource-handler.js';
 import { sendError, type ApiResponse } from './respond.js';
@@ -37,6 +39,8 @@ export interface ApiServerConfig {
   nodeExec?: NodeExec;
   /** Where instances/console attaches and instances/log reads, by node. */
   nodeConsole?: NodeConsole;
+  /** Where instances/export and instances/import go, by node. */
+  nodeBackup?: NodeBackup;
 }
 
 export interface ApiServer {
@@ -98,6 +102,8 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
           // Instances' console and console log: served here, as resource-handler knows only generic subresources.
           if (name && isInstanceType(rt) && subresource === 'log') return await handleInstanceLog(req, res, { rt, ns, name, q: url.searchParams }, c.service, c.nodeConsole);
           if (name && isInstanceType(rt) && subresource === 'console') return await handleConsoleWithoutUpgrade(req.method, rt, ns, name, c.service);
+          if (name && isInstanceType(rt) && subresource === 'export') return await handleInstanceExport(req, res, { rt, ns, name }, c.service, c.nodeBackup);
+          if (name && isInstanceType(rt) && subresource === 'import') return await handleInstanceImport(req, res, { rt, ns, name }, c.service, c.nodeBackup);
           return await handleResource(req, res, route.route, url.searchParams, c.service, c.nodeLogs);
         }
         case 'unknownResource':

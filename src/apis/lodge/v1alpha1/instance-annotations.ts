@@ -43,3 +43,11 @@ export const SNAPSHOT_FINALIZER = 'lodge.dev/snapshot';
 
 /** Label on a Snapshot: the instance it belongs to (lodge snapshot ls lists by it). */
 export const SNAPSHOT_INSTANCE_LABEL = 'lodge.dev/instance';
+
+/**
+ * `lodge import` sets this ("true") on the Instance and the Snapshot objects
+ * it creates for an export's data, and removes it once the node has written
+ * that data: until then the agent neither starts the instance, nor makes a
+ * disk for it, nor takes those snapshots (the data comes from the tarball).
+ */
+export const IMPORTING = 'lodge.dev/importing';
