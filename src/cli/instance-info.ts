@@ -6,6 +6,10 @@ import { LAST_RUN_STRATEGY } from '../apis/lodge/v1alpha1/instance-annotations.j
 import type { KubeObject } from '../apis/types.js';
 import { withContext } from './context.js';
 import { getInstance, stateOf } from './instance-common.js';
+import type { KubeList } from '../client/client.js';
+import { SNAPSHOTS } from '../client/refs.js';
+import type { Snapshot } from '../apis/lodge/v1alpha1/snapshot.js';
+import { shortSnapshotName } from './snapshot.js';
 
 export function registerInfo(program: Command): void {
   program
@@ -35,6 +39,14 @@ export function registerInfo(program: Command): void {
         if (st.startedAt) out += row('Started', st.startedAt);
         out += row('Restarts', st.restartCount ?? 0);
         out += row('Age', age(i as KubeObject, Date.now()));
+        if (s.source) out += row('Copy of', `${s.source.instanceName}${s.source.snapshotName ? ` (snapshot ${s.source.snapshotName})` : ''}${s.source.full || st.flattened ? ', independent' : ', linked'}`);
+        if (s.snapshots?.schedule) out += row('Snapshots', `${s.snapshots.schedule}${s.snapshots.expiry ? `, kept ${s.snapshots.expiry}` : ''}`);
+        if (st.restore) out += row('Last restore', `${st.restore.snapshotName ?? ''} ${st.restore.phase ?? ''}${st.restore.message ? `: ${st.restore.message}` : ''}`);
+        const snaps = ((await ctx.client.list<KubeList>(SNAPSHOTS, { namespace: ctx.namespace, fieldSelector: `spec.instanceName=${name}` })).items as Snapshot[]).sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+        if (snaps.length) {
+          out += 'Snapshots:\n';
+          for (const x of snaps) out += `  ${shortSnapshotName(x).padEnd(24)}${(x.status?.phase ?? 'Pending').padEnd(11)}${x.status?.stateful ? 'stateful   ' : '           '}${x.status?.createdAt ?? ''}\n`;
+        }
         if (st.conditions?.length) {
           out += 'Conditions:\n';
           for (const c of st.conditions) out += `  ${(c.type ?? '').padEnd(12)}${(c.status ?? '').padEnd(7)}${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}\n`;

@@ -3,6 +3,7 @@
 // busybox-vm under real QEMU and running commands through qemu-ga inside it.
 // Checks are on output and exit codes, never timings. Every QEMU is killed by
 // pid and every cgroup and temp dir removed in the after hook.
+import { pidOf as pidOfIn, qemuAliveByPid, text } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -54,25 +55,7 @@ async function withSeed(s: WorkloadSpec, hostname: string): Promise<WorkloadSpec
   return { ...s, hostname, vm: { ...s.vm!, seed: { path, format: 'raw' } } };
 }
 
-const pidOf = (id: string): number | undefined => {
-  const f = join(root, 'vms', id, 'pid');
-  return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
-};
-
-function qemuAliveByPid(id: string, pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${id},`);
-  } catch {
-    return false;
-  }
-}
-
-async function text(s: Readable | undefined): Promise<string> {
-  if (!s) return '';
-  let out = '';
-  for await (const chunk of s) out += (chunk as Buffer).toString('utf8');
-  return out;
-}
+const pidOf = (id: string): number | undefined => pidOfIn(root, id);
 
 /** Run to the end: stdout, stderr and the exit code. */
 async function run(p: ExecProcess): Promise<{ stdout: string; stderr: string; exitCode: number }> {

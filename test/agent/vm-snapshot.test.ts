@@ -5,6 +5,7 @@
 // chain. Checks are on files, chains and what the guest reports; timings are
 // printed, never asserted. Every QEMU is killed by pid and every cgroup and
 // temp dir removed in the after hook, even when a test fails.
+import { pidOf as pidOfIn, qemuAliveByPid, text } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,25 +46,7 @@ function spec(id: string, vm: Partial<VmSpec> = {}): WorkloadSpec {
   };
 }
 
-const pidOf = (id: string): number | undefined => {
-  const f = join(root, 'vms', id, 'pid');
-  return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
-};
-
-function qemuAliveByPid(id: string, pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${id},`);
-  } catch {
-    return false;
-  }
-}
-
-async function text(s: Readable | undefined): Promise<string> {
-  if (!s) return '';
-  let out = '';
-  for await (const chunk of s) out += (chunk as Buffer).toString('utf8');
-  return out;
-}
+const pidOf = (id: string): number | undefined => pidOfIn(root, id);
 
 /** A shell command in the guest through its agent; its stdout, or an error carrying stderr and the exit code. */
 async function sh(id: string, cmd: string): Promise<string> {

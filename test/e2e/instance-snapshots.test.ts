@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { api, waitFor } from './harness.js';
+import { api, kubectl, waitFor } from './harness.js';
 import { useInstanceLodge } from './instance-lodge.js';
 
 const t = useInstanceLodge('lodge-snap-', `lodge-snap-${process.pid}`);
@@ -33,6 +33,11 @@ describe('snapshots of system containers', () => {
     assert.equal(snap.status.instanceType, 'container');
     assert.ok(snap.status.size > 0, 'a snapshot of the writable layer has a size');
     assert.deepEqual(snap.metadata.ownerReferences.map((o) => `${o.kind}/${o.name}`), ['Instance/c1']);
+
+    const kube = kubectl(t.lodge, ['get', 'snapshots']);
+    assert.equal(kube.code, 0, kube.stderr);
+    assert.match(kube.stdout, /^c1\.s1\s+c1\s+false\s+Ready\s/m, kube.stdout);
+    assert.match(cli('info', 'c1'), /Snapshots:\n\s+s1\s+Ready/);
 
     assert.match(cli('snapshot', 'restore', 'c1', 's1'), /restored to s1/);
     assert.equal(read('c1', '/root/f'), 'one');

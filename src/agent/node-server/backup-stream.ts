@@ -5,6 +5,7 @@
 // {reason, message} with the BackupError's code, which the caller maps back.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { fail } from './fail.js';
 import type { Logger } from '../../util/log.js';
 import { BackupError, type BackupTarget, type NodeBackup } from '../backup/node-backup.js';
 
@@ -22,14 +23,6 @@ export function parseBackupPath(url: URL): { op: BackupOp; target: BackupTarget 
   return { op: m[2] as BackupOp, target: { uid: decodeURIComponent(m[1]!), namespace: q.get('namespace') ?? '', name: q.get('name') ?? '', type: q.get('type') === 'vm' ? 'vm' : 'container' } };
 }
 
-function fail(res: ServerResponse, code: number, reason: string, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ reason, message }));
-}
 
 export async function serveBackup(req: IncomingMessage, res: ServerResponse, r: { op: BackupOp; target: BackupTarget }, deps: { nodeName: string; backup: NodeBackup; log: Logger }): Promise<void> {
   const want = r.op === 'export' ? 'GET' : 'POST';

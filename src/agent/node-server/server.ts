@@ -4,6 +4,7 @@
 // comes). HTTPS with the node's own serving certificate; every request must
 // carry the bearer token the agent itself was given, so only the control
 // plane it joined can ask.
+import { fail } from './fail.js';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,15 +44,6 @@ export interface NodeServer {
 /** Path of a container's log on the node server; the query carries LogOptions. */
 export const containerLogsPath = (podUid: string, container: string): string => `/containerLogs/${encodeURIComponent(podUid)}/${encodeURIComponent(container)}`;
 
-/** Errors travel as {reason, message} with a status code the caller maps back. */
-function fail(res: ServerResponse, code: number, reason: string, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ reason, message }));
-}
 
 function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');

@@ -6,11 +6,12 @@
 // mounts its source's snapshot layer read-only between the image and its
 // own writable layer (O(1)); flattening copies that layer into the copy's
 // own dir.
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SnapshotError } from './vm-disk-store.js';
 import { readStorageRecord, writeStorageRecord, type SnapshotRecord, type StorageRecord } from './storage-record.js';
 import { copyTree, treeBytes } from './tree-copy.js';
+import { exists } from '../images/fsutil.js';
 import { failpoint } from '../../util/failpoint.js';
 
 /** What the container driver does for the store on a running container. */
@@ -22,11 +23,6 @@ export interface LiveContainer {
   checkpoint(id: string, imageDir: string, opts: { leaveRunning: boolean }): Promise<void>;
 }
 
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
 
 export class ContainerLayerStore {
   constructor(readonly dir: string) {}

@@ -8,9 +8,10 @@
 // layer into the layers that read it (QEMU's block-stream for the running
 // top, qemu-img rebase for the rest) and only then removes it.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../images/run.js';
+import { exists } from '../images/fsutil.js';
 import { failpoint } from '../../util/failpoint.js';
 import { allocatedBytes, createOverlay, qcow2Info, rebase } from './qcow2.js';
 import { readStorageRecord, writeStorageRecord, type SnapshotRecord, type StorageRecord } from './storage-record.js';
@@ -29,11 +30,6 @@ export interface Live {
   vm: LiveVmDisk;
 }
 
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
 
 export class SnapshotError extends Error {}
 

@@ -11,7 +11,8 @@ import type { ApiRequest } from './body.js';
 import { mediaType } from './body.js';
 import { resolveInstanceOnNode } from './console-handler.js';
 import { sendJson, type ApiResponse } from './respond.js';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { writeHeld } from './stream-text.js';
 
 const REASONS: Record<BackupError['code'], StatusReason> = { 400: 'BadRequest', 404: 'NotFound', 409: 'Conflict', 500: 'InternalError', 503: 'ServiceUnavailable', 507: 'InternalError' };
 
@@ -44,19 +45,9 @@ export async function handleInstanceExport(req: ApiRequest, res: ApiResponse, at
     }
   });
   res.writeHead(200, { 'content-type': 'application/x-tar', 'content-disposition': `attachment; filename="${at.name}.tar"`, 'cache-control': 'no-cache, private' });
-  const out = res as unknown as Writable;
   try {
     for await (const chunk of stream) {
-      if (!out.write(chunk as Buffer))
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
+      await writeHeld(res, chunk as Buffer);
       if (res.destroyed) break;
     }
     res.end();

@@ -12,16 +12,7 @@ export async function streamText(res: ApiResponse, chunks: AsyncIterable<string>
   try {
     for await (const chunk of chunks) {
       if (abort.signal.aborted) break;
-      if (!(res as { write(chunk: string): boolean }).write(chunk))
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
+      await writeHeld(res, chunk);
     }
   } catch {
     // Headers are sent: all that is left is to end the response.
@@ -30,4 +21,18 @@ export async function streamText(res: ApiResponse, chunks: AsyncIterable<string>
     abort.abort();
     if (!res.writableEnded) res.end();
   }
+}
+
+/** Write a chunk; when the client is slow, wait until it drains (or goes). */
+export async function writeHeld(res: ApiResponse, chunk: string | Buffer): Promise<void> {
+  if ((res as { write(chunk: string | Buffer): boolean }).write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

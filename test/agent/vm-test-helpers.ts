@@ -1,0 +1,26 @@
+// What the VM driver tests share: a VM's QEMU by the pid its driver
+// recorded (checked against its command line, so a reused pid is never
+// mistaken for it) and a stream read to its end.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export const pidOf = (root: string, id: string): number | undefined => {
+  const f = join(root, 'vms', id, 'pid');
+  return existsSync(f) ? Number(readFileSync(f, 'utf8')) : undefined;
+};
+
+export function qemuAliveByPid(id: string, pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=${id},`);
+  } catch {
+    return false;
+  }
+}
+
+export async function text(s: Readable | undefined): Promise<string> {
+  if (!s) return '';
+  let out = '';
+  for await (const chunk of s) out += (chunk as Buffer).toString('utf8');
+  return out;
+}
