@@ -6,11 +6,13 @@
 import { apiMain, commandLine } from './api.js';
 import { instanceStartMain } from './instance-start.js';
 import { podStartMain } from './pod-start.js';
+import { snapshotMain } from './snapshot.js';
 
 const benches: { name: string; main: (argv: string[], command: string) => Promise<void> }[] = [
   { name: 'api', main: apiMain },
   { name: 'pod-start', main: podStartMain },
   { name: 'instance-start', main: instanceStartMain },
+  { name: 'snapshot', main: snapshotMain },
 ];
 
 async function main(): Promise<void> {

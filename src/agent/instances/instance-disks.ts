@@ -93,10 +93,10 @@ export class InstanceDisks {
   }
 
   /** Once per instance per agent process: finish or roll back what a killed agent left half-done. */
-  async recover(i: Instance, rt: DiskRuntime, st: WorkloadState | undefined): Promise<void> {
+  async recover(i: Instance, rt: DiskRuntime, state: () => Promise<WorkloadState | undefined>): Promise<void> {
     const uid = String(i.metadata.uid);
     if (this.recovered.has(uid)) return;
-    await this.withLock(uid, () => (isVm(i) ? this.vmStore(uid).recover(this.liveVm(uid, rt, st)) : this.containerStore(uid).recover()));
+    await this.withLock(uid, async () => (isVm(i) ? this.vmStore(uid).recover(this.liveVm(uid, rt, await state())) : this.containerStore(uid).recover()));
     this.recovered.add(uid);
   }
 
@@ -204,8 +204,11 @@ export class InstanceDisks {
    * linked copy still reads it) and let them go, report each. Copy layers
    * that no copy reads any more are merged away.
    */
-  async syncSnapshots(i: Instance, rt: DiskRuntime, st: WorkloadState | undefined): Promise<{ requeueMs?: number; lastSnapshotTime?: string }> {
+  async syncSnapshots(i: Instance, rt: DiskRuntime, state: () => Promise<WorkloadState | undefined>): Promise<{ requeueMs?: number; lastSnapshotTime?: string }> {
     const uid = String(i.metadata.uid);
+    // The workload's state only when there is something to do (a QMP round trip for a VM), and once.
+    let known: Promise<WorkloadState | undefined> | undefined;
+    const current = (): Promise<WorkloadState | undefined> => (known ??= state());
     const ns = String(i.metadata.namespace);
     let requeueMs: number | undefined;
     let last: string | undefined;
@@ -220,6 +223,7 @@ export class InstanceDisks {
           requeueMs = 5000;
           continue;
         }
+        const st = await current();
         await this.withLock(uid, () => (isVm(i) ? this.vmStore(uid).deleteSnapshot(sUid, this.liveVm(uid, rt, st)) : this.containerStore(uid).deleteSnapshot(sUid)));
         await this.dropFinalizer(s);
         this.d.log.info('snapshot deleted', { instance: ref(i), snapshot: name });
@@ -238,6 +242,7 @@ export class InstanceDisks {
       if (!rec) {
         await this.writeSnapshotStatus(s, { phase: 'InProgress', nodeName: this.d.nodeName, instanceType: isVm(i) ? 'vm' : 'container' });
         const stateful = s.spec?.stateful === true;
+        const st = await current();
         const started = performance.now();
         try {
           rec = await this.withLock(uid, () =>
@@ -254,6 +259,7 @@ export class InstanceDisks {
         }
         this.d.log.info('snapshot taken', { instance: ref(i), snapshot: name, stateful: !!rec.state, ms: Math.round(performance.now() - started) });
       }
+      const st = await current();
       const live = !!st && (st.status === 'running' || st.status === 'paused');
       const consistency = !live ? 'taken while stopped' : rec.state ? 'with memory state' : isVm(i) ? (rec.frozen ? 'file systems frozen through the guest agent' : 'crash-consistent (no guest agent answered)') : 'taken with the container frozen';
       await this.writeSnapshotStatus(s, {
@@ -267,7 +273,8 @@ export class InstanceDisks {
       });
       if (!last || rec.createdAt > last) last = rec.createdAt;
     }
-    if (isVm(i)) {
+    if (isVm(i) && (await this.vmStore(uid).record()).copyLayers?.length) {
+      const st = await current();
       const stillRead = this.d.lookup.instances().some((c) => c.metadata.namespace === ns && c.spec?.source?.instanceName === i.metadata.name && !c.spec?.source?.snapshotName && !c.status?.flattened);
       await this.withLock(uid, () => this.vmStore(uid).collectCopyLayers(stillRead, this.liveVm(uid, rt, st)));
     }

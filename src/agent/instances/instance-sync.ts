@@ -99,7 +99,7 @@ export class InstanceSync {
       this.diskStatus.set(uid, { ...(restore ? { restore } : {}), ...(flattened ? { flattened } : {}), ...(lastSnapshotTime ? { lastSnapshotTime } : {}) });
     }
     const disks = this.d.disks;
-    await disks.recover(i, rt.disk, await this.state(rt.driver, instanceId(uid)));
+    await disks.recover(i, rt.disk, () => this.state(rt.driver, instanceId(uid)));
     // A copy's disk first: nothing can boot before it is there.
     if (i.spec?.source) {
       const blocked = await disks.ensureCopy(i, rt.disk, (src) => this.state(rt.driver, instanceId(String(src.metadata.uid))), () => rt.imageLowers?.(i) ?? Promise.resolve([]));
@@ -113,8 +113,7 @@ export class InstanceSync {
     await this.handleRestore(key, i, rt);
     await this.handleFlatten(i, rt);
     await this.converge(key, i, rt);
-    const st = await this.state(rt.driver, instanceId(uid));
-    const snaps = await disks.syncSnapshots(i, rt.disk, st);
+    const snaps = await disks.syncSnapshots(i, rt.disk, () => this.state(rt.driver, instanceId(uid)));
     if (snaps.lastSnapshotTime && snaps.lastSnapshotTime !== this.diskStatus.get(uid)?.lastSnapshotTime) {
       this.setDiskStatus(uid, { lastSnapshotTime: snaps.lastSnapshotTime });
       await this.converge(key, i, rt);
