@@ -33,6 +33,8 @@ function fieldProblem(f: string, i: number): string | undefined {
       const n = value(b, i);
       if (n === undefined || n < lo || n > hi) return `"${b}" is out of range ${lo}-${hi}`;
     }
+    // cron-parser (the scheduler) takes no wrapping ranges: say so here rather than never firing.
+    if (bounds.length === 2 && (value(bounds[0], i) ?? 0) > (value(bounds[1], i) ?? 0)) return `range "${range}" runs backwards`;
   }
   return undefined;
 }
