@@ -176,7 +176,7 @@ test('a schedule fires once per fire time with the right name, labels, spec and 
   const env = await setup();
   try {
     const clock = new FakeClock(Date.now());
-    const web = await createInstance(env, 'web', { schedule: '*/10 * * * *', expiry: '1h', stateful: true });
+    const web = await createInstance(env, 'web', { schedule: '*/10 * * * *', expiry: '3h', stateful: true });
     await createInstance(env, 'plain');
     await createInstance(env, 'nosched', { stateful: true });
     // A reversed range is refused at admission, naming the field; a date that never comes (Feb 31) is accepted but never fires: reported, not fatal.
@@ -205,7 +205,7 @@ test('a schedule fires once per fire time with the right name, labels, spec and 
     assert.match(String(snap.metadata.name), /^web\.auto-\d{8}-\d{4}$/);
     assert.equal(snap.metadata.namespace, NS);
     assert.deepEqual(snap.metadata.labels, { 'lodge.dev/instance': 'web', 'lodge.dev/scheduled': 'true' });
-    assert.deepEqual(snap.spec, { instanceName: 'web', stateful: true, expiresAt: rfc3339(f1 + 60 * MIN) });
+    assert.deepEqual(snap.spec, { instanceName: 'web', stateful: true, expiresAt: rfc3339(f1 + 180 * MIN) });
     assert.deepEqual(snap.metadata.ownerReferences, [{ apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', name: 'web', uid: web.metadata.uid }]);
     const created = env.logs.find((l) => l.msg === 'scheduled snapshot created');
     assert.equal(created?.fields.controller, 'snapshot-schedule');
@@ -224,7 +224,7 @@ test('a schedule fires once per fire time with the right name, labels, spec and 
     assert.deepEqual(names(await snapshotsOf(env, 'web')), [`web.auto-${stamp(f1)}`, `web.auto-${stamp(f2)}`]);
 
     // A new schedule replaces the timer: the old fire times stop, the new ones start.
-    await patch(env, env.instances, 'web', { spec: { snapshots: { schedule: '5 * * * *', expiry: '1h', stateful: false } } });
+    await patch(env, env.instances, 'web', { spec: { snapshots: { schedule: '5 * * * *', expiry: '3h', stateful: false } } });
     await settle();
     const f3 = f2 + 10 * MIN;
     const h5 = nextMultiple(f2 - 5 * MIN, 60 * MIN) + 5 * MIN;
