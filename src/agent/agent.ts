@@ -121,6 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     resolveImage: (ref) => imageController!.storeName(ref),
     podPidsLimit: o.podPidsLimit,
     hostIP: o.nodeServer?.host,
+    signal: o.signal,
   });
 
   // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.

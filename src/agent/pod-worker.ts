@@ -1,7 +1,7 @@
 // Brings one Pod on this node to its desired state and reports it: creates
 // the sandbox, runs the init containers (init-containers.ts) and then the
 // containers with their env (env-resolver.ts) and volumes (volumes/),
-// restarts them per restartPolicy with back-off,
+// restarts them per restartPolicy with back-off, probes them (probes/),
 // stops and removes everything when the Pod is deleted, and writes the Pod's
 // status (through the status subresource only). Level-triggered: every call
 // compares the Pod with what the driver reports, whatever happened before.
@@ -17,6 +17,7 @@ import { initializingStatus, initRestartPolicy, syncInitContainers, type InitRes
 import { netnsPath, podCgroup, type PodSandboxes } from './pod-sandbox.js';
 import { WorkloadNotFoundError, type InstanceDriver, type WorkloadState } from './runtime/driver.js';
 import { containerMounts } from './volumes/pod-volumes.js';
+import { Prober } from './probes/prober.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { hasStatus } from '../client/errors.js';
 
@@ -64,6 +65,8 @@ export interface PodWorkerDeps {
   podPidsLimit?: number;
   /** This node's address, as its Node reports it (status.hostIP); default 127.0.0.1. */
   hostIP?: string;
+  /** The agent is stopping: probes stop with it. */
+  signal?: AbortSignal;
 }
 
 
@@ -80,7 +83,18 @@ export class PodWorker {
   /** The network namespace being made (or made) for a Pod, by uid, from its latest sync. */
   private readonly netnsReady = new Map<string, Promise<void>>();
 
-  constructor(private readonly d: PodWorkerDeps) {}
+  /** Liveness, readiness and startup probes, on their own timers; a changed result requeues the Pod. */
+  private readonly probes: Prober;
+
+  constructor(private readonly d: PodWorkerDeps) {
+    this.probes = new Prober({
+      exec: (id, args) => d.driver.exec(id, { args, tty: false }),
+      stop: (id, graceMs) => d.driver.stop(id, graceMs),
+      requeue: (key) => d.requeueAfter(key, 0),
+      log: d.log,
+    });
+    d.signal?.addEventListener('abort', () => this.probes.stopAll(), { once: true });
+  }
 
   private get hostIP(): string {
     return this.d.hostIP ?? '127.0.0.1';
@@ -126,6 +140,8 @@ export class PodWorker {
 
   /** Delete every container of a pod and its sandbox. */
   async teardown(uid: string, graceMs = 0): Promise<void> {
+    // First, so a probe failing while the containers stop cannot kill or requeue anything.
+    this.probes.forgetPod(uid);
     const ids = await this.containerIds(uid);
     if (graceMs > 0) {
       await Promise.all(
@@ -161,7 +177,10 @@ export class PodWorker {
   async run(key: string, pod: KubeObject): Promise<void> {
     const uid = String(pod.metadata.uid);
     const phase = pod.status?.phase as string | undefined;
-    if (phase === 'Succeeded' || phase === 'Failed') return; // done: its containers stay (for logs) until the Pod goes
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      this.probes.forgetPod(uid);
+      return; // done: its containers stay (for logs) until the Pod goes
+    }
     await this.d.sandboxes.ensureDir(uid);
     // The network namespace is made while the first container is prepared (its runc create waits for it).
     const netns = this.d.sandboxes.ensureNetns(uid);
@@ -177,7 +196,10 @@ export class PodWorker {
     const statuses: ContainerStatus[] = [];
     for (const c of containers) {
       const old = prev.find((s) => s.name === c.name);
-      statuses.push(init.done ? await this.syncContainer(key, pod, c, old, policy) : initializingStatus(c, old));
+      const s = init.done ? await this.syncContainer(key, pod, c, old, policy) : initializingStatus(c, old);
+      // Probes run only while the container does; a running one had them (re)started by syncContainer.
+      if (!s.state.running) this.probes.forget(containerId(uid, c.name));
+      statuses.push(s);
     }
     await netns;
     await this.writeStatus(pod, statuses, inits.length ? init : undefined);
@@ -191,7 +213,7 @@ export class PodWorker {
       rec = { restartCount: prev?.restartCount ?? 0, lastState: prev?.lastState ?? {}, imageID: prev?.imageID ?? '' };
       this.runs.set(id, rec);
     }
-    const status = (state: State, ready = false, exists = true): ContainerStatus => ({
+    const status = (state: State, ready = false, exists = true, started = ready): ContainerStatus => ({
       name: c.name,
       state,
       lastState: rec.lastState,
@@ -200,8 +222,13 @@ export class PodWorker {
       image: c.image,
       imageID: rec.imageID,
       ...(exists ? { containerID: `runc://${id}` } : {}),
-      started: ready,
+      started,
     });
+    // Running: ready and started as the probes say (both true for a container without probes).
+    const running = (s: WorkloadState): ContainerStatus => {
+      const p = this.probes.observe({ key, pod, container: c.name, id, startedAt: s.startedAt, restartCount: rec.restartCount });
+      return status({ running: { startedAt: s.startedAt ?? rfc3339() } }, p.ready, true, p.started);
+    };
 
     let st = await this.state(id);
     if (st?.status === 'unknown') {
@@ -224,7 +251,7 @@ export class PodWorker {
       st = await this.state(id);
     }
     if (!st) return status({ waiting: { reason: 'ContainerCreating' } }, false, false);
-    if (st.status === 'running' || st.status === 'paused') return status({ running: { startedAt: st.startedAt ?? rfc3339() } }, true);
+    if (st.status === 'running' || st.status === 'paused') return running(st);
 
     // Stopped: record how, then restart (after the back-off) or leave it terminated.
     const exitCode = st.exitCode ?? 137;
@@ -253,7 +280,7 @@ export class PodWorker {
       return status({ waiting: err }, false, false);
     }
     st = await this.state(id);
-    if (st?.status === 'running') return status({ running: { startedAt: st.startedAt ?? rfc3339() } }, true);
+    if (st?.status === 'running') return running(st);
     // Exited already: the next sync (the exit watch) records it.
     this.d.requeueAfter(key, 100);
     return status({ waiting: { reason: 'ContainerCreating' } });
