@@ -3,6 +3,7 @@ import { metaDefinitions } from './meta/v1.js';
 import * as core from './core/v1/index.js';
 import * as apps from './apps/v1/index.js';
 import * as coordination from './coordination/v1/index.js';
+import * as discovery from './discovery/v1/index.js';
 import * as lodge from './lodge/v1alpha1/index.js';
 import type { Schema } from './schema.js';
 import { apiVersionOf, type ResourceType } from './types.js';
@@ -69,6 +70,6 @@ export class Registry {
 
 let defaultRegistry: Registry | undefined;
 export function registry(): Registry {
-  defaultRegistry ??= new Registry([core, apps, coordination, lodge]);
+  defaultRegistry ??= new Registry([core, apps, coordination, discovery, lodge]);
   return defaultRegistry;
 }

@@ -2,6 +2,7 @@
 // SIGTERM or SIGINT.
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../api/allocation/service-allocator.js';
 import { createLogger } from '../util/log.js';
 import { stopOnSignal } from './run-until-signal.js';
 
@@ -16,7 +17,9 @@ export function registerUp(program: Command): void {
     .option('--node-name <name>', 'name of this host\'s Node (default: the hostname)')
     .option('--pod-pids-limit <n>', 'most processes each container of a Pod may have (its cgroup pids.max)', '4096')
     .option('--node-monitor-grace-period <seconds>', 'a node whose Lease is not renewed for this long turns Unknown and is tainted unreachable', '40')
-    .action(async (opts: { dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
+    .option('--service-cidr <cidr>', 'IPv4 range Service cluster IPs are allocated from', DEFAULT_SERVICE_CIDR)
+    .option('--service-node-port-range <min-max>', 'range of ports NodePort and LoadBalancer Services are given', DEFAULT_NODE_PORT_RANGE)
+    .action(async (opts: { serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -35,6 +38,8 @@ export function registerUp(program: Command): void {
           nodeName: opts.nodeName,
           nodeMonitorGraceMs: graceSeconds * 1000,
           podPidsLimit,
+          serviceCIDR: opts.serviceCidr,
+          serviceNodePortRange: opts.serviceNodePortRange,
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

@@ -11,6 +11,9 @@ import { registry as defaultRegistry } from '../apis/registry.js';
 import { KubeClient } from '../client/client.js';
 import { writeKubeconfig } from '../client/kubeconfig.js';
 import { runGarbageCollector } from '../controllers/garbage-collector.js';
+import { runEndpointsController } from '../controllers/endpoints-controller.js';
+import { runEndpointSliceController } from '../controllers/endpointslice-controller.js';
+import { ServiceAllocator } from '../api/allocation/service-allocator.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
 import { runSnapshotScheduleController } from '../controllers/snapshot-schedule-controller.js';
@@ -50,6 +53,10 @@ export interface UpOptions {
   podPidsLimit?: number;
   /** How long a node's Lease may go unrenewed before it is Unknown and tainted unreachable (default 40 s). */
   nodeMonitorGraceMs?: number;
+  /** Range Service cluster IPs come from (default 10.96.0.0/12, as Kubernetes). */
+  serviceCIDR?: string;
+  /** Range of Service node ports, "MIN-MAX" (default 30000-32767). */
+  serviceNodePortRange?: string;
 }
 
 export interface ControlPlane {
@@ -76,6 +83,16 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const registry = defaultRegistry();
   const validator = new SchemaValidator(registry);
   const service = new ResourceService(store, registry, validator);
+  let allocator: ServiceAllocator;
+  try {
+    allocator = new ServiceAllocator(store, { serviceCIDR: o.serviceCIDR, nodePortRange: o.serviceNodePortRange, log: o.log });
+    // Before anything is served: allocations agree with the stored Services (a crash may have left them apart).
+    await allocator.repair();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  service.useAllocator(registry.resource('', 'v1', 'services')!, allocator);
   await bootstrapNamespaces(service);
 
   const nodeType = registry.resource('', 'v1', 'nodes')!;
@@ -113,7 +130,8 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   setMaxListeners(0, abort.signal);
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
-  const controllers = [runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx)];
+  allocator.runRepairLoop(abort.signal);
+  const controllers = [runEndpointsController(ctx), runEndpointSliceController(ctx), runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx)];
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;

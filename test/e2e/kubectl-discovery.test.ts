@@ -36,6 +36,7 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['deployments', 'deploy', 'apps/v1', true, 'Deployment'],
   ['replicasets', 'rs', 'apps/v1', true, 'ReplicaSet'],
   ['leases', '', 'coordination.k8s.io/v1', true, 'Lease'],
+  ['endpointslices', '', 'discovery.k8s.io/v1', true, 'EndpointSlice'],
   ['images', 'img', 'lodge.dev/v1alpha1', false, 'Image'],
   ['instances', 'inst', 'lodge.dev/v1alpha1', true, 'Instance'],
   ['snapshots', 'snap', 'lodge.dev/v1alpha1', true, 'Snapshot'],
@@ -66,7 +67,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 15 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 16 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);

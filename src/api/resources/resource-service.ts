@@ -41,6 +41,25 @@ export interface Stored {
   raw?: string;
 }
 
+/**
+ * Admission that reserves shared things in the store for an object (a
+ * Service's cluster IP and node ports): run after validation, before the
+ * object is written, and told how the write ended.
+ */
+export interface Allocator {
+  /** Reserve what `obj` needs beyond what `old` (the stored object, on update) holds; may fill the allocated fields in obj. Throws an ApiError when it cannot. In dry-run, checks without reserving. */
+  reserve(obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<Reservation>;
+  /** `obj` is gone from the store: free what it held. Never throws (repair frees what a failure leaves). */
+  release(obj: KubeObject): Promise<void>;
+}
+
+export interface Reservation {
+  /** The write succeeded: free what the old object held and the new one does not. */
+  commit(): Promise<void>;
+  /** The write failed: free what this reservation took. */
+  rollback(): Promise<void>;
+}
+
 /** Compare-and-swap retries of one write under contention (Kubernetes retries without bound). */
 const MAX_CAS_RETRIES = 1000;
 
@@ -87,6 +106,21 @@ export class ResourceService {
     readonly registry: Registry,
     private readonly validator: SchemaValidator,
   ) {}
+
+  private readonly allocators = new Map<ResourceType, Allocator>();
+
+  /** Run `allocator` on every create and update of the kind, and tell it when an object of the kind is gone. */
+  useAllocator(rt: ResourceType, allocator: Allocator): void {
+    this.allocators.set(rt, allocator);
+  }
+
+  private async reserve(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<Reservation | undefined> {
+    return this.allocators.get(rt)?.reserve(obj, old, dryRun);
+  }
+
+  private async released(rt: ResourceType, obj: KubeObject): Promise<void> {
+    await this.allocators.get(rt)?.release(obj);
+  }
 
   // ---- reads -------------------------------------------------------------
 
@@ -156,7 +190,8 @@ export class ResourceService {
 
   // ---- create ------------------------------------------------------------
 
-  async create(rt: ResourceType, ns: string | undefined, body: unknown, ctx: WriteContext): Promise<Stored> {
+  /** `allocate: false` prepares the object without reserving its allocations: for creates that finish in the update loop, which reserves them. */
+  async create(rt: ResourceType, ns: string | undefined, body: unknown, ctx: WriteContext, o: { allocate?: boolean } = {}): Promise<Stored> {
     const obj = checkTypeMeta(rt, body);
     const meta = obj.metadata;
     if (rt.namespaced) {
@@ -180,7 +215,18 @@ export class ResourceService {
     admit(this.validator, rt, obj, { fieldValidation: ctx.fieldValidation, warnings: ctx.warnings });
     rt.prepareForCreate?.(obj);
     meta.managedFields = managedFieldsForWrite(this.registry, rt, undefined, obj, ctx.manager, meta.managedFields);
-    return this.insert(rt, ns, canonical(obj), ctx.dryRun);
+    if (o.allocate === false) return this.insert(rt, ns, canonical(obj), ctx.dryRun);
+    // After managedFields: server-allocated fields (a clusterIP) belong to no manager, as in Kubernetes.
+    const reservation = await this.reserve(rt, obj, undefined, ctx.dryRun);
+    let stored: Stored;
+    try {
+      stored = await this.insert(rt, ns, canonical(obj), ctx.dryRun);
+    } catch (e) {
+      await reservation?.rollback();
+      throw e;
+    }
+    await reservation?.commit();
+    return stored;
   }
 
   /** Store a fully prepared new object. */
@@ -267,29 +313,35 @@ export class ResourceService {
         if (!current) throw notFound(rt, name);
         return { stored: current, created: false };
       }
+      // The last finalizer is gone from an object being deleted: remove it.
+      const removing = current !== null && Boolean(next.metadata.deletionTimestamp) && pendingFinalizers(rt, next).length === 0;
+      const reservation = removing ? undefined : await this.reserve(rt, next, current?.obj, o.dryRun);
       if (o.dryRun) return { stored: { obj: next, revision: current?.revision ?? 0 }, created: !current };
+      let result: { stored: Stored; created: boolean };
       try {
         if (!current) {
-          const stored = await this.insert(rt, ns, next, false);
-          return { stored, created: true };
-        }
-        // The last finalizer is gone from an object being deleted: remove it.
-        if (next.metadata.deletionTimestamp && pendingFinalizers(rt, next).length === 0) {
+          result = { stored: await this.insert(rt, ns, next, false), created: true };
+        } else if (removing) {
           const revision = await this.store.delete(key, current.revision);
           next.metadata.resourceVersion = String(revision);
-          return { stored: { obj: next, revision }, created: false };
+          result = { stored: { obj: next, revision }, created: false };
+        } else {
+          const raw = encode(next);
+          const revision = await this.store.update(key, raw, current.revision);
+          next.metadata.resourceVersion = String(revision);
+          result = { stored: { obj: next, revision, raw }, created: false };
         }
-        const raw = encode(next);
-        const revision = await this.store.update(key, raw, current.revision);
-        next.metadata.resourceVersion = String(revision);
-        return { stored: { obj: next, revision, raw }, created: false };
       } catch (e) {
+        await reservation?.rollback();
         const retriable = e instanceof RevisionConflictError || e instanceof NotFoundError || e instanceof KeyExistsError;
         // Every round commits one of the contending writers, so retrying makes progress; the bound only stops a runaway.
         if (retriable && o.retry && attempt < MAX_CAS_RETRIES) continue;
         if (retriable) throw staleUpdate(rt, name);
         throw e;
       }
+      if (removing) await this.released(rt, next);
+      else await reservation?.commit();
+      return result;
     }
   }
 
@@ -383,7 +435,7 @@ export class ResourceService {
       async (current) => {
         if (!current) {
           if (!CREATE_ON_UPDATE.has(rt.plural) || subresource) throw notFound(rt, name);
-          const created = await this.create(rt, ns, { ...incoming, metadata: { ...incoming.metadata, name } }, { ...ctx, dryRun: true });
+          const created = await this.create(rt, ns, { ...incoming, metadata: { ...incoming.metadata, name } }, { ...ctx, dryRun: true }, { allocate: false });
           return created.obj;
         }
         if (pinned && pinned !== current.obj.metadata.resourceVersion) throw staleUpdate(rt, name);
@@ -416,7 +468,7 @@ export class ResourceService {
           if (obj.metadata.name && obj.metadata.name !== name)
             throw nameMismatch(obj.metadata.name, name);
           obj.metadata.name = name;
-          const created = await this.create(rt, ns, obj, { ...ctx, dryRun: true });
+          const created = await this.create(rt, ns, obj, { ...ctx, dryRun: true }, { allocate: false });
           created.obj.metadata.managedFields = result.managedFields;
           return created.obj;
         }
@@ -473,6 +525,7 @@ export class ResourceService {
         }
         const revision = await this.store.delete(key, current.revision);
         obj.metadata.resourceVersion = String(revision);
+        await this.released(rt, obj);
         return { obj, deleted: true };
       } catch (e) {
         if ((e instanceof RevisionConflictError || e instanceof NotFoundError) && attempt < MAX_CAS_RETRIES) continue;

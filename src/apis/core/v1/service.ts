@@ -140,6 +140,7 @@ function validateServiceSpec(spec: ServiceSpec | undefined): FieldError[] {
 
   const names = new Set<string>();
   const keys = new Set<string>();
+  const nodePorts = new Set<string>();
   ports.forEach((p, i) => {
     const pp = `spec.ports[${i}]`;
     if (ports.length > 1 && !p.name) errs.push(required(`${pp}.name`));
@@ -154,6 +155,9 @@ function validateServiceSpec(spec: ServiceSpec | undefined): FieldError[] {
     if (p.nodePort) {
       if (!usesNodePorts(spec.type)) errs.push(forbidden(`${pp}.nodePort`, `may not be used when \`type\` is '${spec.type ?? 'ClusterIP'}'`));
       else errs.push(...inRange(`${pp}.nodePort`, p.nodePort, 1, 65535));
+      const np = `${p.nodePort}/${p.protocol ?? 'TCP'}`;
+      if (nodePorts.has(np)) errs.push(duplicate(`${pp}.nodePort`, p.nodePort));
+      nodePorts.add(np);
     }
     const key = `${p.port}/${p.protocol ?? 'TCP'}`;
     if (keys.has(key)) errs.push(duplicate(pp, `${p.port}/${p.protocol ?? 'TCP'}`));
@@ -178,6 +182,31 @@ function validateServiceUpdate(spec: ServiceSpec | undefined, old: ServiceSpec |
   // An update that leaves clusterIP empty keeps the allocated one (prepareForUpdate).
   if (old.clusterIP && spec.clusterIP !== old.clusterIP) return [immutable('spec.clusterIP', spec.clusterIP ?? '')];
   return [];
+}
+
+/**
+ * On a type change, fields the new type cannot have are dropped when the
+ * client left them as they were (Kubernetes' dropTypeDependentFields): a
+ * patch of just `type: ClusterIP` on a NodePort Service loses its node
+ * ports instead of failing validation; one to ExternalName loses its IPs.
+ */
+function dropTypeDependentFields(spec: ServiceSpec, prev: ServiceSpec): void {
+  if ((spec.type ?? 'ClusterIP') === (prev.type ?? 'ClusterIP')) return;
+  if (spec.type === 'ExternalName' && (spec.clusterIP ?? '') === (prev.clusterIP ?? '')) {
+    delete spec.clusterIP;
+    delete spec.clusterIPs;
+    delete spec.ipFamilies;
+    delete spec.ipFamilyPolicy;
+  }
+  if (!usesNodePorts(spec.type)) {
+    for (const p of spec.ports ?? []) {
+      const same = (prev.ports ?? []).find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (p.nodePort && same?.nodePort === p.nodePort) delete p.nodePort;
+    }
+    if (spec.healthCheckNodePort === prev.healthCheckNodePort) delete spec.healthCheckNodePort;
+    if (spec.externalTrafficPolicy === prev.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+  }
+  if (spec.type !== 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === prev.allocateLoadBalancerNodePorts) delete spec.allocateLoadBalancerNodePorts;
 }
 
 function externalIPs(s: Service): string {
@@ -228,12 +257,15 @@ export const service: ResourceType = {
     'spec.type': (o) => asService(o).spec?.type ?? '',
   },
   prepareForUpdate(o, old) {
-    // As Kubernetes does: an update that leaves allocated fields empty keeps them.
     const spec = asService(o).spec;
     const prev = asService(old).spec;
-    if (!spec || !prev || spec.type === 'ExternalName') return;
+    if (spec && prev) dropTypeDependentFields(spec, prev);
+    // As Kubernetes does: an update that leaves allocated fields empty keeps them.
+    if (!spec || !prev || spec.type === 'ExternalName' || prev.type === 'ExternalName') return;
     if (!spec.clusterIP && prev.clusterIP) spec.clusterIP = prev.clusterIP;
     if (!spec.clusterIPs?.length && prev.clusterIPs?.length) spec.clusterIPs = prev.clusterIPs;
+    if (!spec.ipFamilies?.length && prev.ipFamilies?.length) spec.ipFamilies = prev.ipFamilies;
+    spec.ipFamilyPolicy ??= prev.ipFamilyPolicy;
     for (const p of spec.ports ?? []) {
       if (p.nodePort) continue;
       const same = (prev.ports ?? []).find((q) => q.port === p.port && (q.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
@@ -253,8 +285,14 @@ export const service: ResourceType = {
     return [
       `Selector:          ${formatLabelMap(s.spec?.selector)}`,
       `Type:              ${s.spec?.type ?? 'ClusterIP'}`,
+      `IP Family Policy:  ${s.spec?.ipFamilyPolicy ?? '<none>'}`,
+      `IP Families:       ${(s.spec?.ipFamilies ?? []).join(',') || '<none>'}`,
       `IP:                ${s.spec?.clusterIP ?? '<none>'}`,
-      ...(s.spec?.ports ?? []).map((p) => `Port:              ${p.name || '<unset>'}  ${p.port}/${p.protocol ?? 'TCP'} -> ${String(p.targetPort ?? p.port)}`),
+      `IPs:               ${(s.spec?.clusterIPs ?? []).join(',') || '<none>'}`,
+      ...(s.spec?.ports ?? []).flatMap((p) => [
+        `Port:              ${p.name || '<unset>'}  ${p.port}/${p.protocol ?? 'TCP'} -> ${String(p.targetPort ?? p.port)}`,
+        ...(p.nodePort ? [`NodePort:          ${p.name || '<unset>'}  ${p.nodePort}/${p.protocol ?? 'TCP'}`] : []),
+      ]),
       `Session Affinity:  ${s.spec?.sessionAffinity ?? 'None'}`,
     ];
   },
