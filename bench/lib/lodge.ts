@@ -5,8 +5,10 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeClusterCidr } from '../../src/agent/network/free-cidr.js';
 
 /** dist/bench/lib/lodge.js → dist/src/cli/main.js */
+let benchNetworks = 0;
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
 
 export interface LodgeOptions {
@@ -87,7 +89,10 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
   const logPath = join(dataDir, 'server.log');
   const logFd = openSync(logPath, 'a');
   // The API bench measures the control plane: no node agent, which would also start every benchmark Pod.
-  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? [] : ['--no-agent']), ...(o.upArgs ?? [])];
+  // With an agent: a network of its own (bridge, nft table, a free /16), removed at stop, so a bench never leaves the host changed.
+  const net = o.agent ? { bridge: `lx${process.pid % 1e8}${benchNetworks++}`.slice(0, 15), natTable: `lodge-bench-${process.pid}-${benchNetworks}`, clusterCidr: freeClusterCidr(process.pid * 11 + benchNetworks) } : undefined;
+  const netArgs = net ? ['--bridge', net.bridge, '--nat-table', net.natTable, '--cluster-cidr', net.clusterCidr] : [];
+  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? [] : ['--no-agent']), ...netArgs, ...(o.upArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: o.env ? { ...process.env, ...o.env } : process.env });
   closeSync(logFd);
   const pid = child.pid;
@@ -110,6 +115,13 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
       if (!(await waitExit(child, 30_000))) {
         process.kill(pid, 'SIGKILL');
         await waitExit(child, 5_000);
+      }
+    }
+    if (net) {
+      try {
+        execFileSync(process.execPath, [MAIN, 'network', 'cleanup', '--bridge', net.bridge, '--nat-table', net.natTable], { stdio: 'ignore', timeout: 30_000 });
+      } catch {
+        process.stderr.write(`bench: could not remove network ${net.bridge}/${net.natTable} (lodge network cleanup --bridge ${net.bridge} --nat-table ${net.natTable})\n`);
       }
     }
     rmSync(dataDir, { recursive: true, force: true });

@@ -33,6 +33,7 @@ import { startNodeServer, type NodeServer } from './node-server/server.js';
 import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
+import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE, NodeNetwork, type NodeNetworkConfig } from './node-network.js';
 
 export interface AgentOptions {
   client: KubeClient;
@@ -60,6 +61,8 @@ export interface AgentOptions {
   nodeBackup?: NodeBackupRegistry;
   /** pids.max of each Pod container's cgroup (the kubelet's podPidsLimit; default 4096). */
   podPidsLimit?: number;
+  /** The node's bridge network (defaults: bridge lodge0, nft table lodge, cluster CIDR 10.244.0.0/16); false: workloads get loopback only. */
+  network?: Partial<NodeNetworkConfig> | false;
 }
 
 /** Look at every Pod again this often: a missed exit event costs this much latency at most. */
@@ -107,6 +110,21 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
   }
   await registration.register();
+  // Set up as soon as the control plane gives the Node its podCIDR; workloads wait for it only when they attach.
+  const network =
+    o.network === false
+      ? undefined
+      : new NodeNetwork({
+          client: o.client,
+          nodeName,
+          dataDir: o.dataDir,
+          log,
+          signal: o.signal,
+          bridge: o.network?.bridge ?? DEFAULT_BRIDGE,
+          natTable: o.network?.natTable ?? DEFAULT_NAT_TABLE,
+          clusterCidr: o.network?.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
+        });
+  network?.start();
 
   const queue = new WorkQueue();
   const worker = new PodWorker({
@@ -122,6 +140,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     podPidsLimit: o.podPidsLimit,
     hostIP: o.nodeServer?.host,
     signal: o.signal,
+    network,
   });
 
   // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.
@@ -153,6 +172,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     exitsDir: layout.exitsDir,
     log,
     signal: o.signal,
+    network,
   });
   // VM Instances run in the VM driver, opened by the instance code: exec reaches them through it (their guest agent).
   const removeVmExec = instancesRunning.vmDriver ? driverExec.addDriver(instancesRunning.vmDriver) : undefined;
@@ -168,6 +188,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     await worker.teardown(uid).catch((e: Error) => log.warn('orphan cleanup failed', { uid, error: e.message }));
   }
   for (const p of informer.list()) queue.add(cacheKey(p));
+  // Addresses whose Pod or Instance left no trace on this node (a crash between release and removal): given back, in the background.
+  if (network) {
+    void (async () => {
+      const owners = await network.owners();
+      const live = new Set([...wanted, ...(await sandboxes.list()), ...(await instanceDirs.list())]);
+      for (const owner of owners) if (!live.has(owner)) await network.release(owner);
+    })().catch((e: Error) => log.warn('releasing orphaned addresses failed', { error: e.message }));
+  }
 
   const sync = async (key: string): Promise<void> => {
     const pod = informer.cache.get(key);

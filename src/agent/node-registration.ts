@@ -60,6 +60,20 @@ export class NodeRegistration {
       'lodge.dev/kvm': String(this.host.kvm),
       'lodge.dev/accelerator': this.host.accelerator,
     };
+    // A conflict (the node IPAM controller set the podCIDR between our read and write) is retried on a fresh read.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.registerOnce(labels);
+        break;
+      } catch (e) {
+        if (!hasStatus(e, 409) || attempt >= 5) throw e;
+      }
+    }
+    this.readyTransition = undefined;
+    await this.heartbeat();
+  }
+
+  private async registerOnce(labels: Record<string, string>): Promise<void> {
     let current: KubeObject | undefined = await this.tryGetNode();
     if (!current) {
       try {
@@ -84,8 +98,6 @@ export class NodeRegistration {
       current = await this.client.update<KubeObject>(NODES, obj, { fieldManager: MANAGER });
     }
     this.uid = current ? current.metadata.uid : undefined;
-    this.readyTransition = undefined;
-    await this.heartbeat();
   }
 
   /** Renew the Lease and the Ready condition's heartbeat. */

@@ -20,6 +20,7 @@ import { containerMounts } from './volumes/pod-volumes.js';
 import { Prober } from './probes/prober.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { hasStatus } from '../client/errors.js';
+import type { NodeNetwork } from './node-network.js';
 
 export const MANAGER = 'lodge-agent';
 /** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
@@ -67,6 +68,8 @@ export interface PodWorkerDeps {
   hostIP?: string;
   /** The agent is stopping: probes stop with it. */
   signal?: AbortSignal;
+  /** The node's bridge network: each Pod's namespace gets an address on it (status.podIP). Loopback only when unset. */
+  network?: NodeNetwork;
 }
 
 
@@ -82,6 +85,8 @@ export class PodWorker {
   private readonly runs = new Map<string, RunRecord>();
   /** The network namespace being made (or made) for a Pod, by uid, from its latest sync. */
   private readonly netnsReady = new Map<string, Promise<void>>();
+  /** A Pod's address once its namespace is attached, by uid (attach is idempotent but costs two ip runs: done once per agent run). */
+  private readonly podIPs = new Map<string, string>();
 
   /** Liveness, readiness and startup probes, on their own timers; a changed result requeues the Pod. */
   private readonly probes: Prober;
@@ -157,6 +162,9 @@ export class PodWorker {
       this.runs.delete(id);
     }
     this.netnsReady.delete(uid);
+    this.podIPs.delete(uid);
+    // Unplug and free the address before the namespace goes; a Pod that never had one costs a lookup.
+    await this.d.network?.release(uid);
     await this.d.sandboxes.remove(uid);
   }
 
@@ -183,7 +191,7 @@ export class PodWorker {
     }
     await this.d.sandboxes.ensureDir(uid);
     // The network namespace is made while the first container is prepared (its runc create waits for it).
-    const netns = this.d.sandboxes.ensureNetns(uid);
+    const netns = this.d.sandboxes.ensureNetns(uid).then(() => this.attach(uid));
     netns.catch(() => undefined); // awaited below; a container create may see the rejection first
     this.netnsReady.set(uid, netns);
     const policy = String(pod.spec?.restartPolicy ?? 'Always');
@@ -203,6 +211,13 @@ export class PodWorker {
     }
     await netns;
     await this.writeStatus(pod, statuses, inits.length ? init : undefined);
+  }
+
+  /** Put the Pod's namespace on the node's bridge (once per agent run); its address goes to status.podIP. */
+  private async attach(uid: string): Promise<void> {
+    if (!this.d.network || this.podIPs.has(uid)) return;
+    const a = await this.d.network.attach(uid, netnsPath(uid));
+    this.podIPs.set(uid, a.ip);
   }
 
   private async syncContainer(key: string, pod: KubeObject, c: PodContainer, prev: ContainerStatus | undefined, policy: string): Promise<ContainerStatus> {
@@ -344,6 +359,7 @@ export class PodWorker {
   private async writeStatus(pod: KubeObject, statuses: ContainerStatus[], init?: InitResult): Promise<void> {
     const old = pod.status ?? {};
     const now = rfc3339();
+    const podIP = this.podIPs.get(String(pod.metadata.uid));
     const initialized = !init || init.done;
     const allTerminated = init?.failed || (initialized && statuses.length > 0 && statuses.every((s) => s.state.terminated));
     // The kubelet's getPhase: Pending while initializing, Failed once an init container failed for good.
@@ -385,6 +401,7 @@ export class PodWorker {
       ],
       hostIP: this.hostIP,
       hostIPs: [{ ip: this.hostIP }],
+      ...(podIP ? { podIP, podIPs: [{ ip: podIP }] } : {}),
       startTime: (old.startTime as string | undefined) ?? now,
       ...(init ? { initContainerStatuses: init.statuses } : {}),
       containerStatuses: statuses,

@@ -12,6 +12,7 @@ import { KubeClient } from '../client/client.js';
 import { DEFAULT_DATA_DIR } from '../up/control-plane.js';
 import { createLogger } from '../util/log.js';
 import { stopOnSignal } from './run-until-signal.js';
+import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE } from '../agent/node-network.js';
 
 interface AgentCliOptions {
   server: string;
@@ -25,6 +26,9 @@ interface AgentCliOptions {
   nodeIp: string;
   nodePort: string;
   podPidsLimit: string;
+  clusterCidr: string;
+  bridge: string;
+  natTable: string;
 }
 
 async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
@@ -61,6 +65,9 @@ export function registerAgent(program: Command): void {
     .option('--node-port <port>', 'port of the node server (logs for the API server); 0 picks a free one', '10250')
     .option('--pod-pids-limit <n>', 'most processes each container of a Pod may have (its cgroup pids.max)', '4096')
     .option('--node-lease-duration <seconds>', 'duration of the node Lease, renewed every quarter of it; the control plane marks the node Unknown after its grace period', '40')
+    .option('--cluster-cidr <cidr>', "the cluster's Pod address range (as given to lodge up): traffic from it leaving the cluster is masqueraded", DEFAULT_CLUSTER_CIDR)
+    .option('--bridge <name>', "this host's bridge the workloads are attached to", DEFAULT_BRIDGE)
+    .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
     .action(async (opts: AgentCliOptions) => {
       const log = createLogger({ component: 'lodge-agent' });
       const abort = new AbortController();
@@ -75,7 +82,7 @@ export function registerAgent(program: Command): void {
         const podPidsLimit = Number(opts.podPidsLimit);
         if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
         client = await clientFor(opts);
-        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds, nodeServer: { host: opts.nodeIp, port }, podPidsLimit });
+        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds, nodeServer: { host: opts.nodeIp, port }, podPidsLimit, network: { bridge: opts.bridge, natTable: opts.natTable, clusterCidr: opts.clusterCidr } });
       } catch (e) {
         abort.abort();
         await client?.close();

@@ -31,6 +31,7 @@ export function buildProgram(): Command {
     .option('--request-timeout <duration>', 'give up on a request after this long, e.g. 30s (0 = no limit)', '0')
     .showHelpAfterError();
   registerLazy(program, 'up', 'run a single-host Lodge: store, API server, controllers and node agent (lodge up --help for options)', async (real) => (await import('./up.js')).registerUp(real));
+  registerLazy(program, 'network', "this host's Lodge network: lodge network cleanup removes its bridge and NAT table (lodge network --help)", async (real) => (await import('./network.js')).registerNetwork(real));
   registerLazy(program, 'agent', "run this host's node agent against a Lodge API server (lodge agent --help for options)", async (real) => (await import('./agent.js')).registerAgent(real));
   registerGet(program);
   registerApply(program);

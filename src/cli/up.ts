@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../api/allocation/service-allocator.js';
 import { createLogger } from '../util/log.js';
+import { DEFAULT_CLUSTER_CIDR } from '../controllers/node-ipam-controller.js';
+import { DEFAULT_BRIDGE, DEFAULT_NAT_TABLE } from '../agent/node-network.js';
 import { stopOnSignal } from './run-until-signal.js';
 
 export function registerUp(program: Command): void {
@@ -19,7 +21,10 @@ export function registerUp(program: Command): void {
     .option('--node-monitor-grace-period <seconds>', 'a node whose Lease is not renewed for this long turns Unknown and is tainted unreachable', '40')
     .option('--service-cidr <cidr>', 'IPv4 range Service cluster IPs are allocated from', DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'range of ports NodePort and LoadBalancer Services are given', DEFAULT_NODE_PORT_RANGE)
-    .action(async (opts: { serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
+    .option('--cluster-cidr <cidr>', 'IPv4 range Pod and system container addresses come from; each node gets a /24 of it', DEFAULT_CLUSTER_CIDR)
+    .option('--bridge <name>', "this host's bridge the workloads are attached to", DEFAULT_BRIDGE)
+    .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
+    .action(async (opts: { clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -40,6 +45,8 @@ export function registerUp(program: Command): void {
           podPidsLimit,
           serviceCIDR: opts.serviceCidr,
           serviceNodePortRange: opts.serviceNodePortRange,
+          clusterCIDR: opts.clusterCidr,
+          network: { bridge: opts.bridge, natTable: opts.natTable },
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

@@ -17,6 +17,7 @@ import { ServiceAllocator } from '../api/allocation/service-allocator.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
 import { runSnapshotScheduleController } from '../controllers/snapshot-schedule-controller.js';
+import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
@@ -57,6 +58,10 @@ export interface UpOptions {
   serviceCIDR?: string;
   /** Range of Service node ports, "MIN-MAX" (default 30000-32767). */
   serviceNodePortRange?: string;
+  /** Range every node's podCIDR (a /24) is taken from (default 10.244.0.0/16, as kubeadm's flannel default). */
+  clusterCIDR?: string;
+  /** This host's node network: its bridge (default lodge0) and nft table (default lodge); false: loopback only. */
+  network?: { bridge?: string; natTable?: string } | false;
 }
 
 export interface ControlPlane {
@@ -77,6 +82,9 @@ export function parseListen(listen: string): { host: string; port: number } {
 export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const dataDir = resolve(o.dataDir);
   const { host, port } = parseListen(o.listen);
+  const clusterCIDR = o.clusterCIDR ?? DEFAULT_CLUSTER_CIDR;
+  // Checked before anything starts: a bad range would leave every node waiting for a podCIDR.
+  checkClusterCidr(clusterCIDR);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const pki = await ensurePki(dataDir, [host]);
   const store = SqliteStore.open(join(dataDir, 'store.db'));
@@ -131,7 +139,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
   allocator.runRepairLoop(abort.signal);
-  const controllers = [runEndpointsController(ctx), runEndpointSliceController(ctx), runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx)];
+  const controllers = [runEndpointsController(ctx), runEndpointSliceController(ctx), runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx), runNodeIpamController(ctx, { clusterCIDR })];
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;
@@ -140,7 +148,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     try {
       // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
       agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
-      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, nodeBackup, podPidsLimit: o.podPidsLimit });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, nodeBackup, podPidsLimit: o.podPidsLimit, network: o.network === false ? false : { ...o.network, clusterCidr: clusterCIDR } });
     } catch (e) {
       abort.abort();
       compactor.stop();

@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KUBECTL_DIR, LODGE_MAIN, api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { KUBECTL_DIR, LODGE_MAIN, api, networkArgs, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
 import { PodFixture, containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
 
 const NODE = `lodge-remote-${process.pid}`;
@@ -30,7 +30,7 @@ interface AgentProc {
 }
 
 function startAgent(extra: string[] = [], opts: { waitReady?: boolean } = {}): Promise<AgentProc> {
-  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-lease-duration', '4', '--node-port', '0', ...extra];
+  const args = [LODGE_MAIN, 'agent', '--server', lodge!.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-lease-duration', '4', '--node-port', '0', ...networkArgs(dataDir), ...extra];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODGE_LOG_LEVEL: 'warn' } });
   agents.add(proc);
   let stderr = '';

@@ -1,6 +1,7 @@
 // Runs a real `lodge up` in a temporary data dir for end-to-end tests, and
 // real kubectl against it. Every process started here is stopped by PID and
 // every temp dir removed, even when a test fails.
+import { freeClusterCidr } from '../../src/agent/network/free-cidr.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,10 +33,60 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
+// ---- node network isolation ----
+// Many test files run `lodge up` at once (and every Pod now gets an address):
+// each data dir gets its own bridge, nft table and cluster CIDR, so no two
+// lodges share a subnet or unplug each other, and the default lodge0 and
+// 10.244.0.0/16 of a real install on this host are never touched. Names start
+// with "lt"/"lodge" so network.test.ts's host snapshot ignores them. Removed
+// by shutdown(), and at the latest when this test process exits.
+
+export interface TestNetwork {
+  bridge: string;
+  natTable: string;
+  clusterCidr: string;
+}
+
+const networks = new Map<string, TestNetwork>();
+const removedNetworks = new Set<string>();
+let networkCount = 0;
+
+/** The bridge, nft table and cluster CIDR of the lodge in `dataDir` (the same again for a restart of it). */
+export function testNetwork(dataDir: string): TestNetwork {
+  const known = networks.get(dataDir);
+  if (known) return known;
+  const n = networkCount++;
+  // 10.112-199.0.0/16: clear of the Service range, the default 10.244/16 and network.test.ts's 10.200-249.
+  const cidr = freeClusterCidr(process.pid * 7 + n * 13, new Set([...networks.values()].map((t) => t.clusterCidr)));
+  const t: TestNetwork = { bridge: `lt${process.pid}n${n}`, natTable: `lodge-e2e-${process.pid}-${n}`, clusterCidr: cidr };
+  networks.set(dataDir, t);
+  return t;
+}
+
+/** Flags giving `lodge up` or `lodge agent` the data dir's own network. */
+export function networkArgs(dataDir: string): string[] {
+  const t = testNetwork(dataDir);
+  return ['--bridge', t.bridge, '--nat-table', t.natTable, '--cluster-cidr', t.clusterCidr];
+}
+
+/** Remove the data dir's bridge and nft table (through `lodge network cleanup`, which also gives back ip_forward). */
+export function removeTestNetwork(dataDir: string): void {
+  const t = networks.get(dataDir);
+  if (!t || removedNetworks.has(dataDir)) return;
+  const r = spawnSync(process.execPath, [LODGE_MAIN, 'network', 'cleanup', '--bridge', t.bridge, '--nat-table', t.natTable], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status === 0) removedNetworks.add(dataDir);
+  else process.stderr.write(`test network ${t.bridge}/${t.natTable}: cleanup failed: ${r.stderr}\n`);
+}
+
+process.on('exit', () => {
+  for (const dir of networks.keys()) removeTestNetwork(dir);
+});
+
 /** Start `lodge up` on a free loopback port; resolves when it prints its ready line. */
 export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lodge-e2e-'));
-  const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.args ?? [])], {
+  const net = (o.args ?? []).includes('--bridge') ? [] : networkArgs(dataDir);
+  const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...net, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LODGE_LOG_LEVEL: process.env.LODGE_LOG_LEVEL ?? 'warn', ...(o.env ?? {}) },
   });
@@ -306,7 +357,10 @@ export async function shutdown(l: Lodge | undefined, dataDir?: string): Promise<
     }
   }
   const dir = dataDir ?? l?.dataDir;
-  if (dir) removeDir(dir);
+  if (dir) {
+    removeTestNetwork(dir);
+    removeDir(dir);
+  }
 }
 
 // ---- helpers for the kubectl end-to-end tests (kubectl-*.test.ts) ----

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WebSocket, type RawData } from 'ws';
-import { LODGE_MAIN, api, lodgeCli, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { networkArgs, LODGE_MAIN, api, lodgeCli, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
 import { InstanceFixture } from './instance-fixture.js';
 
 const NODE = `lodge-conr-${process.pid}`;
@@ -23,7 +23,7 @@ const instances = new InstanceFixture(() => lodge);
 
 before(async () => {
   lodge = await startLodge({ dataDir, args: ['--no-agent'] });
-  const args = [LODGE_MAIN, 'agent', '--server', lodge.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-port', '0'];
+  const args = [LODGE_MAIN, 'agent', '--server', lodge.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--data-dir', agentDir, '--node-name', NODE, '--node-port', '0', ...networkArgs(dataDir)];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LODGE_LOG_LEVEL: 'warn' } });
   agent = proc;
   agentExited = new Promise((resolve) => proc.once('exit', resolve));

@@ -2,6 +2,7 @@
 // under the instance's persistent upper layer, its init as PID 1
 // (init-system.ts), the instance name as hostname, cpu and memory as cgroup
 // limits, its own network namespace, the console log in the instance dir.
+import type { NodeNetwork } from '../node-network.js';
 import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import { builtinSpec, type ImageStore } from '../images/index.js';
@@ -32,6 +33,15 @@ export interface ContainerInstanceDeps {
   dirs: InstanceDirs;
   /** The store name of an Image (through the Image resources). */
   storeName(ref: string): string;
+  /** The node's bridge network; loopback only when unset. */
+  network?: NodeNetwork;
+}
+
+/** A system container is on the default network unless its spec asks for none (networks: []); VMs (taps) are not wired yet. */
+export function wantsNetwork(i: Instance): boolean {
+  if (i.spec?.type === 'vm') return false;
+  const nets = (i.spec as { networks?: unknown[] } | undefined)?.networks;
+  return !Array.isArray(nets) || nets.length > 0;
 }
 
 export function instanceLimits(i: Instance): ResourceLimits {
@@ -49,6 +59,12 @@ export function hostnameOf(i: Instance): string {
 
 export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, restoreState?: string): Promise<{ spec: WorkloadSpec; digest: string; note?: { reason: string; message: string } }> {
   const uid = String(i.metadata.uid);
+  // The namespace and its veth are made while the image and root layer are prepared; runc create waits for them (spec.ready).
+  // The state dir first: it is what tells the agent's orphan sweep that an allocated address is still wanted.
+  const network = d.dirs.ensureDir(uid).then(() => d.dirs.ensureNetns(uid)).then(async () => {
+    if (d.network && wantsNetwork(i)) await d.network.attach(uid, instanceNetnsPath(uid));
+  });
+  network.catch(() => undefined); // awaited by the driver's create, or below when the build stops early
   const ref = i.spec?.image ?? '';
   const name = d.storeName(ref);
   const known = builtinSpec(name) !== undefined || (await d.images.get(name).catch(() => undefined));
@@ -73,7 +89,6 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, r
   }
   await writeFirstBootOnce(firstBoot, d.dirs.upper(uid), lowerDirs, d.dirs.guestFile(uid, 'first-boot-written'));
   const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
-  await d.dirs.ensureNetns(uid);
   const spec: WorkloadSpec = {
     id: instanceId(uid),
     node: d.nodeName,
@@ -85,6 +100,7 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, r
     limits: instanceLimits(i),
     cgroupsPath: instanceCgroup(uid),
     netnsPath: instanceNetnsPath(uid),
+    ready: network,
     mounts: init.mounts,
     logPath: d.dirs.consoleLog(uid),
     // The console: init's /dev/console is a terminal, as a VM's ttyS0 is (lodge console attaches to it).

@@ -1,5 +1,6 @@
 // The agent's entry to Instances: wires the container runtime (the agent's
 // container driver), the optional VM runtime and the controller.
+import type { NodeNetwork } from '../node-network.js';
 import { join } from 'node:path';
 import type { KubeClient } from '../../client/index.js';
 import type { Logger } from '../../util/log.js';
@@ -29,6 +30,8 @@ export interface InstancesOptions {
   exitsDir: string;
   log: Logger;
   signal: AbortSignal;
+  /** The node's bridge network for system containers. */
+  network?: NodeNetwork;
 }
 
 /** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console); backup: export and import of its instances. */
@@ -37,7 +40,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
   const cd = o.containerDriver;
   const container: InstanceRuntime = {
     driver: cd,
-    build: (i, opts) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName }, opts?.restoreState),
+    build: (i, opts) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName, network: o.network }, opts?.restoreState),
     disk: {
       container: {
         pause: (id) => cd.pause(id),
@@ -59,7 +62,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
   } else {
     vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, opts?.restoreState) }), disk: { vmDisk: support.driver } };
   }
-  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir }, o.signal);
+  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir, network: o.network }, o.signal);
   const backup = new InstanceBackups({
     client: o.client,
     dirs,

@@ -4,6 +4,8 @@
 // Instance is deleted. Level-triggered: each call compares the Instance with
 // what the driver reports, so it re-adopts after an agent restart as it
 // converges after any missed event.
+import { wantsNetwork } from './container-instance.js';
+import type { NodeNetwork, WorkloadAddress } from '../node-network.js';
 import { FLATTEN_REQUESTED_AT, IMPORTING, INSTANCE_FINALIZER, RESTARTED_AT, RESTORE_REQUESTED_AT, RESTORE_SNAPSHOT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
 import type { Instance, InstanceStatus } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
@@ -40,6 +42,8 @@ export interface InstanceSyncDeps {
   runtime(type: 'container' | 'vm'): InstanceRuntime | InstanceNotReadyError;
   requeueAfter(key: string, ms: number): void;
   disks: InstanceDisks;
+  /** The node's bridge network: a system container's address is reported from it (status.ip, interfaces). */
+  network?: NodeNetwork;
 }
 
 const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
@@ -54,6 +58,7 @@ export class InstanceSync {
   private readonly diskStatus = new Map<string, Pick<InstanceStatus, 'restore' | 'flattened' | 'lastSnapshotTime'>>();
   /** A stateful restore's memory state, for the next create of the workload only. */
   private readonly restoreStates = new Map<string, string>();
+  private readonly addresses = new Map<string, WorkloadAddress>();
 
   constructor(private readonly d: InstanceSyncDeps) {}
 
@@ -272,7 +277,22 @@ export class InstanceSync {
   private async report(i: Instance, o: Observed, rt?: InstanceRuntime): Promise<void> {
     const uid = String(i.metadata.uid);
     const digest = this.digests.get(uid) ?? (i.status as { imageDigest?: string } | undefined)?.imageDigest;
-    await writeStatus(this.d.client, i, { ...buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }), ...this.diskStatus.get(uid) });
+    const addr = await this.addressOf(i);
+    const net: Partial<InstanceStatus> = addr
+      ? { ip: addr.ip, ips: [addr.ip], interfaces: [{ name: addr.interfaceName, network: 'default', macAddress: addr.mac, ips: [addr.ip], hostInterface: addr.hostInterface }] }
+      : {};
+    await writeStatus(this.d.client, i, { ...buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }), ...net, ...this.diskStatus.get(uid) });
+  }
+
+  /** A system container's address on the node's bridge, once it has one (cached: read from the IPAM file only until then). */
+  private async addressOf(i: Instance): Promise<WorkloadAddress | undefined> {
+    const uid = String(i.metadata.uid);
+    if (!this.d.network || !wantsNetwork(i)) return undefined;
+    const known = this.addresses.get(uid);
+    if (known) return known;
+    const a = await this.d.network.addressOf(uid);
+    if (a) this.addresses.set(uid, a);
+    return a;
   }
 
   /** Create and start a workload; the reason when it cannot be made yet. */
@@ -349,6 +369,9 @@ export class InstanceSync {
     const id = instanceId(uid);
     const all = drivers ?? (['container', 'vm'] as const).map((t) => this.d.runtime(t)).flatMap((r) => (r instanceof InstanceNotReadyError ? [] : [r.driver]));
     for (const driver of all) await driver.delete(id);
+    // Unplug and free its address before its namespace goes (a no-op for a VM or an instance without one).
+    await this.d.network?.release(uid);
+    this.addresses.delete(uid);
     await this.d.dirs.remove(uid);
     this.notes.delete(uid);
     this.digests.delete(uid);

@@ -39,6 +39,7 @@ export type InstanceStatus = {
   nodeName?: string;
   ip?: string;
   ips?: string[];
+  interfaces?: Array<{ name: string; network?: string; macAddress?: string; ips?: string[]; hostInterface?: string }>;
   accelerator?: string;
   startedAt?: string;
   restartCount?: number;
