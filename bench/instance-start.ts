@@ -21,6 +21,8 @@
 // Root only. Everything started is deleted through the API (Instances),
 // stopped by PID (lodge up, raw QEMU) or by name (LXD), and the run ends with
 // a check that nothing of it is left. Nothing here asserts a timing.
+import { pidAlive as alive } from '../src/agent/drivers/container/proc.js';
+import { intArg, peerSet } from './lib/args.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -185,14 +187,6 @@ function duKiB(paths: string[]): number {
   return Number(/^(\d+)\s+total$/m.exec(r.stdout)?.[1] ?? NaN);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function cgroupDirs(path: string): string[] {
   const out: string[] = [];
@@ -753,17 +747,8 @@ export function parseInstanceStartArgs(argv: string[], log: (l: string) => void)
     },
     strict: true,
   });
-  const num = (v: string | undefined, d: number, what: string, min = 1): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer ≥ ${min}`);
-    return n;
-  };
-  const peers = new Set<Peer>();
-  for (const p of (values.peers ?? ALL_PEERS.join(',')).split(',').filter((x) => x && x !== 'none')) {
-    if (!ALL_PEERS.includes(p as Peer)) throw new Error(`--peers: unknown peer ${JSON.stringify(p)} (${ALL_PEERS.join(', ')}, or none)`);
-    peers.add(p as Peer);
-  }
+  const num = intArg;
+  const peers = peerSet(values.peers, ALL_PEERS);
   return {
     write: !values['no-write'],
     opts: {

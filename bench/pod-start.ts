@@ -19,6 +19,7 @@
 // the table says why. Everything started is stopped by PID or deleted by
 // name, and the run ends with a check that no container, conmon, mount or
 // netns of its own is left. Nothing here asserts a timing.
+import { intArg, peerSet } from './lib/args.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -636,17 +637,8 @@ export function parsePodStartArgs(argv: string[], log: (l: string) => void): { o
     },
     strict: true,
   });
-  const num = (v: string | undefined, d: number, what: string, min = 1): number => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer ≥ ${min}`);
-    return n;
-  };
-  const peers = new Set<Peer>();
-  for (const p of (values.peers ?? ALL_PEERS.join(',')).split(',').filter(Boolean)) {
-    if (!ALL_PEERS.includes(p as Peer)) throw new Error(`--peers: unknown peer ${JSON.stringify(p)} (${ALL_PEERS.join(', ')})`);
-    peers.add(p as Peer);
-  }
+  const num = intArg;
+  const peers = peerSet(values.peers, ALL_PEERS);
   return {
     write: !values['no-write'],
     opts: {

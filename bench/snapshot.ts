@@ -25,6 +25,8 @@
 // Snapshots go with them), stopped by PID (lodge up, raw QEMU) or by name
 // (LXD); the run ends with a check that nothing of it is left. Nothing here
 // asserts a timing.
+import { pidAlive as alive } from '../src/agent/drivers/container/proc.js';
+import { intArg, peerSet } from './lib/args.js';
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -112,14 +114,6 @@ function duBytes(paths: string[]): number {
   return Number(/^(\d+)\s+total$/m.exec(r.stdout)?.[1] ?? NaN);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const stat = (o: WatchedObject | undefined): Record<string, unknown> => o?.status ?? {};
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
@@ -901,21 +895,15 @@ export function parseSnapshotArgs(argv: string[], log: (l: string) => void): { o
     },
     strict: false,
   });
-  const num = (v: string | boolean | undefined, d: number, what: string, min = 1): number => {
-    if (v === undefined || typeof v === 'boolean') return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${what} must be an integer ≥ ${min}`);
-    return n;
-  };
-  const peers = typeof values.peers === 'string' ? values.peers : 'lxd';
-  for (const p of peers.split(',').filter((x) => x && x !== 'none')) if (p !== 'lxd') throw new Error(`--peers: unknown peer ${JSON.stringify(p)} (lxd, or none)`);
+  const num = intArg;
+  const peers = peerSet(values.peers, ['lxd'] as const);
   return {
     write: !values['no-write'],
     opts: {
       copies: num(values.copies, DEFAULTS.copies, 'copies'),
       runs: num(values.runs, DEFAULTS.runs, 'runs'),
       template: num(values.template, DEFAULTS.template, 'template'),
-      lxd: peers.split(',').includes('lxd'),
+      lxd: peers.has('lxd'),
       install: !values['no-install'],
       log,
     },

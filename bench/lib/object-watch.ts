@@ -2,7 +2,8 @@
 // of each object and resolves waiters with the time of the event that first
 // made a predicate hold: for benches timing any status transition (a
 // Snapshot Ready, a restore Succeeded, a copy Stopped), not only Running.
-import { authHeaders, call, closeAll, connect, type Conn } from './http.js';
+import { call, closeAll, connect, type Conn } from './http.js';
+import { followWatch } from './watch.js';
 import type { RunningLodge } from './lodge.js';
 import { nowMs } from './stats.js';
 
@@ -36,27 +37,11 @@ export class ObjectWatch {
     const w = new ObjectWatch(conn);
     const t0 = nowMs();
     for (const o of list.items) if (o.metadata.name) w.latest.set(o.metadata.name, { obj: o, at: t0 });
-    const r = await conn.client.request({ method: 'GET', path: `${path}?watch=1&allowWatchBookmarks=false&resourceVersion=${list.metadata.resourceVersion}`, headers: authHeaders(l) });
-    if (r.statusCode !== 200) throw new Error(`watch ${path}: HTTP ${r.statusCode}: ${await r.body.text()}`);
-    let buf = '';
-    r.body.setEncoding('utf8');
-    r.body.on('data', (chunk: string) => {
-      const t = nowMs();
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) w.#event(JSON.parse(line) as { type: string; object: WatchedObject }, t);
-      }
-    });
-    const end = (e?: Error): void => {
+    await followWatch(l, conn, path, list.metadata.resourceVersion, (ev, t) => w.#event(ev as { type: string; object: WatchedObject }, t), (e) => {
       if (w.#closed) return;
       w.error = e ?? new Error(`the watch on ${path} ended`);
       for (const x of [...w.#waiters]) x.fail(w.error);
-    };
-    r.body.on('error', end);
-    r.body.on('end', () => end());
+    });
     return w;
   }
 

@@ -4,6 +4,35 @@ import { authHeaders, call, closeAll, connect, type Conn } from './http.js';
 import type { RunningLodge } from './lodge.js';
 import { nowMs } from './stats.js';
 
+export interface WatchEvent {
+  type: string;
+  object: unknown;
+}
+
+/**
+ * Follow a watch of `path` from `resourceVersion`: each event with the time
+ * its chunk arrived (before parsing, so the parse is not in the figure);
+ * `onEnd` once the stream ends or fails. Resolves once the watch is open.
+ */
+export async function followWatch(l: RunningLodge, conn: Conn, path: string, resourceVersion: string, onEvent: (ev: WatchEvent, t: number) => void, onEnd: (e?: Error) => void): Promise<void> {
+  const r = await conn.client.request({ method: 'GET', path: `${path}?watch=1&allowWatchBookmarks=false&resourceVersion=${resourceVersion}`, headers: authHeaders(l) });
+  if (r.statusCode !== 200) throw new Error(`watch ${path}: HTTP ${r.statusCode}: ${await r.body.text()}`);
+  let buf = '';
+  r.body.setEncoding('utf8');
+  r.body.on('data', (chunk: string) => {
+    const t = nowMs();
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim()) onEvent(JSON.parse(line) as WatchEvent, t);
+    }
+  });
+  r.body.on('error', onEnd);
+  r.body.on('end', () => onEnd());
+}
+
 export interface Seen {
   running?: number;
   deleted?: number;
@@ -22,37 +51,22 @@ export class ResourceWatch {
     const conn = connect(l, 'h1');
     const list = JSON.parse((await call(conn, l, 'GET', path)).text) as { metadata: { resourceVersion: string } };
     const w = new ResourceWatch(conn);
-    const r = await conn.client.request({ method: 'GET', path: `${path}?watch=1&resourceVersion=${list.metadata.resourceVersion}`, headers: authHeaders(l) });
-    if (r.statusCode !== 200) throw new Error(`watch: HTTP ${r.statusCode}: ${await r.body.text()}`);
-    let buf = '';
-    r.body.setEncoding('utf8');
-    r.body.on('data', (chunk: string) => {
-      const t = nowMs();
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) w.#event(JSON.parse(line) as { type: string; object: any }, t);
-      }
-    });
-    const end = (e?: Error): void => {
+    await followWatch(l, conn, path, list.metadata.resourceVersion, (ev, t) => w.#event(ev, t), (e) => {
       if (!w.#closed) w.error = e ?? new Error('the watch ended');
       w.#wake();
-    };
-    r.body.on('error', end);
-    r.body.on('end', () => end());
+    });
     return w;
   }
 
-  #event(ev: { type: string; object: any }, t: number): void {
-    const name = String(ev.object?.metadata?.name ?? '');
+  #event(ev: WatchEvent, t: number): void {
+    const obj = ev.object as { metadata?: { name?: string }; status?: { phase?: string } } | undefined;
+    const name = String(obj?.metadata?.name ?? '');
     if (ev.type === 'ERROR') {
       this.error = new Error(`watch error: ${JSON.stringify(ev.object)}`);
     } else if (name) {
       const s = this.seen.get(name) ?? {};
       if (ev.type === 'DELETED') s.deleted ??= t;
-      else if (ev.object?.status?.phase === 'Running') s.running ??= t;
+      else if (obj?.status?.phase === 'Running') s.running ??= t;
       this.seen.set(name, s);
     }
     this.#wake();

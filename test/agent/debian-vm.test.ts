@@ -8,6 +8,7 @@
 // so reruns on one machine neither debootstrap nor build again. Boot and build
 // times are reported as diagnostics, never asserted. Every QEMU is killed by
 // pid and every cgroup and temp dir removed in the after hook.
+import { vmWorkloadSpec } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -89,20 +90,7 @@ describe('debian-vm', { skip }, () => {
 
   function spec(id: string, hostname: string, seed?: string): WorkloadSpec {
     created.add(id);
-    return {
-      id,
-      node: 'test-node',
-      rootfs: { lowerDirs: [] },
-      args: [],
-      env: [],
-      cwd: '/',
-      hostname,
-      limits: {},
-      cgroupsPath: `${cgroupParent}/${id}`,
-      mounts: [],
-      logPath: join(tmp, 'logs', `${id}.log`),
-      vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 512 * MiB, ...(seed ? { seed: { path: seed, format: 'raw' as const } } : {}) },
-    };
+    return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs'), hostname, vm: { memoryBytes: 512 * MiB, ...(seed ? { seed: { path: seed, format: 'raw' as const } } : {}) } });
   }
 
   const log = (s: WorkloadSpec): string => (existsSync(s.logPath) ? readFileSync(s.logPath, 'latin1') : '');

@@ -3,6 +3,7 @@
 // a mechanism (a console line, a QMP status, a pid, a file), never a timing:
 // under TCG a boot takes seconds. Every QEMU is killed by pid and every
 // cgroup and temp dir removed in the after hook, even when a test fails.
+import { vmWorkloadSpec } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,19 +31,7 @@ let driver: VmDriver;
 
 function spec(id: string): WorkloadSpec {
   created.add(id);
-  return {
-    id,
-    node: 'test-node',
-    rootfs: { lowerDirs: [] },
-    args: [],
-    env: [],
-    cwd: '/',
-    limits: {},
-    cgroupsPath: `${cgroupParent}/${id}`,
-    mounts: [],
-    logPath: join(tmp, 'logs', `${id}.log`),
-    vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 256 * MiB },
-  };
+  return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs') });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@
 // busybox-vm under real QEMU and running commands through qemu-ga inside it.
 // Checks are on output and exit codes, never timings. Every QEMU is killed by
 // pid and every cgroup and temp dir removed in the after hook.
-import { pidOf as pidOfIn, qemuAliveByPid, text } from './vm-test-helpers.js';
+import { pidOf as pidOfIn, qemuAliveByPid, text, vmWorkloadSpec } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -32,20 +32,7 @@ let driver: VmDriver;
 
 function spec(id: string, hostname?: string): WorkloadSpec {
   created.add(id);
-  return {
-    id,
-    node: 'test-node',
-    rootfs: { lowerDirs: [] },
-    args: [],
-    env: [],
-    cwd: '/',
-    ...(hostname ? { hostname } : {}),
-    limits: {},
-    cgroupsPath: `${cgroupParent}/${id}`,
-    mounts: [],
-    logPath: join(tmp, 'logs', `${id}.log`),
-    vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 256 * MiB },
-  };
+  return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs'), hostname });
 }
 
 /** The spec with a cloud-init seed disk naming the guest: the host name's one way into a VM. */

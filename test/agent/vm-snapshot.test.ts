@@ -5,7 +5,7 @@
 // chain. Checks are on files, chains and what the guest reports; timings are
 // printed, never asserted. Every QEMU is killed by pid and every cgroup and
 // temp dir removed in the after hook, even when a test fails.
-import { pidOf as pidOfIn, qemuAliveByPid, text } from './vm-test-helpers.js';
+import { pidOf as pidOfIn, qemuAliveByPid, text, vmWorkloadSpec } from './vm-test-helpers.js';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,19 +31,7 @@ let driver: VmDriver;
 
 function spec(id: string, vm: Partial<VmSpec> = {}): WorkloadSpec {
   created.add(id);
-  return {
-    id,
-    node: 'test-node',
-    rootfs: { lowerDirs: [] },
-    args: [],
-    env: [],
-    cwd: '/',
-    limits: {},
-    cgroupsPath: `${cgroupParent}/${id}`,
-    mounts: [],
-    logPath: join(tmp, 'logs', `${id}.log`),
-    vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 256 * MiB, persistentDisk: join(tmp, `${id}-disk.qcow2`), ...vm },
-  };
+  return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs'), vm: { persistentDisk: join(tmp, `${id}-disk.qcow2`), ...vm } });
 }
 
 const pidOf = (id: string): number | undefined => pidOfIn(root, id);

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { VmSpec, WorkloadSpec } from '../../src/agent/runtime/driver.js';
 
 export const pidOf = (root: string, id: string): number | undefined => {
   const f = join(root, 'vms', id, 'pid');
@@ -23,4 +24,26 @@ export async function text(s: Readable | undefined): Promise<string> {
   let out = '';
   for await (const chunk of s) out += (chunk as Buffer).toString('utf8');
   return out;
+}
+
+/** A VM workload of `image` as the driver tests make them: 1 vCPU, 256 MiB unless `vm` says otherwise. */
+export function vmWorkloadSpec(
+  id: string,
+  image: { kernel: string; initrd?: string; cmdline: string; disk: VmSpec['baseDisk'] },
+  o: { cgroupParent: string; logDir: string; hostname?: string; vm?: Partial<VmSpec> },
+): WorkloadSpec {
+  return {
+    id,
+    node: 'test-node',
+    rootfs: { lowerDirs: [] },
+    args: [],
+    env: [],
+    cwd: '/',
+    ...(o.hostname ? { hostname: o.hostname } : {}),
+    limits: {},
+    cgroupsPath: `${o.cgroupParent}/${id}`,
+    mounts: [],
+    logPath: join(o.logDir, `${id}.log`),
+    vm: { kernel: image.kernel, initrd: image.initrd, cmdline: image.cmdline, baseDisk: image.disk, cpus: 1, memoryBytes: 256 * 1024 * 1024, ...o.vm },
+  };
 }

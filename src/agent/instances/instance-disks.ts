@@ -55,6 +55,8 @@ const ref = (o: KubeObject): string => `${o.metadata.namespace}/${o.metadata.nam
 export class InstanceDisks {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly recovered = new Set<string>();
+  /** Copies whose disk is made: nothing to look up for them again. */
+  private readonly copied = new Set<string>();
 
   constructor(
     private readonly d: { client: KubeClient; nodeName: string; dirs: InstanceDirs; log: Logger; lookup: DiskLookup },
@@ -118,12 +120,14 @@ export class InstanceDisks {
   async ensureCopy(i: Instance, rt: DiskRuntime, sourceState: (src: Instance) => Promise<WorkloadState | undefined>, imageLowers: () => Promise<string[]>): Promise<{ reason: string; message: string } | undefined> {
     const uid = String(i.metadata.uid);
     const s = i.spec?.source;
-    if (!s?.instanceName) return undefined;
-    const rec = await (isVm(i) ? this.vmStore(uid) : this.containerStore(uid)).record();
-    if (rec.copied) return undefined;
+    if (!s?.instanceName || this.copied.has(uid)) return undefined;
+    if ((await this.store(i).record()).copied) {
+      this.copied.add(uid);
+      return undefined;
+    }
     const ns = String(i.metadata.namespace);
     const src = this.d.lookup.instance(ns, s.instanceName);
-    if (!src) return { reason: 'SourceNotFound', message: `source instance ${ns}/${s.instanceName} is not on node ${this.d.nodeName}${this.d.lookup.instances().length ? '' : ''} (copies between nodes come with migration)` };
+    if (!src) return { reason: 'SourceNotFound', message: `source instance ${ns}/${s.instanceName} is not on node ${this.d.nodeName} (copies between nodes come with migration)` };
     if ((src.spec?.type ?? 'container') !== (i.spec?.type ?? 'container')) return { reason: 'SourceTypeMismatch', message: `source ${s.instanceName} is a ${src.spec?.type ?? 'container'}, this instance a ${i.spec?.type ?? 'container'}` };
     const srcUid = String(src.metadata.uid);
     let snap: SnapshotRecord | undefined;
@@ -131,7 +135,7 @@ export class InstanceDisks {
       const obj = this.d.lookup.snapshot(ns, s.snapshotName);
       if (!obj || obj.spec?.instanceName !== s.instanceName) return { reason: 'SourceNotFound', message: `snapshot ${s.snapshotName} of ${s.instanceName} not found` };
       if (obj.status?.phase !== 'Ready') return { reason: 'SourceNotReady', message: `snapshot ${s.snapshotName} is ${obj.status?.phase ?? 'Pending'}` };
-      const srcRec = await (isVm(i) ? this.vmStore(srcUid) : this.containerStore(srcUid)).record();
+      const srcRec = await this.store(src).record();
       snap = srcRec.snapshots[String(obj.metadata.uid)];
       if (!snap) return { reason: 'SourceNotFound', message: `snapshot ${s.snapshotName} has no data on node ${this.d.nodeName}` };
     }
@@ -163,8 +167,7 @@ export class InstanceDisks {
 
   /** Whether this copy's disk no longer reads its source (a full copy, a flattened one). */
   async isFlattened(i: Instance): Promise<boolean> {
-    const uid = String(i.metadata.uid);
-    return !!(await (isVm(i) ? this.vmStore(uid) : this.containerStore(uid)).record()).flattened;
+    return !!(await this.store(i).record()).flattened;
   }
 
   /** Copy what the instance still reads from its source into its own disk. True when a container must be made again to use it. */
@@ -194,8 +197,13 @@ export class InstanceDisks {
 
   /** Snapshot data on this node, by Snapshot uid. */
   async snapshotRecord(i: Instance, snapshotUid: string): Promise<SnapshotRecord | undefined> {
+    return (await this.store(i).record()).snapshots[snapshotUid];
+  }
+
+  /** The instance's disk store, either kind. */
+  private store(i: Instance): VmDiskStore | ContainerLayerStore {
     const uid = String(i.metadata.uid);
-    return (await (isVm(i) ? this.vmStore(uid) : this.containerStore(uid)).record()).snapshots[snapshotUid];
+    return isVm(i) ? this.vmStore(uid) : this.containerStore(uid);
   }
 
   /**
@@ -209,6 +217,9 @@ export class InstanceDisks {
     // The workload's state only when there is something to do (a QMP round trip for a VM), and once.
     let known: Promise<WorkloadState | undefined> | undefined;
     const current = (): Promise<WorkloadState | undefined> => (known ??= state());
+    // One read of the record for all of them (it changes only under this instance's lock, below).
+    let taken: Record<string, SnapshotRecord> | undefined;
+    const recordOf = async (sUid: string): Promise<SnapshotRecord | undefined> => (taken ??= (await this.store(i).record()).snapshots)[sUid];
     const ns = String(i.metadata.namespace);
     let requeueMs: number | undefined;
     let last: string | undefined;
@@ -233,7 +244,7 @@ export class InstanceDisks {
       if (phase === 'Failed') continue;
       // Its data comes from lodge import, not from a snapshot of what runs: reported Ready once the import has written it and the annotation is gone.
       if (s.metadata.annotations?.[IMPORTING]) continue;
-      let rec = await this.snapshotRecord(i, sUid);
+      let rec = await recordOf(sUid);
       if (phase === 'Ready' && rec) {
         if (!last || rec.createdAt > last) last = rec.createdAt;
         continue;
@@ -326,6 +337,7 @@ export class InstanceDisks {
   async releaseSnapshots(i: Instance): Promise<void> {
     for (const s of this.d.lookup.snapshotsOf(String(i.metadata.namespace), String(i.metadata.name))) await this.dropFinalizer(s);
     this.recovered.delete(String(i.metadata.uid));
+    this.copied.delete(String(i.metadata.uid));
   }
 
   /** For reports: a restore's status line. */

@@ -8,6 +8,7 @@
 // record lists its holders, and only the last one to leave restores the value.
 // Its default home is /run, which is emptied at boot exactly when the sysctl
 // goes back to its boot value, so a record never outlives what it describes.
+import { pidAlive as alive } from '../drivers/container/proc.js';
 import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -89,14 +90,6 @@ async function withLock<T>(stateFile: string, fn: () => Promise<T>): Promise<T> 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Forwarding on for `holder`. Returns whether this call changed the sysctl, and the value before Lodge. */
 export function enableIpForward(opts: ForwardOptions): Promise<{ changed: boolean; previous: string }> {

@@ -62,7 +62,7 @@ export class VmDiskStore {
     return (await qcow2Info(layer)).backing ?? null;
   }
 
-  /** Freeze the top and continue on a new one: for running VMs through QEMU, else with qemu-img. Returns the frozen layer. */
+  /** Freeze the top and continue on a new one: for running VMs through QEMU, else with qemu-img. Whether the guest's file systems were frozen for it. */
   private async freezeTop(r: StorageRecord, newTop: string, live: Live | undefined, freeze: boolean): Promise<boolean> {
     await mkdir(join(this.dir, 'layers'), { recursive: true });
     const oldTop = r.activeDisk ?? this.initialDisk;
@@ -175,16 +175,10 @@ export class VmDiskStore {
         r.parents = { ...(r.parents ?? {}), [chain[0]]: parent };
       }
     }
-    const running = live ? new Set(await live.vm.diskChain(live.id)) : new Set<string>();
+    // What still reads the layer is in parents (every layer this store made is): none of it is open in QEMU now.
     const children = Object.entries(r.parents ?? {}).filter(([, p]) => p === layer).map(([c]) => c);
-    if (!live && (r.activeDisk ?? this.initialDisk) !== layer && !children.includes(r.activeDisk ?? this.initialDisk)) {
-      // The first top (disk.qcow2) is not in parents; find it by its header.
-      const top = r.activeDisk ?? this.initialDisk;
-      if ((await qcow2Info(top).catch(() => undefined))?.backing === layer) children.push(top);
-    }
     for (const c of children) {
-      if (running.has(c) || !(await exists(c))) continue;
-      if ((await qcow2Info(c)).backing !== layer) continue;
+      if (!(await exists(c)) || (await qcow2Info(c)).backing !== layer) continue;
       await rebase(c, parent);
       r.parents = { ...(r.parents ?? {}), [c]: parent };
     }
