@@ -29,6 +29,8 @@ import { InstanceDirs } from './instances/instance-dirs.js';
 import type { InstanceDriver } from './runtime/driver.js';
 import type { NodeExecRegistry } from './exec/node-exec.js';
 import { NodeRegistration } from './node-registration.js';
+import { NodeNetworks } from './networks/node-networks.js';
+import { startNetworksController } from './networks/networks-controller.js';
 import { startNodeServer, type NodeServer } from './node-server/server.js';
 import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
@@ -125,6 +127,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           clusterCidr: o.network?.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
         });
   network?.start();
+  // The user's Networks (bridges instances join besides the Pod network): made on this node as they are declared.
+  const userNetworks = o.network === false ? undefined : new NodeNetworks({ dataDir: o.dataDir, natTable: o.network?.natTable ?? DEFAULT_NAT_TABLE, log });
+  const networksRunning = userNetworks
+    ? await startNetworksController({ client: o.client, nodeName, networks: userNetworks, podNetwork: network, podBridge: o.network === false ? undefined : (o.network?.bridge ?? DEFAULT_BRIDGE), log, signal: o.signal })
+    : undefined;
 
   const queue = new WorkQueue();
   const worker = new PodWorker({
@@ -262,6 +269,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     ...informersDone,
     imagesRunning.done,
     instancesRunning.done,
+    networksRunning?.done,
   ]).then(() => undefined);
   log.info('node agent started', { node: nodeName });
   return { nodeName, done };

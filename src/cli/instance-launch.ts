@@ -21,6 +21,8 @@ interface LaunchOptions {
   user?: string;
   sshKey?: string[];
   userData?: string;
+  /** Networks to join, in order (eth0, eth1, ...); NAME=IP asks for an address. false (--no-network): none, loopback only. */
+  network?: string[] | false;
   wait: boolean;
   timeout: string;
 }
@@ -38,6 +40,19 @@ async function cloudInitFrom(o: LaunchOptions): Promise<InstanceSpec['cloudInit'
   return Object.keys(ci).length ? ci : undefined;
 }
 
+/** spec.networks from --network (repeatable) and --no-network; unset = the default network only. */
+function networksFrom(o: Pick<LaunchOptions, 'network'>): Pick<InstanceSpec, 'networks'> {
+  if (o.network === false) return { networks: [] };
+  if (!o.network?.length) return {};
+  return {
+    networks: o.network.map((v, i) => {
+      const [network, ipAddress] = v.split('=');
+      if (!network) throw new Error(`--network ${JSON.stringify(v)}: expected NAME or NAME=IP`);
+      return { name: `eth${i}`, network, ...(ipAddress ? { ipAddress } : {}) };
+    }),
+  };
+}
+
 export function buildInstance(image: string, name: string, o: Omit<LaunchOptions, 'wait' | 'timeout'>, cloudInit?: InstanceSpec['cloudInit']): Instance {
   return {
     apiVersion: 'lodge.dev/v1alpha1',
@@ -51,6 +66,7 @@ export function buildInstance(image: string, name: string, o: Omit<LaunchOptions
       ...(o.disk ? { diskSize: o.disk } : {}),
       ...(o.runStrategy ? { runStrategy: o.runStrategy } : {}),
       ...(cloudInit ? { cloudInit } : {}),
+      ...networksFrom(o),
     },
   } as Instance;
 }
@@ -70,6 +86,8 @@ export function registerLaunch(program: Command): void {
     .option('--user <name>', 'create this user at first boot (with sudo)')
     .option('--ssh-key <file|key>', 'an SSH public key (or a file of them) for --user; repeatable', (v: string, prev: string[] = []) => [...prev, v])
     .option('--user-data <file>', 'cloud-init user data: a script (#!) run once at first boot, or a #cloud-config document')
+    .option('--network <name[=ip]>', 'join this network (repeatable: eth0, eth1, ... in order; default: the default network)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-network', 'no network interface at all (loopback only)')
     .option('--no-wait', 'return once created, without waiting until it runs')
     .option('--timeout <duration>', 'how long to wait until it runs', '5m')
     .action(async (image: string, name: string, opts: LaunchOptions, cmd: Command) => {

@@ -19,6 +19,7 @@ import { registerRun } from './run.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerCopy } from './copy.js';
 import { registerExport } from './export.js';
+import { registerNetwork } from './network.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -31,7 +32,6 @@ export function buildProgram(): Command {
     .option('--request-timeout <duration>', 'give up on a request after this long, e.g. 30s (0 = no limit)', '0')
     .showHelpAfterError();
   registerLazy(program, 'up', 'run a single-host Lodge: store, API server, controllers and node agent (lodge up --help for options)', async (real) => (await import('./up.js')).registerUp(real));
-  registerLazy(program, 'network', "this host's Lodge network: lodge network cleanup removes its bridge and NAT table (lodge network --help)", async (real) => (await import('./network.js')).registerNetwork(real));
   registerLazy(program, 'agent', "run this host's node agent against a Lodge API server (lodge agent --help for options)", async (real) => (await import('./agent.js')).registerAgent(real));
   registerGet(program);
   registerApply(program);
@@ -52,6 +52,7 @@ export function buildProgram(): Command {
   registerSnapshot(program);
   registerCopy(program);
   registerExport(program);
+  registerNetwork(program);
   return program;
 }
 

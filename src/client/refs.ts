@@ -10,4 +10,5 @@ export const SECRETS: ResourceRef = { group: '', version: 'v1', plural: 'secrets
 export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true, kind: 'Lease' };
 export const IMAGES: ResourceRef = { group: 'lodge.dev', version: 'v1alpha1', plural: 'images', namespaced: false, kind: 'Image' };
 export const INSTANCES: ResourceRef = { group: 'lodge.dev', version: 'v1alpha1', plural: 'instances', namespaced: true, kind: 'Instance' };
+export const NETWORKS: ResourceRef = { group: 'lodge.dev', version: 'v1alpha1', plural: 'networks', namespaced: false, kind: 'Network' };
 export const SNAPSHOTS: ResourceRef = { group: 'lodge.dev', version: 'v1alpha1', plural: 'snapshots', namespaced: true, kind: 'Snapshot' };

@@ -33,6 +33,7 @@ import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Logger } from '../util/log.js';
 import { bootstrapNamespaces } from './bootstrap.js';
+import { bootstrapDefaultNetwork } from './bootstrap-network.js';
 import { startCompactor } from './compactor.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/lodge';
@@ -102,6 +103,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   }
   service.useAllocator(registry.resource('', 'v1', 'services')!, allocator);
   await bootstrapNamespaces(service);
+  await bootstrapDefaultNetwork(service, clusterCIDR, o.log);
 
   const nodeType = registry.resource('', 'v1', 'nodes')!;
   const getNode = async (name: string): Promise<KubeObject | undefined> => (await service.tryGet(nodeType, undefined, name))?.obj;

@@ -39,6 +39,7 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['endpointslices', '', 'discovery.k8s.io/v1', true, 'EndpointSlice'],
   ['images', 'img', 'lodge.dev/v1alpha1', false, 'Image'],
   ['instances', 'inst', 'lodge.dev/v1alpha1', true, 'Instance'],
+  ['networks', 'net', 'lodge.dev/v1alpha1', false, 'Network'],
   ['snapshots', 'snap', 'lodge.dev/v1alpha1', true, 'Snapshot'],
 ];
 
@@ -67,7 +68,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 16 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 17 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);
@@ -83,7 +84,7 @@ describe('kubectl api-resources', () => {
 
   it('filters by group and scope', () => {
     const lodgeGroup = ok(['api-resources', '--api-group=lodge.dev', '-o', 'name']).trim().split('\n').sort();
-    assert.deepEqual(lodgeGroup, ['images.lodge.dev', 'instances.lodge.dev', 'snapshots.lodge.dev']);
+    assert.deepEqual(lodgeGroup, ['images.lodge.dev', 'instances.lodge.dev', 'networks.lodge.dev', 'snapshots.lodge.dev']);
     const cluster = ok(['api-resources', '--namespaced=false', '-o', 'name']).trim().split('\n').sort();
     assert.deepEqual(cluster, ['images.lodge.dev', 'namespaces', 'nodes']);
   });

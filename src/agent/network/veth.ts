@@ -31,6 +31,8 @@ export interface AttachSpec {
   gateway: string;
   /** Inside the namespace. Default eth0. */
   ifname?: string;
+  /** Route the namespace's default through this interface's gateway (default true; false for a second network). */
+  defaultRoute?: boolean;
   /** Default: macFromOwner(owner). */
   mac?: string;
   /** Both ends; default the kernel's (1500). Set it to the bridge's when that is smaller (an overlay underneath). */
@@ -132,7 +134,8 @@ async function create(spec: AttachSpec, r: Resolved): Promise<Attachment> {
   let out: string;
   try {
     // The trailing show returns both ifindexes (the peer's link_index is the host end's) without another run.
-    out = await ipBatch([`link set dev ${ifname} up`, `addr add ${r.address} dev ${ifname}`, `route add default via ${r.gateway} dev ${ifname}`, `link show dev ${ifname}`], {
+    const route = spec.defaultRoute === false ? [] : [`route add default via ${r.gateway} dev ${ifname}`];
+    out = await ipBatch([`link set dev ${ifname} up`, `addr add ${r.address} dev ${ifname}`, ...route, `link show dev ${ifname}`], {
       netns: spec.netns,
       context: ctx,
       json: true,
@@ -175,7 +178,7 @@ async function reconcile(spec: AttachSpec, r: Resolved): Promise<Attachment> {
   for (const a of have) if (a !== address) nsFix.push(`addr del ${a} dev ${ifname}`);
   if (!have.includes(address)) nsFix.push(`addr add ${address} dev ${ifname}`);
   const route = inside.defaults.find((d) => d.dst === 'default');
-  if (!route || route.gateway !== gateway || route.dev !== ifname) nsFix.push(`route replace default via ${gateway} dev ${ifname}`);
+  if (spec.defaultRoute !== false && (!route || route.gateway !== gateway || route.dev !== ifname)) nsFix.push(`route replace default via ${gateway} dev ${ifname}`);
   await Promise.all([
     hostFix.length ? ipBatch(hostFix, { context: ctx }) : undefined,
     nsFix.length ? ipBatch(nsFix, { netns: spec.netns, context: ctx }) : undefined,

@@ -5,7 +5,8 @@ import type { ResourceType } from '../../types.js';
 import { image, imageDefinitions } from './image.js';
 import { instance } from './instance.js';
 import { instanceDefinitions } from './instance-schema.js';
+import { network, networkDefinitions } from './network.js';
 import { snapshot, snapshotDefinitions } from './snapshot.js';
 
-export const definitions: Record<string, Schema> = { ...instanceDefinitions, ...imageDefinitions, ...snapshotDefinitions };
-export const kinds: ResourceType[] = [instance, image, snapshot];
+export const definitions: Record<string, Schema> = { ...instanceDefinitions, ...imageDefinitions, ...snapshotDefinitions, ...networkDefinitions };
+export const kinds: ResourceType[] = [instance, image, snapshot, network];
