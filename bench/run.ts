@@ -6,6 +6,8 @@
 import { apiMain, commandLine } from './api.js';
 import { instanceStartMain } from './instance-start.js';
 import { podStartMain } from './pod-start.js';
+import { servicePathMain } from './service-path.js';
+import { servicesMain } from './services.js';
 import { snapshotMain } from './snapshot.js';
 
 const benches: { name: string; main: (argv: string[], command: string) => Promise<void> }[] = [
@@ -13,6 +15,8 @@ const benches: { name: string; main: (argv: string[], command: string) => Promis
   { name: 'pod-start', main: podStartMain },
   { name: 'instance-start', main: instanceStartMain },
   { name: 'snapshot', main: snapshotMain },
+  { name: 'service-path', main: servicePathMain },
+  { name: 'services', main: servicesMain },
 ];
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freeClusterCidr } from '../../src/agent/network/free-cidr.js';
+import { claimFreeCidr, nodePortRangeFor } from '../../test/e2e/cidr-claims.js';
 
 /** dist/bench/lib/lodge.js → dist/src/cli/main.js */
 let benchNetworks = 0;
@@ -90,8 +90,10 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
   const logFd = openSync(logPath, 'a');
   // The API bench measures the control plane: no node agent, which would also start every benchmark Pod.
   // With an agent: a network of its own (bridge, nft table, a free /16), removed at stop, so a bench never leaves the host changed.
-  const net = o.agent ? { bridge: `lx${process.pid % 1e8}${benchNetworks++}`.slice(0, 15), natTable: `lodge-bench-${process.pid}-${benchNetworks}`, clusterCidr: freeClusterCidr(process.pid * 11 + benchNetworks) } : undefined;
-  const netArgs = net ? ['--bridge', net.bridge, '--nat-table', net.natTable, '--cluster-cidr', net.clusterCidr] : [];
+  const net = o.agent ? { bridge: `lx${process.pid % 1e8}${benchNetworks++}`.slice(0, 15), natTable: `lodge-bench-${process.pid}-${benchNetworks}`, clusterCidr: claimFreeCidr(process.pid * 11 + benchNetworks) } : undefined;
+  // Its own Service and NodePort ranges too, so a bench beside a test run never shares a VIP or NodePort with it.
+  const serviceCidr = net ? claimFreeCidr(process.pid * 11 + benchNetworks + 41) : undefined;
+  const netArgs = net && serviceCidr ? ['--bridge', net.bridge, '--nat-table', net.natTable, '--cluster-cidr', net.clusterCidr, '--service-cidr', serviceCidr, '--service-node-port-range', nodePortRangeFor(serviceCidr)] : [];
   const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? [] : ['--no-agent']), ...netArgs, ...(o.upArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: o.env ? { ...process.env, ...o.env } : process.env });
   closeSync(logFd);

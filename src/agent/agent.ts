@@ -31,6 +31,7 @@ import type { NodeExecRegistry } from './exec/node-exec.js';
 import { NodeRegistration } from './node-registration.js';
 import { NodeNetworks } from './networks/node-networks.js';
 import { startNetworksController } from './networks/networks-controller.js';
+import { startServiceProxyWhenReady } from './network/service-proxy/service-proxy.js';
 import { startNodeServer, type NodeServer } from './node-server/server.js';
 import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
@@ -127,6 +128,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           clusterCidr: o.network?.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
         });
   network?.start();
+  // Service VIPs, NodePorts and Instance forwards (kube-proxy's job), in the same nft table once the node network is up.
+  if (network && o.network !== false) startServiceProxyWhenReady(() => network!.ready(), { client: o.client, nodeName, log, signal: o.signal, table: o.network?.natTable ?? DEFAULT_NAT_TABLE, bridge: o.network?.bridge ?? DEFAULT_BRIDGE });
   // The user's Networks (bridges instances join besides the Pod network): made on this node as they are declared.
   const userNetworks = o.network === false ? undefined : new NodeNetworks({ dataDir: o.dataDir, natTable: o.network?.natTable ?? DEFAULT_NAT_TABLE, log });
   const networksRunning = userNetworks

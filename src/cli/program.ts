@@ -19,6 +19,7 @@ import { registerRun } from './run.js';
 import { registerSnapshot } from './snapshot.js';
 import { registerCopy } from './copy.js';
 import { registerExport } from './export.js';
+import { registerForward } from './forward.js';
 import { registerNetwork } from './network.js';
 
 export function buildProgram(): Command {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerSnapshot(program);
   registerCopy(program);
   registerExport(program);
+  registerForward(program);
   registerNetwork(program);
   return program;
 }

@@ -1,7 +1,7 @@
 // Runs a real `lodge up` in a temporary data dir for end-to-end tests, and
 // real kubectl against it. Every process started here is stopped by PID and
 // every temp dir removed, even when a test fails.
-import { freeClusterCidr } from '../../src/agent/network/free-cidr.js';
+import { claimFreeCidr, nodePortRangeFor } from './cidr-claims.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +45,9 @@ export interface TestNetwork {
   bridge: string;
   natTable: string;
   clusterCidr: string;
+  /** Its own Service range (a claimed /16) and NodePort range, so lodges side by side never capture each other's VIPs or NodePorts. */
+  serviceCidr: string;
+  nodePortRange: string;
 }
 
 const networks = new Map<string, TestNetwork>();
@@ -57,8 +60,9 @@ export function testNetwork(dataDir: string): TestNetwork {
   if (known) return known;
   const n = networkCount++;
   // 10.112-199.0.0/16: clear of the Service range, the default 10.244/16 and network.test.ts's 10.200-249.
-  const cidr = freeClusterCidr(process.pid * 7 + n * 13, new Set([...networks.values()].map((t) => t.clusterCidr)));
-  const t: TestNetwork = { bridge: `lt${process.pid}n${n}`, natTable: `lodge-e2e-${process.pid}-${n}`, clusterCidr: cidr };
+  const cidr = claimFreeCidr(process.pid * 7 + n * 13);
+  const serviceCidr = claimFreeCidr(process.pid * 7 + n * 13 + 41);
+  const t: TestNetwork = { bridge: `lt${process.pid}n${n}`, natTable: `lodge-e2e-${process.pid}-${n}`, clusterCidr: cidr, serviceCidr, nodePortRange: nodePortRangeFor(serviceCidr) };
   networks.set(dataDir, t);
   return t;
 }
@@ -67,6 +71,12 @@ export function testNetwork(dataDir: string): TestNetwork {
 export function networkArgs(dataDir: string): string[] {
   const t = testNetwork(dataDir);
   return ['--bridge', t.bridge, '--nat-table', t.natTable, '--cluster-cidr', t.clusterCidr];
+}
+
+/** `lodge up`'s Service and NodePort ranges of the data dir, unless the test sets its own. */
+export function serviceArgs(dataDir: string, given: string[] = []): string[] {
+  const t = testNetwork(dataDir);
+  return [...(given.includes('--service-cidr') ? [] : ['--service-cidr', t.serviceCidr]), ...(given.includes('--service-node-port-range') ? [] : ['--service-node-port-range', t.nodePortRange])];
 }
 
 /** Remove the data dir's bridge and nft table (through `lodge network cleanup`, which also gives back ip_forward). */
@@ -85,7 +95,7 @@ process.on('exit', () => {
 /** Start `lodge up` on a free loopback port; resolves when it prints its ready line. */
 export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lodge-e2e-'));
-  const net = (o.args ?? []).includes('--bridge') ? [] : networkArgs(dataDir);
+  const net = (o.args ?? []).includes('--bridge') ? [] : [...networkArgs(dataDir), ...serviceArgs(dataDir, o.args ?? [])];
   const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...net, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LODGE_LOG_LEVEL: process.env.LODGE_LOG_LEVEL ?? 'warn', ...(o.env ?? {}) },

@@ -4,7 +4,8 @@
 // (firewalld, Docker, the admin's own) are left as they are.
 //
 // Reconciling: the table is read (`nft -j list table`) and compared per
-// chain; only chains that differ are rewritten, all changes in one `nft -f -`
+// chain (only this file's chains, postrouting and forward: the Service proxy
+// owns the rest of the table); only chains that differ are rewritten, all changes in one `nft -f -`
 // transaction (atomic: no moment without masquerade). Each rule carries a
 // comment with a hash of its text, so a rule changed by hand or by a new
 // spec is recognised without parsing nft's expression JSON.
@@ -172,8 +173,7 @@ export function planNat(table: string, want: DesiredChain[], current: NftObject[
       for (const r of c.rules) lines.push(`add rule ${t} ${c.name} ${r.text} comment "${r.comment}"`);
     }
   }
-  // Chains of an older Lodge version: ours to remove.
-  for (const name of chains.keys()) if (!want.some((c) => c.name === name)) lines.push(`flush chain ${t} ${name}`, `delete chain ${t} ${name}`);
+  // Other chains of the table are not NAT's: the Service proxy (service-proxy/) keeps its own beside these.
   return lines.join('\n');
 }
 
