@@ -94,7 +94,7 @@ export async function startLodge(o: LodgeOptions = {}): Promise<RunningLodge> {
   // Its own Service and NodePort ranges too, so a bench beside a test run never shares a VIP or NodePort with it.
   const serviceCidr = net ? claimFreeCidr(process.pid * 11 + benchNetworks + 41) : undefined;
   const netArgs = net && serviceCidr ? ['--bridge', net.bridge, '--nat-table', net.natTable, '--cluster-cidr', net.clusterCidr, '--service-cidr', serviceCidr, '--service-node-port-range', nodePortRangeFor(serviceCidr)] : [];
-  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? [] : ['--no-agent']), ...netArgs, ...(o.upArgs ?? [])];
+  const args = [...(o.nodeArgs ?? []), MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(o.agent ? ['--dns-upstream', '127.0.0.1:9'] : ['--no-agent']), ...netArgs, ...(o.upArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', logFd], env: o.env ? { ...process.env, ...o.env } : process.env });
   closeSync(logFd);
   const pid = child.pid;

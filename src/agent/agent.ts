@@ -28,14 +28,18 @@ import { DeferredNodeBackup, type NodeBackupRegistry } from './backup/node-backu
 import { InstanceDirs } from './instances/instance-dirs.js';
 import type { InstanceDriver } from './runtime/driver.js';
 import type { NodeExecRegistry } from './exec/node-exec.js';
+import type { NodePortForwardRegistry } from './portforward/node-port-forward.js';
+import { NetworkNodePortForward } from './portforward/network-port-forward.js';
 import { NodeRegistration } from './node-registration.js';
+import { ClusterDns } from './dns/cluster-dns.js';
+import type { Upstream } from './dns/upstream.js';
 import { NodeNetworks } from './networks/node-networks.js';
 import { startNetworksController } from './networks/networks-controller.js';
-import { startServiceProxyWhenReady } from './network/service-proxy/service-proxy.js';
 import { startNodeServer, type NodeServer } from './node-server/server.js';
 import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
+import { startServiceProxyWhenReady } from './network/service-proxy/service-proxy.js';
 import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE, NodeNetwork, type NodeNetworkConfig } from './node-network.js';
 
 export interface AgentOptions {
@@ -58,6 +62,8 @@ export interface AgentOptions {
   nodeLogs?: NodeLogRegistry;
   /** Register this node's exec source here (pods/exec in the same process). */
   nodeExec?: NodeExecRegistry;
+  /** Register this node's port-forward source here (pods/portforward, instances/portforward in the same process). */
+  nodePortForward?: NodePortForwardRegistry;
   /** Register this node's console source here (instances/console and instances/log in the same process). */
   nodeConsole?: NodeConsoleRegistry;
   /** Register this node's instance export/import here (instances/export and instances/import in the same process). */
@@ -66,6 +72,8 @@ export interface AgentOptions {
   podPidsLimit?: number;
   /** The node's bridge network (defaults: bridge lodge0, nft table lodge, cluster CIDR 10.244.0.0/16); false: workloads get loopback only. */
   network?: Partial<NodeNetworkConfig> | false;
+  /** Cluster DNS: the domain (default cluster.local) and where other names are forwarded (default: the host's resolv.conf). */
+  dns?: { clusterDomain?: string; upstreams?: Upstream[] };
 }
 
 /** Look at every Pod again this often: a missed exit event costs this much latency at most. */
@@ -104,17 +112,20 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const driverConsole = new DriverNodeConsole({ container: driver, vm: () => vmDriver, logPath: (uid) => instanceDirs.consoleLog(uid) });
   // Instance export/import: served once the instances run (set below), as the VM driver is.
   const backup = new DeferredNodeBackup();
+  // Port-forward reaches workloads on the bridge network, which is set up below.
+  let network: NodeNetwork | undefined;
+  const portForward = new NetworkNodePortForward(() => network);
   let nodeServer: NodeServer | undefined;
   if (o.nodeServer) {
     const token = o.client.config.token;
     if (!token) throw new Error('the node server needs the bearer token the agent was given, to check its callers');
     const cert = await ensureServingCert(o.dataDir, nodeName, o.nodeServer.host);
-    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, console: driverConsole, backup, log });
+    nodeServer = await startNodeServer({ ...o.nodeServer, cert, token, nodeName, logs: fileLogs, exec: driverExec, console: driverConsole, backup, portForward, log });
     registration.endpoint = { port: nodeServer.port, caPem: cert.caPem };
   }
   await registration.register();
   // Set up as soon as the control plane gives the Node its podCIDR; workloads wait for it only when they attach.
-  const network =
+  network =
     o.network === false
       ? undefined
       : new NodeNetwork({
@@ -130,6 +141,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   network?.start();
   // Service VIPs, NodePorts and Instance forwards (kube-proxy's job), in the same nft table once the node network is up.
   if (network && o.network !== false) startServiceProxyWhenReady(() => network!.ready(), { client: o.client, nodeName, log, signal: o.signal, table: o.network?.natTable ?? DEFAULT_NAT_TABLE, bridge: o.network?.bridge ?? DEFAULT_BRIDGE });
+  // The cluster's names on the gateway's port 53, and the resolv.conf every workload gets.
+  const clusterDns = new ClusterDns({ client: o.client, nodeName, network, clusterDomain: o.dns?.clusterDomain, upstreams: o.dns?.upstreams, log, signal: o.signal });
+  const dnsRunning = clusterDns.run();
   // The user's Networks (bridges instances join besides the Pod network): made on this node as they are declared.
   const userNetworks = o.network === false ? undefined : new NodeNetworks({ dataDir: o.dataDir, natTable: o.network?.natTable ?? DEFAULT_NAT_TABLE, log });
   const networksRunning = userNetworks
@@ -151,6 +165,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     hostIP: o.nodeServer?.host,
     signal: o.signal,
     network,
+    dns: clusterDns,
   });
 
   // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.
@@ -182,7 +197,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     exitsDir: layout.exitsDir,
     log,
     signal: o.signal,
-    network,
+    networking: { pod: network, user: userNetworks, network: (name) => networksRunning?.get(name) },
+    dns: clusterDns,
   });
   // VM Instances run in the VM driver, opened by the instance code: exec reaches them through it (their guest agent).
   const removeVmExec = instancesRunning.vmDriver ? driverExec.addDriver(instancesRunning.vmDriver) : undefined;
@@ -204,6 +220,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       const owners = await network.owners();
       const live = new Set([...wanted, ...(await sandboxes.list()), ...(await instanceDirs.list())]);
       for (const owner of owners) if (!live.has(owner)) await network.release(owner);
+      // Interfaces on user Networks are held per "<uid>/<ifname>".
+      for (const uid of (await userNetworks?.holders()) ?? []) if (!live.has(uid)) await userNetworks!.release(uid);
     })().catch((e: Error) => log.warn('releasing orphaned addresses failed', { error: e.message }));
   }
 
@@ -248,11 +266,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const unregisterLogs = o.nodeLogs?.register(nodeName, fileLogs);
   const unregisterExec = o.nodeExec?.register(nodeName, driverExec);
   const unregisterConsole = o.nodeConsole?.register(nodeName, driverConsole);
+  const unregisterPortForward = o.nodePortForward?.register(nodeName, portForward);
   const unregisterBackup = o.nodeBackup?.register(nodeName, backup);
   o.signal.addEventListener('abort', () => {
     unregisterLogs?.();
     unregisterExec?.();
     unregisterConsole?.();
+    unregisterPortForward?.();
     unregisterBackup?.();
     removeVmExec?.();
     void nodeServer?.close();
@@ -272,6 +292,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     ...informersDone,
     imagesRunning.done,
     instancesRunning.done,
+    dnsRunning,
     networksRunning?.done,
   ]).then(() => undefined);
   log.info('node agent started', { node: nodeName });

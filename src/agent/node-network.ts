@@ -14,8 +14,9 @@ import type { Logger } from '../util/log.js';
 import { ensureBridge } from './network/bridge.js';
 import { parseCidr } from './network/cidr.js';
 import { Ipam } from './network/ipam.js';
-import { macFromOwner } from './network/mac.js';
+import { macFromOwner, normalizeMac } from './network/mac.js';
 import { ensureNat } from './network/nat.js';
+import { ensureTap, removeTap, tapName, tapOwnersOn, type Tap } from './network/tap.js';
 import { attachNetns, detachNetns, vethHostName } from './network/veth.js';
 
 export const DEFAULT_BRIDGE = 'lodge0';
@@ -49,6 +50,20 @@ export interface WorkloadAddress {
   interfaceName: string;
   /** The veth's host end (a port of the bridge). */
   hostInterface: string;
+}
+
+/** A VM's address: as a namespace's, carried by a tap on the bridge that QEMU opens. */
+export interface TapAddress extends WorkloadAddress {
+  tap: Tap;
+}
+
+export interface TapRequest {
+  /** The guest's MAC (spec.networks[].macAddress); derived from the owner when unset. */
+  mac?: string;
+  /** A static address the user asked for (spec.networks[].ipAddress): given when free in the podCIDR, else an IpamRequestError. */
+  ip?: string;
+  /** The interface's name as the Instance calls it (spec.networks[].name); reported, the guest names its NIC itself. */
+  interfaceName?: string;
 }
 
 /** How long to wait between looks at the Node for its podCIDR (the controller is in-process or near; this bounds a missed update). */
@@ -112,36 +127,71 @@ export class NodeNetwork {
   }
 
   /** Address the namespace (idempotent per owner: the same address and veth again). */
-  async attach(owner: string, netns: string): Promise<WorkloadAddress> {
+  async attach(owner: string, netns: string, req: { ip?: string; mac?: string } = {}): Promise<WorkloadAddress> {
     const ipam = await this.ready();
-    const a = await ipam.allocate(owner);
+    const a = await ipam.allocate(owner, req.ip);
     try {
-      const att = await attachNetns({ owner, bridge: this.o.bridge, netns, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway });
+      const att = await attachNetns({ owner, bridge: this.o.bridge, netns, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, ...(req.mac ? { mac: req.mac } : {}) });
       return { ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac: att.mac, interfaceName: att.ifname, hostInterface: att.hostIfname };
     } catch (e) {
       throw new Error(`${owner}: cannot attach netns ${netns} to bridge ${this.o.bridge} with ${a.address}: ${(e as Error).message}`);
     }
   }
 
-  /** What the owner has now, without attaching (undefined: no address). */
-  async addressOf(owner: string): Promise<WorkloadAddress | undefined> {
+  /**
+   * A VM's port on the bridge (idempotent per owner: the same address, tap
+   * and MAC again, after an agent restart too). The address is allocated
+   * before the tap is made, so a tap never exists without the IPAM entry
+   * that tells the orphan sweep about it.
+   */
+  async attachTap(owner: string, req: TapRequest = {}): Promise<TapAddress> {
+    const ipam = await this.ready();
+    const a = await ipam.allocate(owner, req.ip);
+    const guestMac = req.mac ? normalizeMac(req.mac) : macFromOwner(owner);
+    try {
+      const tap = await ensureTap({ owner, bridge: this.o.bridge, guestMac });
+      if (tap.created || tap.changes.length) this.o.log.info('vm tap ready', { owner, tap: tap.name, bridge: this.o.bridge, ip: a.address, mac: guestMac, created: tap.created, changes: tap.changes });
+      return { ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac: guestMac, interfaceName: req.interfaceName ?? 'eth0', hostInterface: tap.name, tap };
+    } catch (e) {
+      throw new Error(`${owner}: cannot plug tap ${tapName(owner)} into bridge ${this.o.bridge}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The node's gateway (the bridge's address), once the network is up. */
+  async gateway(): Promise<string> {
+    return (await this.ready()).gateway;
+  }
+
+  /** What the owner has now, without attaching (undefined: no address). `tap`: a VM's NIC (hostInterface is its tap); `mac`: the spec's, else derived. */
+  async addressOf(owner: string, o: { tap?: boolean; mac?: string; interfaceName?: string } = {}): Promise<WorkloadAddress | undefined> {
     const ipam = await this.ready();
     const a = await ipam.get(owner);
     if (!a) return undefined;
-    return { ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac: macFromOwner(owner), interfaceName: 'eth0', hostInterface: vethHostName(owner) };
+    const mac = o.mac ? normalizeMac(o.mac) : macFromOwner(owner);
+    return { ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac, interfaceName: o.interfaceName ?? 'eth0', hostInterface: o.tap ? tapName(owner) : vethHostName(owner) };
   }
 
-  /** Unplug and give the address back. Idempotent; waits for the network only when something may be held. */
+  /** Unplug (veth or tap) and give the address back, in that order, so a crash in between leaves the address for the orphan sweep to find. Idempotent. */
   async release(owner: string): Promise<void> {
     await detachNetns(owner).catch((e: Error) => {
       throw new Error(`${owner}: cannot detach its veth: ${e.message}`);
     });
+    const removed = await removeTap(owner).catch((e: Error) => {
+      throw new Error(`${owner}: cannot remove its tap: ${e.message}`);
+    });
+    if (removed) this.o.log.info('vm tap removed', { owner, tap: tapName(owner) });
     const ipam = await this.ready();
     await ipam.release(owner);
   }
 
-  /** Owners holding an address, for the agent to release those whose workload is gone. */
+  /**
+   * Owners holding an address or a tap on the bridge, for the agent to
+   * release those whose workload is gone (a tap whose address was freed by
+   * hand, too: its alias names the owner).
+   */
   async owners(): Promise<string[]> {
-    return (await (await this.ready()).list()).map((a) => a.owner);
+    const held = new Set((await (await this.ready()).list()).map((a) => a.owner));
+    for (const owner of await tapOwnersOn(this.o.bridge)) held.add(owner);
+    return [...held];
   }
 }

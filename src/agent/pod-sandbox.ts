@@ -4,7 +4,7 @@
 // dir is made first and removed last, so a crash in between leaves a trace
 // the agent can find.
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { removeCgroup } from './drivers/container/cgroups.js';
@@ -35,6 +35,32 @@ export class PodSandboxes {
   /** CRI log of one run of a container, as the kubelet lays it out (<container>/<restart>.log). */
   logPath(uid: string, container: string, restartCount: number): string {
     return join(this.dir(uid), 'logs', container, `${restartCount}.log`);
+  }
+
+  /** The Pod's /etc/hosts, bind-mounted into each container (the kubelet's etc-hosts). */
+  hostsFile(uid: string): string {
+    return join(this.dir(uid), 'etc-hosts');
+  }
+
+  /** The Pod's /etc/resolv.conf, bind-mounted into each container. */
+  resolvConf(uid: string): string {
+    return join(this.dir(uid), 'resolv.conf');
+  }
+
+  /**
+   * Write the Pod's hosts and resolv.conf when their content changed (a new
+   * file is renamed into place: a container already running keeps the one it
+   * has, as with the kubelet, which writes them once per sandbox).
+   */
+  async writeNetworkFiles(uid: string, files: { hosts: string; resolvConf: string }): Promise<void> {
+    for (const [path, text] of [
+      [this.hostsFile(uid), files.hosts],
+      [this.resolvConf(uid), files.resolvConf],
+    ] as const) {
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === text) continue;
+      await writeFile(`${path}.tmp`, text, { mode: 0o644 });
+      await rename(`${path}.tmp`, path);
+    }
   }
 
   async ensure(uid: string): Promise<void> {

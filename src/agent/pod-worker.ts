@@ -21,6 +21,10 @@ import { Prober } from './probes/prober.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { hasStatus } from '../client/errors.js';
 import type { NodeNetwork } from './node-network.js';
+import type { ClusterDnsSource } from './dns/cluster-dns.js';
+import { podHostsFile } from './dns/hosts-file.js';
+import { podDnsConfig } from './dns/pod-dns-config.js';
+import { formatResolvConf } from './dns/resolv-conf.js';
 
 export const MANAGER = 'lodge-agent';
 /** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
@@ -70,6 +74,8 @@ export interface PodWorkerDeps {
   signal?: AbortSignal;
   /** The node's bridge network: each Pod's namespace gets an address on it (status.podIP). Loopback only when unset. */
   network?: NodeNetwork;
+  /** Cluster DNS: each container gets the Pod's /etc/resolv.conf (per dnsPolicy) and /etc/hosts. Unset: the image's own files. */
+  dns?: ClusterDnsSource;
 }
 
 
@@ -87,6 +93,8 @@ export class PodWorker {
   private readonly netnsReady = new Map<string, Promise<void>>();
   /** A Pod's address once its namespace is attached, by uid (attach is idempotent but costs two ip runs: done once per agent run). */
   private readonly podIPs = new Map<string, string>();
+  /** Pods whose hosts and resolv.conf were written in this agent run. */
+  private readonly networkFiles = new Set<string>();
 
   /** Liveness, readiness and startup probes, on their own timers; a changed result requeues the Pod. */
   private readonly probes: Prober;
@@ -163,6 +171,7 @@ export class PodWorker {
     }
     this.netnsReady.delete(uid);
     this.podIPs.delete(uid);
+    this.networkFiles.delete(uid);
     // Unplug and free the address before the namespace goes; a Pod that never had one costs a lookup.
     await this.d.network?.release(uid);
     await this.d.sandboxes.remove(uid);
@@ -191,7 +200,11 @@ export class PodWorker {
     }
     await this.d.sandboxes.ensureDir(uid);
     // The network namespace is made while the first container is prepared (its runc create waits for it).
-    const netns = this.d.sandboxes.ensureNetns(uid).then(() => this.attach(uid));
+    // The Pod's hosts file needs its address: written once it has one, before any container is created.
+    const netns = this.d.sandboxes
+      .ensureNetns(uid)
+      .then(() => this.attach(uid))
+      .then(() => this.writeNetworkFiles(pod));
     netns.catch(() => undefined); // awaited below; a container create may see the rejection first
     this.netnsReady.set(uid, netns);
     const policy = String(pod.spec?.restartPolicy ?? 'Always');
@@ -220,6 +233,31 @@ export class PodWorker {
     this.podIPs.set(uid, a.ip);
   }
 
+  /** /etc/hosts and /etc/resolv.conf of the Pod, as the kubelet writes them (once per agent run; rewritten only when changed). */
+  private async writeNetworkFiles(pod: KubeObject): Promise<void> {
+    const uid = String(pod.metadata.uid);
+    if (!this.d.dns || this.networkFiles.has(uid)) return;
+    const settings = await this.d.dns.settings();
+    const dns = podDnsConfig(pod, settings);
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    for (const w of dns.warnings) this.d.log.warn('pod DNS settings adjusted', { pod: key, reason: w });
+    await this.d.sandboxes.writeNetworkFiles(uid, {
+      hosts: podHostsFile(pod, this.podIPs.get(uid), settings.clusterDomain),
+      resolvConf: formatResolvConf(dns.config),
+    });
+    this.networkFiles.add(uid);
+  }
+
+  /** Bind mounts of the Pod's hosts and resolv.conf, unless the container mounts something there itself (as the kubelet decides). */
+  private networkFileMounts(uid: string, mounts: Array<{ destination: string }>): Array<{ source: string; destination: string }> {
+    if (!this.d.dns) return [];
+    const taken = new Set(mounts.map((m) => m.destination.replace(/\/+$/, '')));
+    return [
+      { source: this.d.sandboxes.hostsFile(uid), destination: '/etc/hosts' },
+      { source: this.d.sandboxes.resolvConf(uid), destination: '/etc/resolv.conf' },
+    ].filter((m) => !taken.has(m.destination));
+  }
+
   private async syncContainer(key: string, pod: KubeObject, c: PodContainer, prev: ContainerStatus | undefined, policy: string): Promise<ContainerStatus> {
     const uid = String(pod.metadata.uid);
     const id = containerId(uid, c.name);
@@ -241,7 +279,7 @@ export class PodWorker {
     });
     // Running: ready and started as the probes say (both true for a container without probes).
     const running = (s: WorkloadState): ContainerStatus => {
-      const p = this.probes.observe({ key, pod, container: c.name, id, startedAt: s.startedAt, restartCount: rec.restartCount });
+      const p = this.probes.observe({ key, pod, container: c.name, id, startedAt: s.startedAt, restartCount: rec.restartCount, podIP: this.podIPs.get(uid) });
       return status({ running: { startedAt: s.startedAt ?? rfc3339() } }, p.ready, true, p.started);
     };
 
@@ -348,7 +386,7 @@ export class PodWorker {
       cgroupsPath: `${podCgroup(uid)}/${c.name}`,
       netnsPath: netnsPath(uid),
       ready: this.netnsReady.get(uid),
-      mounts,
+      mounts: [...mounts, ...this.networkFileMounts(uid, mounts)],
       logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
     });
     await this.d.driver.start(id);

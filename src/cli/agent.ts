@@ -12,6 +12,8 @@ import { KubeClient } from '../client/client.js';
 import { DEFAULT_DATA_DIR } from '../up/control-plane.js';
 import { createLogger } from '../util/log.js';
 import { stopOnSignal } from './run-until-signal.js';
+import { parseDnsFlags } from '../agent/dns/dns-flags.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../agent/dns/pod-dns-config.js';
 import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE } from '../agent/node-network.js';
 
 interface AgentCliOptions {
@@ -29,6 +31,8 @@ interface AgentCliOptions {
   clusterCidr: string;
   bridge: string;
   natTable: string;
+  clusterDomain: string;
+  dnsUpstream?: string;
 }
 
 async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
@@ -68,6 +72,8 @@ export function registerAgent(program: Command): void {
     .option('--cluster-cidr <cidr>', "the cluster's Pod address range (as given to lodge up): traffic from it leaving the cluster is masqueraded", DEFAULT_CLUSTER_CIDR)
     .option('--bridge <name>', "this host's bridge the workloads are attached to", DEFAULT_BRIDGE)
     .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
+    .option('--cluster-domain <domain>', 'DNS domain of Services and Pods, as given to lodge up', DEFAULT_CLUSTER_DOMAIN)
+    .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)")
     .action(async (opts: AgentCliOptions) => {
       const log = createLogger({ component: 'lodge-agent' });
       const abort = new AbortController();
@@ -81,8 +87,9 @@ export function registerAgent(program: Command): void {
         if (isIP(opts.nodeIp) === 0) throw new Error(`--node-ip must be an IP address, not ${JSON.stringify(opts.nodeIp)}`);
         const podPidsLimit = Number(opts.podPidsLimit);
         if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
+        const dns = parseDnsFlags(opts.clusterDomain, opts.dnsUpstream);
         client = await clientFor(opts);
-        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds, nodeServer: { host: opts.nodeIp, port }, podPidsLimit, network: { bridge: opts.bridge, natTable: opts.natTable, clusterCidr: opts.clusterCidr } });
+        agent = await startAgent({ client, dataDir: opts.dataDir, log, signal: abort.signal, nodeName: opts.nodeName, leaseDurationSeconds, nodeServer: { host: opts.nodeIp, port }, podPidsLimit, network: { bridge: opts.bridge, natTable: opts.natTable, clusterCidr: opts.clusterCidr }, dns });
       } catch (e) {
         abort.abort();
         await client?.close();

@@ -24,12 +24,14 @@ export function registerNetwork(program: Command): void {
         const table = await removeNat(opts.natTable, { ipForward: {} });
         process.stdout.write(`bridge ${opts.bridge}: ${bridge ? 'removed' : 'not present'}\nnft table inet ${opts.natTable}: ${table ? 'removed' : 'not present'}\n`);
         // The user's Networks this node made (recorded before they were made).
-        const { readMadeNetworks } = await import('../agent/networks/node-networks.js');
+        const { readMadeNetworks, networkTablesOf } = await import('../agent/networks/node-networks.js');
         for (const [name, made] of Object.entries(await readMadeNetworks(opts.dataDir))) {
           if (made.table) await removeNat(made.table, { ipForward: {} });
           const gone = await removeBridge(made.bridge);
           process.stdout.write(`network ${name}: bridge ${made.bridge} ${gone ? 'removed' : 'not present'}${made.table ? `, nft table inet ${made.table} removed` : ''}\n`);
         }
+        // Their NAT tables are named after the Pod network's: found even when the data dir is gone.
+        for (const t of await networkTablesOf(opts.natTable)) if (await removeNat(t, { ipForward: {} })) process.stdout.write(`nft table inet ${t}: removed\n`);
       } catch (e) {
         process.stderr.write(`lodge network cleanup: ${(e as Error).message}\n`);
         process.exitCode = 1;

@@ -12,6 +12,7 @@ import { registerLaunch } from './instance-launch.js';
 import { registerList } from './instance-list.js';
 import { registerInstancePower } from './instance-power.js';
 import { registerExec } from './exec.js';
+import { registerPortForward } from './port-forward.js';
 import { registerConsole } from './console.js';
 import { registerLogs } from './logs.js';
 import { registerPublish } from './publish.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDescribe(program);
   registerLogs(program);
   registerExec(program);
+  registerPortForward(program);
   registerRun(program);
   registerImage(program);
   registerPublish(program);

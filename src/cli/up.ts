@@ -7,6 +7,8 @@ import { createLogger } from '../util/log.js';
 import { DEFAULT_CLUSTER_CIDR } from '../controllers/node-ipam-controller.js';
 import { DEFAULT_BRIDGE, DEFAULT_NAT_TABLE } from '../agent/node-network.js';
 import { stopOnSignal } from './run-until-signal.js';
+import { parseDnsFlags } from '../agent/dns/dns-flags.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../agent/dns/pod-dns-config.js';
 
 export function registerUp(program: Command): void {
   program
@@ -24,7 +26,9 @@ export function registerUp(program: Command): void {
     .option('--cluster-cidr <cidr>', 'IPv4 range Pod and system container addresses come from; each node gets a /24 of it', DEFAULT_CLUSTER_CIDR)
     .option('--bridge <name>', "this host's bridge the workloads are attached to", DEFAULT_BRIDGE)
     .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
-    .action(async (opts: { clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
+    .option('--cluster-domain <domain>', 'DNS domain of Services and Pods (<svc>.<ns>.svc.<domain>)', DEFAULT_CLUSTER_DOMAIN)
+    .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)")
+    .action(async (opts: { clusterDomain: string; dnsUpstream?: string; clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -34,6 +38,7 @@ export function registerUp(program: Command): void {
         if (!Number.isFinite(graceSeconds) || graceSeconds <= 0) throw new Error('--node-monitor-grace-period must be a positive number of seconds');
         const podPidsLimit = Number(opts.podPidsLimit);
         if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
+        const dns = parseDnsFlags(opts.clusterDomain, opts.dnsUpstream);
         plane = await startControlPlane({
           dataDir: opts.dataDir,
           listen: opts.listen,
@@ -47,6 +52,7 @@ export function registerUp(program: Command): void {
           serviceNodePortRange: opts.serviceNodePortRange,
           clusterCIDR: opts.clusterCidr,
           network: { bridge: opts.bridge, natTable: opts.natTable },
+          dns,
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

@@ -23,6 +23,8 @@ import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { NodeExecRegistry } from '../agent/exec/node-exec.js';
 import { RemoteNodeExec } from '../api/nodes/remote-node-exec.js';
+import { NodePortForwardRegistry } from '../agent/portforward/node-port-forward.js';
+import { RemoteNodePortForward } from '../api/portforward/remote-node-port-forward.js';
 import { RemoteNodeLogs } from '../api/nodes/remote-node-logs.js';
 import { NodeConsoleRegistry } from '../agent/console/node-console.js';
 import { RemoteNodeConsole } from '../api/nodes/remote-node-console.js';
@@ -32,7 +34,8 @@ import type { KubeObject } from '../apis/types.js';
 import { ensurePki } from '../pki/index.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Logger } from '../util/log.js';
-import { bootstrapNamespaces } from './bootstrap.js';
+import { bootstrapClusterDnsService, bootstrapNamespaces } from './bootstrap.js';
+import type { Upstream } from '../agent/dns/upstream.js';
 import { bootstrapDefaultNetwork } from './bootstrap-network.js';
 import { startCompactor } from './compactor.js';
 
@@ -63,6 +66,8 @@ export interface UpOptions {
   clusterCIDR?: string;
   /** This host's node network: its bridge (default lodge0) and nft table (default lodge); false: loopback only. */
   network?: { bridge?: string; natTable?: string } | false;
+  /** This host's cluster DNS: its domain (default cluster.local) and where it forwards other names (default: the host's resolv.conf). */
+  dns?: { clusterDomain?: string; upstreams?: Upstream[] };
 }
 
 export interface ControlPlane {
@@ -103,6 +108,8 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   }
   service.useAllocator(registry.resource('', 'v1', 'services')!, allocator);
   await bootstrapNamespaces(service);
+  // The 10th address of the range, as kubeadm gives CoreDNS (10.96.0.10 by default); agents read it from the Service.
+  await bootstrapClusterDnsService(service, allocator.range.at(10), o.log);
   await bootstrapDefaultNetwork(service, clusterCIDR, o.log);
 
   const nodeType = registry.resource('', 'v1', 'nodes')!;
@@ -110,6 +117,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   // Agents in other processes serve logs and exec from their node servers; the API server calls them with its admin token.
   const nodeLogs = new NodeLogRegistry(new RemoteNodeLogs(getNode, pki.token));
   const nodeExec = new NodeExecRegistry(new RemoteNodeExec(getNode, pki.token));
+  const nodePortForward = new NodePortForwardRegistry(new RemoteNodePortForward(getNode, pki.token));
   const nodeConsole = new NodeConsoleRegistry(new RemoteNodeConsole(getNode, pki.token));
   const nodeBackup = new NodeBackupRegistry(new RemoteNodeBackup(getNode, pki.token));
   const server = await startApiServer({
@@ -122,6 +130,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     log: o.log,
     nodeLogs,
     nodeExec,
+    nodePortForward,
     nodeConsole,
     nodeBackup,
   });
@@ -150,7 +159,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     try {
       // The agent talks to this API server as a remote agent would: over HTTPS, on loopback.
       agentClient = new KubeClient({ server: reachable, caPem: pki.caPem, token: pki.token, timeoutMs: 30_000, source: 'lodge up (node agent)' });
-      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodeConsole, nodeBackup, podPidsLimit: o.podPidsLimit, network: o.network === false ? false : { ...o.network, clusterCidr: clusterCIDR } });
+      agent = await startAgent({ client: agentClient, dataDir, log: o.log, signal: abort.signal, nodeName: o.nodeName, nodeLogs, nodeExec, nodePortForward, nodeConsole, nodeBackup, podPidsLimit: o.podPidsLimit, network: o.network === false ? false : { ...o.network, clusterCidr: clusterCIDR }, dns: o.dns });
     } catch (e) {
       abort.abort();
       compactor.stop();

@@ -13,11 +13,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Instance } from '../../src/apis/lodge/v1alpha1/instance-types.js';
 import { removeCgroup } from '../../src/agent/drivers/container/cgroups.js';
+import type { GuestNetwork } from '../../src/agent/first-boot/guest-network.js';
 import { noCloudSeed } from '../../src/agent/first-boot/nocloud.js';
+import { ensureBridge, removeBridge } from '../../src/agent/network/bridge.js';
+import { freeClusterCidr } from '../../src/agent/network/free-cidr.js';
+import { ensureTap, removeTap } from '../../src/agent/network/tap.js';
 import { writeSeedDisk } from '../../src/agent/first-boot/seed-disk.js';
 import { VmDriver } from '../../src/agent/drivers/vm/index.js';
 import { GUEST_READY_MARKER } from '../../src/agent/images/vm/busybox-vm.js';
@@ -49,6 +54,12 @@ describe('debian-vm', { skip }, () => {
   const created = new Set<string>();
   let image: VmImage;
   let driver: VmDriver;
+  // The guest's NIC: a tap on a bridge of this test's own, on a /24 nothing on the host uses ("lt" names: network.test's host snapshot ignores them).
+  const bridge = `ltd${process.pid}`;
+  const tapOwner = `dvm-test-uid-1-${process.pid}`;
+  const net24 = freeClusterCidr(process.pid * 11).replace(/\.0\.0\/16$/, '.0.0/24');
+  const gateway = net24.replace(/0\/24$/, '1');
+  const guestAddress = net24.replace(/0\/24$/, '7');
 
   const pidOf = (id: string): number | undefined => {
     const f = join(root, 'vms', id, 'pid');
@@ -72,6 +83,7 @@ describe('debian-vm', { skip }, () => {
       for (const s of steps) process.stderr.write(`# debian-vm build: ${s}\n`);
       process.stderr.write(`# debian-vm ensure: ${Math.round(performance.now() - t0)} ms\n`);
       driver = await VmDriver.open({ root, logger: createLogger({}, 'warn') });
+      await ensureBridge({ name: bridge, gateway, prefixLength: 24 });
     },
     { timeout: 20 * 60_000 },
   );
@@ -83,14 +95,16 @@ describe('debian-vm', { skip }, () => {
       await driver?.delete(id).catch(() => undefined);
     }
     await removeCgroup(cgroupParent).catch(() => undefined);
+    await removeTap(tapOwner).catch(() => undefined);
+    await removeBridge(bridge).catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   });
 
   const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJdebianvmtestkeyonlyforlodgetests0000000000 alice@test';
 
-  function spec(id: string, hostname: string, seed?: string): WorkloadSpec {
+  function spec(id: string, hostname: string, seed?: string, nic?: { tap: string; mac: string }): WorkloadSpec {
     created.add(id);
-    return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs'), hostname, vm: { memoryBytes: 512 * MiB, ...(seed ? { seed: { path: seed, format: 'raw' as const } } : {}) } });
+    return vmWorkloadSpec(id, image, { cgroupParent, logDir: join(tmp, 'logs'), hostname, vm: { memoryBytes: 512 * MiB, ...(seed ? { seed: { path: seed, format: 'raw' as const } } : {}), ...(nic ? { nics: [nic] } : {}) } });
   }
 
   const log = (s: WorkloadSpec): string => (existsSync(s.logPath) ? readFileSync(s.logPath, 'latin1') : '');
@@ -128,7 +142,7 @@ describe('debian-vm', { skip }, () => {
     process.stderr.write(`# debian-vm: ${Math.round(image.sizeBytes / MiB)} MiB on the host (kernel + initrd + disk), disk ${Math.round(info['actual-size'] / MiB)} MiB\n`);
   });
 
-  test('boots systemd to the marker; exec through qemu-ga; the NoCloud seed applied once; a file survives a reboot; the power button powers it off', { timeout: 10 * 60_000 }, async () => {
+  test('boots systemd to the marker; exec through qemu-ga; the NoCloud seed applied once, its address at every boot (networkd); a file survives a reboot; the power button powers it off', { timeout: 10 * 60_000 }, async (t) => {
     // The seed as the instance layer makes it: host name, a user with a key, a user-data script.
     const instance = {
       apiVersion: 'lodge.dev/v1alpha1',
@@ -136,9 +150,30 @@ describe('debian-vm', { skip }, () => {
       metadata: { name: 'deb-one', uid: 'dvm-test-uid-1' },
       spec: { type: 'vm', cloudInit: { users: [{ name: 'alice', sshAuthorizedKeys: [KEY], sudo: true }], userData: '#!/bin/sh\necho ran >>/root/ran\n' } },
     } as unknown as Instance;
+    const tap = await ensureTap({ owner: tapOwner, bridge });
+    const guestNet: GuestNetwork = { mac: tap.guestMac, interfaceName: 'eth0', address: guestAddress, prefixLength: 24, gateway, nameservers: ['10.96.0.10'], searches: ['default.svc.cluster.local'], options: [] };
     const seedPath = join(tmp, 'seed.iso');
-    await writeSeedDisk(noCloudSeed(instance), seedPath);
-    const s = spec('dvm-1', 'deb-one', seedPath);
+    await writeSeedDisk(noCloudSeed(instance, guestNet), seedPath);
+    const s = spec('dvm-1', 'deb-one', seedPath, { tap: tap.name, mac: tap.guestMac });
+    /** networkd configured Lodge's address on the NIC with the tap's MAC (whatever udev named it), the route via the bridge, resolved the nameserver; the guest reaches the bridge's address. */
+    const assertNetwork = async (): Promise<void> => {
+      let addr = '';
+      for (let i = 0; i < 60 && !addr.includes(`inet ${guestAddress}/24`); i++) {
+        if (i) await new Promise((r) => setTimeout(r, 500));
+        addr = (await exec(s.id, ['ip', '-4', '-o', 'addr', 'show'])).stdout;
+      }
+      assert.ok(addr.includes(`inet ${guestAddress}/24`), `guest addresses:\n${addr}\nconsole:\n${log(s).slice(-2000)}`);
+      assert.match((await exec(s.id, ['ip', 'route', 'show', 'default'])).stdout, new RegExp(`^default via ${gateway.replace(/\./g, '\\.')} `));
+      assert.match((await exec(s.id, ['resolvectl', 'dns'])).stdout, /10\.96\.0\.10/);
+      // minbase has no ping: bash's /dev/tcp to a listener of this test on the bridge's address.
+      const got = new Promise<string>((resolve) => server.once('connection', (c) => c.once('data', (d: Buffer) => resolve(d.toString()))));
+      const sent = await exec(s.id, ['bash', '-c', `echo from-guest >/dev/tcp/${gateway}/${(server.address() as AddressInfo).port}`]);
+      assert.equal(sent.exitCode, 0, sent.stderr);
+      assert.equal(await got, 'from-guest\n');
+    };
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, gateway, resolve));
+    t.after(() => server.close());
     await driver.create(s);
     await driver.start(s.id);
     const firstMs = await waitMarkers(s, 1, 240_000);
@@ -175,6 +210,7 @@ describe('debian-vm', { skip }, () => {
     }
     assert.equal((await exec(s.id, ['cat', '/root/ran'])).stdout, 'ran\n');
     assert.equal(count(log(s), 'lodge: first-boot configuration applied'), 1);
+    await assertNetwork();
 
     assert.equal((await exec(s.id, ['sh', '-c', 'echo persisted-4242 >/root/persist && sync'])).exitCode, 0);
     // A guest reboot: systemd shuts down cleanly, and the same QEMU boots the kernel again from the overlay.
@@ -187,6 +223,8 @@ describe('debian-vm', { skip }, () => {
     assert.equal((await exec(s.id, ['cat', '/root/ran'])).stdout, 'ran\n');
     assert.equal(count(log(s), 'lodge: first-boot configuration applied'), 1);
     assert.equal(count(log(s), 'lodge: user-data finished'), 1);
+    // The address at every boot, not once per instance.
+    await assertNetwork();
 
     // stop() presses the ACPI power button (QMP system_powerdown) and waits; logind must power off well within the grace period.
     const t0 = performance.now();

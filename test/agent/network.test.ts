@@ -15,11 +15,11 @@ import { run } from '../../src/agent/images/run.js';
 import { ensureBridge, removeBridge } from '../../src/agent/network/bridge.js';
 import { formatCidr, formatIp, overlaps, parseCidr, parseIp, type Cidr } from '../../src/agent/network/cidr.js';
 import { enableIpForward, ipForwardHolders, restoreIpForward } from '../../src/agent/network/ip-forward.js';
-import { Ipam } from '../../src/agent/network/ipam.js';
+import { Ipam, IpamRequestError } from '../../src/agent/network/ipam.js';
 import { showLink } from '../../src/agent/network/iproute.js';
 import { macFromOwner, normalizeMac } from '../../src/agent/network/mac.js';
 import { desiredChains, ensureNat, forwardHolder, planNat, removeNat } from '../../src/agent/network/nat.js';
-import { ensureTap, qemuNicArgs, removeTap, tapName } from '../../src/agent/network/tap.js';
+import { ensureTap, qemuNicArgs, removeTap, tapName, tapOwnersOn } from '../../src/agent/network/tap.js';
 import { attachNetns, detachNetns, vethHostName } from '../../src/agent/network/veth.js';
 import { captureHostNetwork, diffHostNetwork, type HostNetworkSnapshot } from './host-snapshot.js';
 
@@ -115,6 +115,34 @@ test('ipam: IPv6 subnets allocate too (types ready for dual stack)', async () =>
     assert.equal(ipam.gateway, 'fd00:10:244:3::1');
     const a = await ipam.allocate('a');
     assert.deepEqual(a, { owner: 'a', family: 6, address: 'fd00:10:244:3::2', prefixLength: 64, gateway: 'fd00:10:244:3::1' });
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('ipam: a requested address is given when it is a free host address of the subnet, refused saying why otherwise', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'lodge-ipamreq-'));
+  try {
+    const ipam = new Ipam({ file: join(d, 'ipam.json'), subnet: '10.61.7.0/24' });
+    assert.equal((await ipam.allocate('vm', '10.61.7.50')).address, '10.61.7.50');
+    assert.equal((await ipam.allocate('vm', '10.61.7.50')).address, '10.61.7.50', 'asked again: the same');
+    assert.equal((await ipam.allocate('vm')).address, '10.61.7.50', 'without a request: what it holds');
+    const refused = async (owner: string, ip: string, why: RegExp): Promise<void> => {
+      await assert.rejects(ipam.allocate(owner, ip), (e: unknown) => e instanceof IpamRequestError && why.test(e.message));
+    };
+    await refused('other', '10.61.7.50', /10\.61\.7\.50 is already in use \(by vm\)/);
+    await refused('other', '10.61.8.5', /outside the node's subnet 10\.61\.7\.0\/24/);
+    await refused('other', '10.61.7.1', /reserved .*\(the gateway\)/);
+    await refused('other', '10.61.7.255', /network or broadcast/);
+    await refused('other', 'fd00::5', /outside/);
+    await refused('other', 'nonsense', /not an IP address/);
+    assert.equal(await ipam.get('other'), undefined, 'nothing allocated by a refusal');
+    // A changed request moves the owner: the old address is free again.
+    assert.equal((await ipam.allocate('vm', '10.61.7.60')).address, '10.61.7.60');
+    assert.equal((await ipam.allocate('other', '10.61.7.50')).address, '10.61.7.50');
+    // Automatic allocation skips requested ones.
+    const auto = await Promise.all(Array.from({ length: 60 }, (_, i) => ipam.allocate(`auto-${i}`)));
+    assert.ok(!auto.some((a) => ['10.61.7.50', '10.61.7.60'].includes(a.address)));
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
@@ -364,6 +392,7 @@ describe('node network', { skip: !root && 'needs root' }, () => {
     assert.equal(link?.linkinfo?.info_kind, 'tun');
     assert.notEqual(link?.address, tap.guestMac, "the tap's own MAC differs from the guest's");
     assert.deepEqual(await ensureTap({ owner: OWNER_VM, bridge: BRIDGE }), { ...tap, created: false });
+    assert.deepEqual(await tapOwnersOn(BRIDGE), [OWNER_VM], "the orphan sweep finds the tap's owner on its bridge");
     assert.deepEqual(qemuNicArgs(tap), [
       '-netdev',
       `tap,id=net0,ifname=${tap.name},script=no,downscript=no,vhost=off`,

@@ -1,6 +1,7 @@
 // A VM's cloud-init NoCloud data (meta-data, user-data, the Lodge applier)
-// and its seed disk, read back with isoinfo (no mounts). The applier itself
-// runs under chroot in a busybox root, as the busybox-vm guest runs it.
+// and its seed disk, read back with isoinfo (no mounts). The appliers
+// themselves run under chroot in a busybox root, as the busybox-vm guest runs
+// them (the network one in a network namespace of its own).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import type { Instance, InstanceSpec } from '../../src/apis/lodge/v1alpha1/insta
 import { FirstBootConfigError } from '../../src/agent/first-boot/config.js';
 import { LODGE_FIRST_BOOT_FILE, noCloudSeed } from '../../src/agent/first-boot/nocloud.js';
 import { FIRST_BOOT_SCRIPT } from '../../src/agent/first-boot/rootfs.js';
+import { cloudInitNetworkConfig, LODGE_NETWORK_FILE, lodgeNetworkScript, type GuestNetwork } from '../../src/agent/first-boot/guest-network.js';
 import { writeSeedDisk } from '../../src/agent/first-boot/seed-disk.js';
 import { qemuArgs } from '../../src/agent/drivers/vm/qemu-args.js';
 import { Layout } from '../../src/agent/drivers/vm/layout.js';
@@ -130,6 +132,18 @@ describe('QEMU command line', () => {
     assert.ok(args.includes('virtio-blk-pci,drive=seed'));
     assert.equal(qemuArgs({ ...input, vm }).filter((a) => a.includes('id=seed')).length, 0);
   });
+
+  test('a NIC per tap, opened by name with the guest MAC; no NIC without taps', () => {
+    const vm = { kernel: 'k', cmdline: 'rw', baseDisk: { path: 'd', format: 'qcow2' as const }, cpus: 1, memoryBytes: 256 * 2 ** 20 };
+    const input = { id: 'x', paths: new Layout('/r').of('x'), logPath: '/l', accelerator: 'tcg' as const, profile: DEFAULT_BOOT_PROFILE, profileCmdline: '', tcgTbSizeMiB: 64 };
+    const args = qemuArgs({ ...input, vm: { ...vm, nics: [{ tap: 'lt0123abcd', mac: '0e:01:02:03:04:05' }] } });
+    const after = (flag: string): string[] => args.filter((_, n) => args[n - 1] === flag);
+    assert.deepEqual(after('-netdev'), ['tap,id=net0,ifname=lt0123abcd,script=no,downscript=no,vhost=off']);
+    assert.ok(after('-device').includes('virtio-net-pci,netdev=net0,mac=0e:01:02:03:04:05'));
+    const none = qemuArgs({ ...input, vm });
+    assert.equal(none.filter((a) => a.startsWith('tap,')).length, 0);
+    assert.equal(none[none.indexOf('-nic') + 1], 'none');
+  });
 });
 
 describe('the Lodge applier (lodge-first-boot.sh) in a busybox root', () => {
@@ -168,5 +182,77 @@ describe('the Lodge applier (lodge-first-boot.sh) in a busybox root', () => {
     apply();
     assert.equal(await read('etc/passwd'), passwd, 'users added once');
     assert.equal(await read('etc/group'), group, 'memberships added once');
+  });
+});
+
+describe('the VM address on the seed (network-config, lodge-network.sh)', () => {
+  const guestNet: GuestNetwork = {
+    mac: '0e:12:34:56:78:9a',
+    interfaceName: 'eth0',
+    address: '10.77.3.5',
+    prefixLength: 24,
+    gateway: '10.77.3.1',
+    nameservers: ['10.96.0.10'],
+    searches: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+    options: ['ndots:5'],
+  };
+
+  test('cloud-init gets a version 2 network-config matched by MAC unless the spec has its own; Lodge images get the applier either way', async () => {
+    const seed = noCloudSeed(instance({}), guestNet);
+    assert.deepEqual(parse(seed.networkConfig!), {
+      version: 2,
+      ethernets: {
+        eth0: {
+          match: { macaddress: '0e:12:34:56:78:9a' },
+          'set-name': 'eth0',
+          addresses: ['10.77.3.5/24'],
+          routes: [{ to: '0.0.0.0/0', via: '10.77.3.1' }],
+          nameservers: { addresses: ['10.96.0.10'], search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'] },
+        },
+      },
+    });
+    assert.match(seed.lodgeNetwork!, /10\.77\.3\.5\/24/);
+    const theirs = noCloudSeed(instance({ cloudInit: { networkConfig: 'version: 2' } }), guestNet);
+    assert.equal(theirs.networkConfig, 'version: 2\n');
+    assert.ok(theirs.lodgeNetwork, 'Lodge images still get Lodge\'s address');
+    // No NIC: neither.
+    assert.equal(noCloudSeed(instance({})).lodgeNetwork, undefined);
+    const path = join(tmp, 'net.iso');
+    await writeSeedDisk(seed, path);
+    assert.equal(execFileSync('isoinfo', ['-i', path, '-R', '-x', `/${LODGE_NETWORK_FILE}`], { encoding: 'utf8' }), seed.lodgeNetwork);
+    // Without a cluster DNS, no nameservers key at all (cloud-init keeps the image's resolver).
+    assert.equal(parse(cloudInitNetworkConfig({ ...guestNet, nameservers: [], searches: [] })).ethernets.eth0.nameservers, undefined);
+  });
+
+  test('values that would not be safe in a root shell script are refused', () => {
+    assert.throws(() => lodgeNetworkScript({ ...guestNet, searches: ['x; reboot'] }), /search domain/);
+    assert.throws(() => lodgeNetworkScript({ ...guestNet, address: '10.0.0.1/24' }), /address/);
+    assert.throws(() => lodgeNetworkScript({ ...guestNet, mac: '0E:12:34:56:78:9A$(x)' }), /MAC/);
+  });
+
+  test('lodge-network.sh in a busybox root and its own network namespace: finds the NIC by MAC, sets the address, the default route and resolv.conf; a second run changes nothing', async () => {
+    const root = join(tmp, 'netroot');
+    await buildBusybox(root);
+    await writeFile(join(root, 'etc/resolv.conf'), 'nameserver 192.0.2.53\n');
+    await writeFile(join(root, 'net.sh'), lodgeNetworkScript(guestNet));
+    // A new netns (nothing of the host's network is touched) and mount ns (its own /sys shows that netns' interfaces); the NIC is one end of a veth with the guest's MAC, under another name.
+    const inside = [
+      'set -e',
+      'mount -t sysfs sysfs /sys',
+      'sh /net.sh >/dev/null',
+      'sh /net.sh >/dev/null',
+      'ip addr show nic7',
+      'echo ---',
+      'ip route',
+      'echo ---',
+      'cat /etc/resolv.conf',
+    ].join('\n');
+    const setup = `set -e; ip link add nic7 address ${guestNet.mac} type veth peer name peer7; ip link set peer7 up; exec chroot "$0" /bin/sh -c "$1"`;
+    const out = execFileSync('unshare', ['--net', '--mount', 'sh', '-c', setup, root, inside], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const [addr, routes, resolv] = out.split('---\n');
+    assert.equal((addr!.match(/inet /g) ?? []).length, 1, `one address after two runs:\n${addr}`);
+    assert.match(addr!, /inet 10\.77\.3\.5\/24 /);
+    assert.match(routes!, /^default via 10\.77\.3\.1 dev nic7/m);
+    assert.equal(resolv, 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
   });
 });

@@ -1,8 +1,8 @@
 // Probes in a real `lodge up`: readiness drives the container's `ready` and
 // the Pod's Ready/ContainersReady conditions (kubectl's READY column),
 // liveness and startup failures restart the container, startup gates
-// liveness, tcpSocket and httpGet reach ports inside the Pod's network
-// namespace, and bad probes are refused at admission. Every check waits for
+// liveness, tcpSocket and httpGet reach the Pod's ports at its address (from
+// the node, as the kubelet probes), and bad probes are refused at admission. Every check waits for
 // a mechanism (a status field, a file the probe itself writes, a log line the
 // agent writes), never for an amount of time. Pods are deleted through the
 // API in the end and whatever a failed test left is swept by uid.
@@ -189,7 +189,7 @@ describe('probes', () => {
     assert.ok(probeFailures('c', 'startup').some((e) => e.pod === `${NS}/nostart`));
   });
 
-  test('tcpSocket and httpGet reach ports inside the Pod network namespace', async () => {
+  test('tcpSocket and httpGet reach the Pod\'s ports at its address', async () => {
     const sleeper = (name: string, readinessProbe: Record<string, unknown>): Record<string, unknown> => ({ name, image: 'busybox', command: ['sleep', '3600'], readinessProbe });
     await pods.create('net', {
       containers: [
@@ -207,8 +207,9 @@ describe('probes', () => {
       ],
     });
     let pod = await pods.waitFor('net', 'web and tcp ready', (p) => containerStatus(p, 'web')?.ready && containerStatus(p, 'tcp')?.ready, 120_000);
-    // The others were probed and failed (the agent logs a failure streak once).
-    await waitFor('closed port refused', async () => probeFailures('closed', 'readiness').some((e) => /Connection refused/.test(e.message)), 30_000);
+    // The others were probed and failed (the agent logs a failure streak once), at the Pod's address as the kubelet probes.
+    const refused = `dial tcp ${pod.status.podIP}:8081: connect: connection refused`;
+    await waitFor('closed port refused at the Pod IP', async () => probeFailures('closed', 'readiness').some((e) => e.message === refused), 30_000);
     await waitFor('flag 404', async () => probeFailures('flag', 'readiness').some((e) => /statuscode: 404/.test(e.message)), 30_000);
     pod = (await pods.get('net'))!;
     assert.equal(containerStatus(pod, 'closed').ready, false);

@@ -67,10 +67,14 @@ export function testNetwork(dataDir: string): TestNetwork {
   return t;
 }
 
+/** A closed loopback port: the cluster DNS of a test lodge forwards nothing off the host. */
+const NO_DNS_UPSTREAM = '127.0.0.1:9';
+
 /** Flags giving `lodge up` or `lodge agent` the data dir's own network. */
 export function networkArgs(dataDir: string): string[] {
   const t = testNetwork(dataDir);
-  return ['--bridge', t.bridge, '--nat-table', t.natTable, '--cluster-cidr', t.clusterCidr];
+  // Names outside the cluster are never looked up on the host's resolvers from a test: the upstream is a closed loopback port (SERVFAIL).
+  return ['--bridge', t.bridge, '--nat-table', t.natTable, '--cluster-cidr', t.clusterCidr, '--dns-upstream', NO_DNS_UPSTREAM];
 }
 
 /** `lodge up`'s Service and NodePort ranges of the data dir, unless the test sets its own. */
@@ -96,7 +100,8 @@ process.on('exit', () => {
 export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lodge-e2e-'));
   const net = (o.args ?? []).includes('--bridge') ? [] : [...networkArgs(dataDir), ...serviceArgs(dataDir, o.args ?? [])];
-  const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...net, ...(o.args ?? [])], {
+  const dns = [...net, ...(o.args ?? [])].includes('--dns-upstream') ? [] : ['--dns-upstream', NO_DNS_UPSTREAM];
+  const proc = spawn(process.execPath, [LODGE_MAIN, 'up', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...net, ...dns, ...(o.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LODGE_LOG_LEVEL: process.env.LODGE_LOG_LEVEL ?? 'warn', ...(o.env ?? {}) },
   });

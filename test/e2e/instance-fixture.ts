@@ -1,10 +1,11 @@
 // Instances for end-to-end tests: read them through the API, remember their
 // uids, and sweep whatever a failed test left on the host by those uids
-// (runc containers i-<uid>, netns lodge-i-<uid>, cgroups /lodge/i-<uid>,
+// (runc containers i-<uid>, netns lodge-i-<uid>, VM taps, cgroups /lodge/i-<uid>,
 // mounts under the data dir), like pod-fixture.ts does for Pods.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { tapName } from '../../src/agent/network/tap.js';
 import { api, waitFor, type Lodge } from './harness.js';
 import { RUNC_ROOT, mountsMentioning, runcState } from './pod-fixture.js';
 
@@ -81,6 +82,7 @@ export class InstanceFixture {
     for (const uid of this.uids) {
       spawnSync('runc', ['--root', RUNC_ROOT, 'delete', '--force', instanceIdOf(uid)]);
       spawnSync('ip', ['netns', 'del', `lodge-i-${uid}`]);
+      removeTapOf(uid);
       for (const d of instanceCgroups(uid)) removeCgroupTree(d);
     }
     for (const dir of dataDirs) {
@@ -90,6 +92,15 @@ export class InstanceFixture {
       }
     }
   }
+}
+
+/** A VM's tap (lt + 8 hex of its uid, alias lodge:<uid>): persistent, so it outlives a QEMU the test had to kill. Only when the alias says it is this uid's. */
+export function removeTapOf(uid: string): void {
+  const name = tapName(uid);
+  const r = spawnSync('ip', ['-j', 'link', 'show', 'dev', name], { encoding: 'utf8' });
+  if (r.status !== 0) return;
+  const [link] = JSON.parse(r.stdout) as Array<{ ifalias?: string }>;
+  if (link?.ifalias === `lodge:${uid}`) spawnSync('ip', ['link', 'del', 'dev', name]);
 }
 
 function removeCgroupTree(dir: string): void {

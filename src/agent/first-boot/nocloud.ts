@@ -9,6 +9,7 @@
 import { parse, stringify } from 'yaml';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import { FirstBootConfigError, firstBootConfig, type FirstBootConfig, type FirstBootUser } from './config.js';
+import { cloudInitNetworkConfig, lodgeNetworkScript, type GuestNetwork } from './guest-network.js';
 import { FIRST_BOOT_SCRIPT } from './rootfs.js';
 
 /** The applier's file name on the seed disk (next to meta-data and user-data). */
@@ -21,10 +22,12 @@ export interface NoCloudSeed {
   metaData: string;
   /** user-data: a #cloud-config, a script, or a multipart MIME message of both. */
   userData: string;
-  /** network-config (v1 or v2 YAML) when the spec gives one. */
+  /** network-config (v1 or v2 YAML): the spec's own, else Lodge's address for the VM's NIC (v2, matched by MAC) when it has one. */
   networkConfig?: string;
   /** lodge-first-boot.sh for images without cloud-init. */
   lodgeFirstBoot: string;
+  /** lodge-network.sh, Lodge's address for images without cloud-init (run at every boot), when the VM has a NIC. */
+  lodgeNetwork?: string;
   /** What was applied, and the #cloud-config keys the Lodge applier leaves to cloud-init. */
   config: FirstBootConfig;
 }
@@ -153,18 +156,26 @@ function lodgeFirstBootScript(cfg: FirstBootConfig, uid: string, copy: boolean):
   return out.join('\n');
 }
 
-/** The NoCloud data of a VM Instance. Throws FirstBootConfigError on unusable cloud-init data. */
-export function noCloudSeed(i: Instance): NoCloudSeed {
+/**
+ * The NoCloud data of a VM Instance; `network`: the address Lodge gives its
+ * NIC (none: the VM has no network). Throws FirstBootConfigError on unusable
+ * cloud-init data.
+ */
+export function noCloudSeed(i: Instance, network?: GuestNetwork | GuestNetwork[]): NoCloudSeed {
   const uid = String(i.metadata.uid ?? '');
   if (!uid) throw new FirstBootConfigError('the instance has no uid (its instance-id)');
   const cfg = firstBootConfig(String(i.metadata.name), i.spec);
   const specUsers = cfg.users.slice(0, i.spec?.cloudInit?.users?.length ?? 0);
-  const network = i.spec?.cloudInit?.networkConfig?.trim();
+  // The user's own network-config wins for cloud-init; Lodge's images, which cannot read it, still get Lodge's address.
+  const theirs = i.spec?.cloudInit?.networkConfig?.trim();
+  const nics = network === undefined ? [] : Array.isArray(network) ? network : [network];
+  const networkConfig = theirs ? `${theirs}\n` : nics.length ? cloudInitNetworkConfig(nics) : undefined;
   return {
     metaData: stringify({ 'instance-id': uid, 'local-hostname': cfg.hostname }),
     userData: userDataOf(i, cfg, specUsers),
-    ...(network ? { networkConfig: `${network}\n` } : {}),
+    ...(networkConfig ? { networkConfig } : {}),
     lodgeFirstBoot: lodgeFirstBootScript(cfg, uid, !!i.spec?.source),
+    ...(nics.length ? { lodgeNetwork: lodgeNetworkScript(nics) } : {}),
     config: cfg,
   };
 }

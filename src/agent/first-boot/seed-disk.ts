@@ -1,5 +1,5 @@
 // The NoCloud seed disk of a VM: an ISO 9660 image, volume id cidata, with
-// meta-data, user-data (network-config) and Lodge's applier at its root.
+// meta-data, user-data (network-config) and Lodge's appliers at its root.
 // ISO rather than vfat: one tool run (genisoimage, what cloud-localds uses)
 // builds it from a directory without loop mounts or a size to guess, the
 // guest kernel needs one module (isofs) instead of three (fat, vfat, nls),
@@ -10,6 +10,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { findExecutable, mustRun } from '../drivers/container/command.js';
 import { tempName } from '../images/fsutil.js';
+import { LODGE_NETWORK_FILE } from './guest-network.js';
 import { LODGE_FIRST_BOOT_FILE, SEED_LABEL, type NoCloudSeed } from './nocloud.js';
 
 /** The files at the seed's root, by name: the standard NoCloud ones and the Lodge applier. */
@@ -19,6 +20,7 @@ export function seedFiles(seed: NoCloudSeed): Array<{ name: string; content: str
     { name: 'user-data', content: seed.userData, mode: 0o600 },
     ...(seed.networkConfig !== undefined ? [{ name: 'network-config', content: seed.networkConfig, mode: 0o644 }] : []),
     { name: LODGE_FIRST_BOOT_FILE, content: seed.lodgeFirstBoot, mode: 0o700 },
+    ...(seed.lodgeNetwork !== undefined ? [{ name: LODGE_NETWORK_FILE, content: seed.lodgeNetwork, mode: 0o700 }] : []),
   ];
 }
 

@@ -2,7 +2,7 @@
 // under the instance's persistent upper layer, its init as PID 1
 // (init-system.ts), the instance name as hostname, cpu and memory as cgroup
 // limits, its own network namespace, the console log in the instance dir.
-import type { NodeNetwork } from '../node-network.js';
+import { attachContainerNetworks, hasInterfaces, type InstanceNetworking } from './instance-networks.js';
 import { parseQuantity } from '../../apis/core/v1/quantity.js';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import { builtinSpec, type ImageStore } from '../images/index.js';
@@ -13,6 +13,9 @@ import { FirstBootConfigError, firstBootConfig } from '../first-boot/config.js';
 import { writeFirstBootOnce } from '../first-boot/rootfs.js';
 import { planInit } from './init-system.js';
 import { ContainerLayerStore } from '../storage/container-layer-store.js';
+import type { ClusterDnsSource } from '../dns/cluster-dns.js';
+import { clusterDnsConfig } from '../dns/instance-dns-config.js';
+import { writeRootfsResolvConf } from '../dns/rootfs-resolv-conf.js';
 
 /** A full OS runs more processes than one service; still bounded so a fork bomb inside cannot exhaust the host. */
 export const INSTANCE_PIDS_LIMIT = 16_384;
@@ -33,15 +36,15 @@ export interface ContainerInstanceDeps {
   dirs: InstanceDirs;
   /** The store name of an Image (through the Image resources). */
   storeName(ref: string): string;
-  /** The node's bridge network; loopback only when unset. */
-  network?: NodeNetwork;
+  /** The node's networks; loopback only when unset. */
+  networking?: InstanceNetworking;
+  /** Cluster DNS: the resolv.conf written into the root before each start. */
+  dns?: ClusterDnsSource;
 }
 
-/** A system container is on the default network unless its spec asks for none (networks: []); VMs (taps) are not wired yet. */
+/** A system container has veths unless its spec asks for no interface (networks: []); VMs get taps instead (vm-instance.ts). */
 export function wantsNetwork(i: Instance): boolean {
-  if (i.spec?.type === 'vm') return false;
-  const nets = (i.spec as { networks?: unknown[] } | undefined)?.networks;
-  return !Array.isArray(nets) || nets.length > 0;
+  return i.spec?.type !== 'vm' && hasInterfaces(i);
 }
 
 export function instanceLimits(i: Instance): ResourceLimits {
@@ -62,7 +65,7 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, r
   // The namespace and its veth are made while the image and root layer are prepared; runc create waits for them (spec.ready).
   // The state dir first: it is what tells the agent's orphan sweep that an allocated address is still wanted.
   const network = d.dirs.ensureDir(uid).then(() => d.dirs.ensureNetns(uid)).then(async () => {
-    if (d.network && wantsNetwork(i)) await d.network.attach(uid, instanceNetnsPath(uid));
+    if (d.networking && wantsNetwork(i)) await attachContainerNetworks(i, instanceNetnsPath(uid), d.networking);
   });
   network.catch(() => undefined); // awaited by the driver's create, or below when the build stops early
   const ref = i.spec?.image ?? '';
@@ -88,6 +91,8 @@ export async function containerWorkload(i: Instance, d: ContainerInstanceDeps, r
     throw e;
   }
   await writeFirstBootOnce(firstBoot, d.dirs.upper(uid), lowerDirs, d.dirs.guestFile(uid, 'first-boot-written'));
+  // Only with a network: without one the cluster DNS is out of reach, and the image's own file is left alone.
+  if (d.dns && wantsNetwork(i)) await writeRootfsResolvConf(d.dirs.upper(uid), clusterDnsConfig(String(i.metadata.namespace ?? 'default'), await d.dns.settings()));
   const init = await planInit(String(i.metadata.name), [d.dirs.upper(uid), ...lowerDirs], d.dirs.guestFile(uid, 'inittab'), image.config.env ?? []);
   const spec: WorkloadSpec = {
     id: instanceId(uid),

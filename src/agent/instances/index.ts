@@ -1,6 +1,6 @@
 // The agent's entry to Instances: wires the container runtime (the agent's
 // container driver), the optional VM runtime and the controller.
-import type { NodeNetwork } from '../node-network.js';
+import type { InstanceNetworking } from './instance-networks.js';
 import { join } from 'node:path';
 import type { KubeClient } from '../../client/index.js';
 import type { Logger } from '../../util/log.js';
@@ -12,8 +12,10 @@ import { containerWorkload, InstanceNotReadyError } from './container-instance.j
 import { InstanceDirs } from './instance-dirs.js';
 import { startInstanceController } from './instance-controller.js';
 import type { InstanceRuntime } from './instance-sync.js';
-import { loadVmSupport, vmWorkload } from './vm-instance.js';
+import { loadVmSupport, vmWorkload, type VmNetworkDeps } from './vm-instance.js';
+import { clusterDnsConfig } from '../dns/instance-dns-config.js';
 import { InstanceBackups } from './instance-backup.js';
+import type { ClusterDnsSource } from '../dns/cluster-dns.js';
 import type { NodeBackup } from '../backup/node-backup.js';
 import { builtinSpec } from '../images/index.js';
 import { VM_IMAGE_NAMES } from '../images/vm/index.js';
@@ -30,8 +32,10 @@ export interface InstancesOptions {
   exitsDir: string;
   log: Logger;
   signal: AbortSignal;
-  /** The node's bridge network for system containers. */
-  network?: NodeNetwork;
+  /** The node's networks for system containers (veths) and VMs (taps). */
+  networking?: InstanceNetworking;
+  /** Cluster DNS: a system container's /etc/resolv.conf points at it. */
+  dns?: ClusterDnsSource;
 }
 
 /** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console); backup: export and import of its instances. */
@@ -40,7 +44,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
   const cd = o.containerDriver;
   const container: InstanceRuntime = {
     driver: cd,
-    build: (i, opts) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName, network: o.network }, opts?.restoreState),
+    build: (i, opts) => containerWorkload(i, { nodeName: o.nodeName, images: o.images, dirs, storeName: o.storeName, networking: o.networking, dns: o.dns }, opts?.restoreState),
     disk: {
       container: {
         pause: (id) => cd.pause(id),
@@ -60,9 +64,20 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     o.log.info('virtual machines unavailable on this node', { why: support.unavailable });
     vm = new InstanceNotReadyError('VMDriverUnavailable', `this node cannot run virtual machines: ${support.unavailable}`);
   } else {
-    vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, opts?.restoreState) }), disk: { vmDisk: support.driver } };
+    // The guest's resolver as a system container's: the cluster DNS, else the node's own (nothing without a DNS source).
+    const noDns = { nameservers: [], searches: [], options: [] };
+    const vmNet: VmNetworkDeps = {
+      networking: o.networking,
+      dns: async (ns) => {
+        if (!o.dns) return noDns;
+        // A VM still boots with its address when the resolver settings cannot be had; its next start tries again.
+        const settings = await o.dns.settings().catch((e: Error) => o.log.warn('no resolver settings for a VM', { namespace: ns, error: e.message }));
+        return settings ? clusterDnsConfig(ns, settings) : noDns;
+      },
+    };
+    vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, vmNet, opts?.restoreState) }), disk: { vmDisk: support.driver } };
   }
-  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir, network: o.network }, o.signal);
+  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir, networking: o.networking }, o.signal);
   const backup = new InstanceBackups({
     client: o.client,
     dirs,

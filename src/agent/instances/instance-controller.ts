@@ -4,7 +4,7 @@
 // looks again when a workload exits (conmon's exit files) and on a resync.
 // At start it re-adopts: workloads of Instances still bound here are synced
 // as they are (never duplicated), those of Instances gone are removed.
-import type { NodeNetwork } from '../node-network.js';
+import type { InstanceNetworking } from './instance-networks.js';
 import { watch, type FSWatcher } from 'node:fs';
 import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
@@ -35,8 +35,8 @@ export interface InstanceControllerOptions {
   vm: () => InstanceRuntime | InstanceNotReadyError;
   /** The container driver's exit files (<root>/exits): one per exited workload, named by id. */
   exitsDir?: string;
-  /** The node's bridge network: system containers get an address on it. */
-  network?: NodeNetwork;
+  /** The node's networks: Instances get their addresses on them. */
+  networking?: InstanceNetworking;
 }
 
 
@@ -70,7 +70,7 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     runtime: (t) => (t === 'vm' ? o.vm() : o.container),
     requeueAfter: (key, ms) => queue.addAfter(key, ms),
     disks,
-    network: o.network,
+    networking: o.networking,
   });
   const unbound = new ClientInformer(o.client, INSTANCES, { fieldSelector: 'status.nodeName=' }, log);
   /** uid by key of what this agent runs, so an Instance gone from the API is torn down by uid. */

@@ -4,8 +4,7 @@
 // Instance is deleted. Level-triggered: each call compares the Instance with
 // what the driver reports, so it re-adopts after an agent restart as it
 // converges after any missed event.
-import { wantsNetwork } from './container-instance.js';
-import type { NodeNetwork, WorkloadAddress } from '../node-network.js';
+import { interfaceStatus, releaseNetworks, type InstanceNetworking } from './instance-networks.js';
 import { FLATTEN_REQUESTED_AT, IMPORTING, INSTANCE_FINALIZER, RESTARTED_AT, RESTORE_REQUESTED_AT, RESTORE_SNAPSHOT, STOP_GRACE_PERIOD } from '../../apis/lodge/v1alpha1/instance-annotations.js';
 import type { Instance, InstanceStatus } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../../apis/types.js';
@@ -42,8 +41,8 @@ export interface InstanceSyncDeps {
   runtime(type: 'container' | 'vm'): InstanceRuntime | InstanceNotReadyError;
   requeueAfter(key: string, ms: number): void;
   disks: InstanceDisks;
-  /** The node's bridge network: a system container's address is reported from it (status.ip, interfaces). */
-  network?: NodeNetwork;
+  /** The node's networks: an Instance's addresses are reported from them (status.ip, ips, interfaces). */
+  networking?: InstanceNetworking;
 }
 
 const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
@@ -58,7 +57,8 @@ export class InstanceSync {
   private readonly diskStatus = new Map<string, Pick<InstanceStatus, 'restore' | 'flattened' | 'lastSnapshotTime'>>();
   /** A stateful restore's memory state, for the next create of the workload only. */
   private readonly restoreStates = new Map<string, string>();
-  private readonly addresses = new Map<string, WorkloadAddress>();
+  /** Per uid: the interfaces' status once every one has its address, with the spec.networks it was read for. */
+  private readonly addresses = new Map<string, { spec: string; status: Pick<InstanceStatus, 'ip' | 'ips' | 'interfaces'> }>();
 
   constructor(private readonly d: InstanceSyncDeps) {}
 
@@ -277,22 +277,20 @@ export class InstanceSync {
   private async report(i: Instance, o: Observed, rt?: InstanceRuntime): Promise<void> {
     const uid = String(i.metadata.uid);
     const digest = this.digests.get(uid) ?? (i.status as { imageDigest?: string } | undefined)?.imageDigest;
-    const addr = await this.addressOf(i);
-    const net: Partial<InstanceStatus> = addr
-      ? { ip: addr.ip, ips: [addr.ip], interfaces: [{ name: addr.interfaceName, network: 'default', macAddress: addr.mac, ips: [addr.ip], hostInterface: addr.hostInterface }] }
-      : {};
+    const net = await this.addressesOf(i);
     await writeStatus(this.d.client, i, { ...buildStatus(i, this.d.nodeName, { ...o, imageDigest: digest, accelerator: rt?.accelerator }), ...net, ...this.diskStatus.get(uid) });
   }
 
-  /** A system container's address on the node's bridge, once it has one (cached: read from the IPAM file only until then). */
-  private async addressOf(i: Instance): Promise<WorkloadAddress | undefined> {
+  /** An Instance's addresses on its networks (cached once complete: read from the IPAM files only until then, or when spec.networks changed). */
+  private async addressesOf(i: Instance): Promise<Pick<InstanceStatus, 'ip' | 'ips' | 'interfaces'>> {
+    if (!this.d.networking) return {};
     const uid = String(i.metadata.uid);
-    if (!this.d.network || !wantsNetwork(i)) return undefined;
+    const spec = JSON.stringify(i.spec?.networks ?? null);
     const known = this.addresses.get(uid);
-    if (known) return known;
-    const a = await this.d.network.addressOf(uid);
-    if (a) this.addresses.set(uid, a);
-    return a;
+    if (known?.spec === spec) return known.status;
+    const { status, complete } = await interfaceStatus(i, this.d.networking);
+    if (complete) this.addresses.set(uid, { spec, status });
+    return status;
   }
 
   /** Create and start a workload; the reason when it cannot be made yet. */
@@ -369,8 +367,8 @@ export class InstanceSync {
     const id = instanceId(uid);
     const all = drivers ?? (['container', 'vm'] as const).map((t) => this.d.runtime(t)).flatMap((r) => (r instanceof InstanceNotReadyError ? [] : [r.driver]));
     for (const driver of all) await driver.delete(id);
-    // Unplug and free its address before its namespace goes (a no-op for a VM or an instance without one).
-    await this.d.network?.release(uid);
+    // Unplug (a container's veth, a VM's tap) and free its address before its namespace and dir go; a no-op for an instance without one.
+    if (this.d.networking) await releaseNetworks(uid, this.d.networking);
     this.addresses.delete(uid);
     await this.d.dirs.remove(uid);
     this.notes.delete(uid);

@@ -8,7 +8,9 @@ import type { Instance } from '../../apis/lodge/v1alpha1/instance-types.js';
 import type { Logger } from '../../util/log.js';
 import { VmDriver } from '../drivers/vm/index.js';
 import { FirstBootConfigError } from '../first-boot/config.js';
+import { usableDns, type GuestNetwork } from '../first-boot/guest-network.js';
 import { noCloudSeed } from '../first-boot/nocloud.js';
+import type { TapAddress } from '../node-network.js';
 import { writeSeedDisk } from '../first-boot/seed-disk.js';
 import { VM_IMAGE_NAMES, VmImages, type VmImageName } from '../images/vm/index.js';
 import type { InstanceDriver, VmSpec, WorkloadSpec } from '../runtime/driver.js';
@@ -16,6 +18,8 @@ import { VmDiskStore, type LiveVmDisk } from '../storage/vm-disk-store.js';
 import { InstanceNotReadyError, instanceLimits } from './container-instance.js';
 import { instanceCgroup, instanceId } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
+import { attachVmNetworks, type InstanceNetworking } from './instance-networks.js';
+import type { DnsConfig } from '../dns/resolv-conf.js';
 
 /** What VmImages.ensure(name) gives: the boot files and the base disk of a VM image. */
 export interface VmImageFiles {
@@ -34,7 +38,15 @@ export interface VmSupport {
 
 const GiB = 2 ** 30;
 
-export function buildVmSpec(i: Instance, img: VmImageFiles, seedPath?: string): VmSpec {
+/** What puts a VM on the node's network: its tap and address, and the cluster's resolver for the guest. */
+export interface VmNetworkDeps {
+  /** The node's networks; VMs get no NIC when unset (lodge up --no-network). */
+  networking?: InstanceNetworking;
+  /** The guest's resolver in that namespace; read at each create (the seed is made then), so a VM started before cluster DNS existed gets it at its next start. */
+  dns(namespace: string): Promise<DnsConfig>;
+}
+
+export function buildVmSpec(i: Instance, img: VmImageFiles, seedPath?: string, nics: Array<Pick<TapAddress, 'tap' | 'mac'>> = []): VmSpec {
   const cpus = Math.max(1, Math.round(parseQuantity(i.spec?.cpu) ?? 1));
   const memoryBytes = Math.round(parseQuantity(i.spec?.memory) ?? GiB);
   const disk = parseQuantity(i.spec?.diskSize);
@@ -47,6 +59,7 @@ export function buildVmSpec(i: Instance, img: VmImageFiles, seedPath?: string): 
     cpus,
     memoryBytes,
     ...(seedPath ? { seed: { path: seedPath, format: 'raw' as const } } : {}),
+    ...(nics.length ? { nics: nics.map((n) => ({ tap: n.tap.name, mac: n.mac })) } : {}),
   };
 }
 
@@ -56,11 +69,11 @@ export function buildVmSpec(i: Instance, img: VmImageFiles, seedPath?: string): 
  * so it lives as long as the instance. The guest applies it once per
  * instance-id (the uid), whatever else changes.
  */
-async function ensureSeed(i: Instance, dirs: InstanceDirs): Promise<{ path: string; hostname: string }> {
+async function ensureSeed(i: Instance, dirs: InstanceDirs, network: GuestNetwork[]): Promise<{ path: string; hostname: string }> {
   const path = dirs.guestFile(String(i.metadata.uid), 'cidata.iso');
   let seed;
   try {
-    seed = noCloudSeed(i);
+    seed = noCloudSeed(i, network);
   } catch (e) {
     if (e instanceof FirstBootConfigError) throw new InstanceNotReadyError('InvalidCloudInit', e.message);
     throw e;
@@ -73,7 +86,7 @@ async function ensureSeed(i: Instance, dirs: InstanceDirs): Promise<{ path: stri
   return { path, hostname: seed.config.hostname };
 }
 
-export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, dirs: InstanceDirs, restoreState?: string): Promise<WorkloadSpec> {
+export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, dirs: InstanceDirs, net: VmNetworkDeps, restoreState?: string): Promise<WorkloadSpec> {
   const uid = String(i.metadata.uid);
   let img: VmImageFiles;
   try {
@@ -81,8 +94,13 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
   } catch (e) {
     throw new InstanceNotReadyError('ImagePrepareFailed', `VM image ${i.spec?.image ?? ''}: ${(e as Error).message}`);
   }
+  // The state dir first: it is what tells the agent's orphan sweep that the address and tap are still wanted.
   await dirs.ensureDir(uid);
-  const seed = await ensureSeed(i, dirs);
+  // Its taps (the same ones at every create: kept per uid and interface); a requested address that cannot be given says so in status.
+  const nics = net.networking ? await attachVmNetworks(i, net.networking) : [];
+  const dns = nics.length ? usableDns(await net.dns(String(i.metadata.namespace ?? 'default'))) : undefined;
+  const guestNet: GuestNetwork[] = dns ? nics.map((n) => ({ mac: n.mac, interfaceName: n.interfaceName, address: n.ip, prefixLength: n.prefixLength, gateway: n.gateway, ...dns })) : [];
+  const seed = await ensureSeed(i, dirs, guestNet);
   const { pids: _pids, ...limits } = instanceLimits(i);
   return {
     id: instanceId(uid),
@@ -99,7 +117,7 @@ export async function vmWorkload(i: Instance, vm: VmSupport, nodeName: string, d
     logPath: dirs.consoleLog(uid),
     // The root disk lives with the instance (kept across stop/start/restart, removed with it), as a system container's upper layer does.
     // Its top layer: disk.qcow2 at first, another after a snapshot or restore (storage/vm-disk-store.ts).
-    vm: { ...buildVmSpec(i, img, seed.path), persistentDisk: await new VmDiskStore(dirs.dir(uid)).activeDisk(), ...(restoreState ? { incomingState: restoreState } : {}) },
+    vm: { ...buildVmSpec(i, img, seed.path, nics), persistentDisk: await new VmDiskStore(dirs.dir(uid)).activeDisk(), ...(restoreState ? { incomingState: restoreState } : {}) },
   };
 }
 

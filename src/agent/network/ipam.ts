@@ -68,12 +68,19 @@ export class Ipam {
     }
   }
 
-  /** The owner's address: the one it already has, else a free one (persisted before it is returned). */
-  allocate(owner: string): Promise<Allocation> {
+  /**
+   * The owner's address: the one it already has, else a free one (persisted
+   * before it is returned). `requested` (a user's static address) is given
+   * when it is a free host address of the subnet — also in place of one the
+   * owner held before — and refused with an IpamRequestError saying why
+   * otherwise.
+   */
+  allocate(owner: string, requested?: string): Promise<Allocation> {
     checkOwner(owner);
     return serialized(`ipam:${this.file}`, async () => {
       const state = await this.#read();
       const had = state.allocations[owner];
+      if (requested !== undefined) return this.#allocateRequested(state, owner, requested);
       if (had !== undefined) return this.#allocation(owner, had);
       const used = new Set<bigint>(this.#reserved);
       for (const a of Object.values(state.allocations)) used.add(parseIp(a).value);
@@ -96,6 +103,26 @@ export class Ipam {
       await this.#write(state);
       return this.#allocation(owner, address);
     });
+  }
+
+  async #allocateRequested(state: IpamFile, owner: string, requested: string): Promise<Allocation> {
+    let ip;
+    try {
+      ip = parseIp(requested);
+    } catch (e) {
+      throw new IpamRequestError(`${requested} is not an IP address (${(e as Error).message})`);
+    }
+    const subnet = formatCidr(this.subnet);
+    if (!contains(this.subnet, ip.family, ip.value)) throw new IpamRequestError(`${requested} is outside the node's subnet ${subnet}`);
+    if (ip.value < this.#first || ip.value > this.#lastHost) throw new IpamRequestError(`${requested} is the network or broadcast address of ${subnet}`);
+    if (this.#reserved.has(ip.value)) throw new IpamRequestError(`${requested} is reserved in ${subnet}${ip.value === parseIp(this.gateway).value ? ' (the gateway)' : ''}`);
+    const address = formatIp(ip.family, ip.value);
+    if (state.allocations[owner] === address) return this.#allocation(owner, address);
+    const holder = Object.entries(state.allocations).find(([o, a]) => o !== owner && parseIp(a).value === ip.value)?.[0];
+    if (holder !== undefined) throw new IpamRequestError(`${requested} is already in use (by ${holder})`);
+    state.allocations[owner] = address;
+    await this.#write(state);
+    return this.#allocation(owner, address);
   }
 
   /** Free the owner's address. False when it had none (release is idempotent). */
@@ -171,6 +198,9 @@ export class Ipam {
     if (dir) await dir.sync().catch(() => undefined).finally(() => dir.close());
   }
 }
+
+/** A requested address that cannot be given (outside the subnet, reserved, taken): the caller's input, not IPAM's failure. */
+export class IpamRequestError extends Error {}
 
 function checkOwner(owner: string): void {
   if (typeof owner !== 'string' || owner.length === 0) throw new Error('IPAM: owner must be a non-empty string');

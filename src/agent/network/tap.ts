@@ -3,6 +3,7 @@
 // (ifname=, script=no): Lodge makes and plugs it beforehand, so QEMU needs no
 // helper scripts and the tap survives QEMU restarts (its bridge port and
 // neighbours' FDB entries stay put).
+import { run } from '../images/run.js';
 import { checkIfname, deleteLink, ipBatch, IpBatchError, parseBatchJson, showLink, type IpLink } from './iproute.js';
 import { macFromOwner, normalizeMac } from './mac.js';
 import { serialized } from './serial.js';
@@ -103,6 +104,24 @@ export function removeTap(owner: string): Promise<boolean> {
     if (link.ifalias !== `lodge:${owner}`) throw new Error(`${ctx}: ${name} belongs to ${link.ifalias ?? 'something else (no lodge alias)'}; not deleting it`);
     return deleteLink(name, { context: ctx });
   });
+}
+
+/** Owners of the Lodge taps plugged into `bridge` (their alias names the owner): what the agent's orphan sweep checks against live instances. Only this bridge's: another Lodge on the host has its own. */
+export async function tapOwnersOn(bridge: string): Promise<string[]> {
+  checkIfname(bridge, 'bridge');
+  let ports: IpLink[];
+  try {
+    ports = JSON.parse((await run('ip', ['-j', 'link', 'show', 'master', bridge])) || '[]') as IpLink[];
+  } catch (e) {
+    if (/does not exist|Cannot find device/.test((e as Error).message)) return [];
+    throw new Error(`taps on bridge ${bridge}: ${(e as Error).message}`);
+  }
+  const owners: string[] = [];
+  for (const p of ports) {
+    const owner = p.ifalias?.startsWith('lodge:') ? p.ifalias.slice('lodge:'.length) : undefined;
+    if (owner && p.ifname === tapName(owner)) owners.push(owner);
+  }
+  return owners;
 }
 
 export interface QemuNicOptions {

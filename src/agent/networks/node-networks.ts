@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import { defaultBridgeName, parseIpv4Cidr, type Network } from '../../apis/lodge/v1alpha1/network.js';
 import type { Logger } from '../../util/log.js';
 import { ensureBridge, removeBridge } from '../network/bridge.js';
+import { run } from '../images/run.js';
 import { Ipam } from '../network/ipam.js';
 import { ensureNat, removeNat } from '../network/nat.js';
 import { serialized } from '../network/serial.js';
-import { attachNetns, detachNetns } from '../network/veth.js';
-import type { WorkloadAddress } from '../node-network.js';
+import { macFromOwner, normalizeMac } from '../network/mac.js';
+import { ensureTap, removeTap, tapName } from '../network/tap.js';
+import { attachNetns, detachNetns, vethHostName } from '../network/veth.js';
+import type { TapAddress, WorkloadAddress } from '../node-network.js';
 
 export interface NetworkOnNode {
   name: string;
@@ -44,6 +47,11 @@ export interface NodeNetworksOptions {
 
 const OWNER_SEP = '/';
 
+/** A user Network's nft table: named after the node's Pod network table, so cleanup finds it by prefix. */
+export function networkTable(natTable: string, network: string): string {
+  return `${natTable}-net-${network}`;
+}
+
 /** The address owner of an instance's interface on a user network. */
 export function interfaceOwner(uid: string, ifname: string): string {
   return `${uid}${OWNER_SEP}${ifname}`;
@@ -57,6 +65,13 @@ async function readRecords(dir: string): Promise<Record<string, Record_>> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new Error(`${file}: ${(e as Error).message}`);
   }
+}
+
+/** The nft tables of user Networks beside the Pod network's table `natTable` ("<natTable>-net-<name>"). */
+export async function networkTablesOf(natTable: string): Promise<string[]> {
+  const out = await run('nft', ['-j', 'list', 'tables', 'inet']);
+  const tables = (JSON.parse(out) as { nftables: Array<{ table?: { name: string } }> }).nftables.flatMap((o) => (o.table ? [o.table.name] : []));
+  return tables.filter((t) => t.startsWith(`${natTable}-net-`));
 }
 
 /** What the agent with this data dir made for Networks (for `lodge network cleanup` after it stopped). */
@@ -86,7 +101,7 @@ export class NodeNetworks {
       subnet,
       gateway,
       prefixLength: c.len,
-      table: n.spec?.nat === false ? undefined : `${this.o.natTable}-net-${name}`,
+      table: n.spec?.nat === false ? undefined : networkTable(this.o.natTable, name),
       mtu: n.spec?.mtu,
     };
   }
@@ -143,10 +158,10 @@ export class NodeNetworks {
   }
 
   /** Give the namespace an interface on the network (idempotent per uid and ifname). */
-  async attach(n: Network, uid: string, ifname: string, netns: string, o: { defaultRoute: boolean; mac?: string }): Promise<WorkloadAddress & { network: string }> {
+  async attach(n: Network, uid: string, ifname: string, netns: string, o: { defaultRoute: boolean; mac?: string; ip?: string }): Promise<WorkloadAddress & { network: string }> {
     const p = this.#ready.get(String(n.metadata.name)) ?? (await this.ensure(n));
     const owner = interfaceOwner(uid, ifname);
-    const a = await this.ipam(p).allocate(owner);
+    const a = await this.ipam(p).allocate(owner, o.ip);
     try {
       const att = await attachNetns({ owner, bridge: p.bridge, netns, address: a.address, prefixLength: a.prefixLength, gateway: a.gateway, ifname, defaultRoute: o.defaultRoute, mtu: p.mtu, mac: o.mac });
       return { network: p.name, ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac: att.mac, interfaceName: ifname, hostInterface: att.hostIfname };
@@ -155,13 +170,39 @@ export class NodeNetworks {
     }
   }
 
-  /** Every interface the instance holds on user networks: veths unplugged, addresses given back. */
+  /** A VM's NIC on the network: a tap on its bridge (idempotent per uid and ifname). */
+  async attachTap(n: Network, uid: string, ifname: string, o: { mac?: string; ip?: string }): Promise<TapAddress & { network: string }> {
+    const p = this.#ready.get(String(n.metadata.name)) ?? (await this.ensure(n));
+    const owner = interfaceOwner(uid, ifname);
+    const a = await this.ipam(p).allocate(owner, o.ip);
+    const guestMac = o.mac ? normalizeMac(o.mac) : macFromOwner(owner);
+    try {
+      const tap = await ensureTap({ owner, bridge: p.bridge, guestMac, mtu: p.mtu });
+      return { network: p.name, ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac: guestMac, interfaceName: ifname, hostInterface: tap.name, tap };
+    } catch (e) {
+      throw new Error(`${owner}: cannot plug tap ${tapName(owner)} into network ${p.name} (bridge ${p.bridge}): ${(e as Error).message}`);
+    }
+  }
+
+  /** The interface's address on a network, without attaching (undefined: none yet). */
+  async addressOf(network: string, uid: string, ifname: string, o: { tap?: boolean; mac?: string } = {}): Promise<(WorkloadAddress & { network: string }) | undefined> {
+    const rec = (await this.#records())[network];
+    if (!rec) return undefined;
+    const owner = interfaceOwner(uid, ifname);
+    const a = await new Ipam({ file: this.#ipamFile(network), subnet: rec.subnet }).get(owner);
+    if (!a) return undefined;
+    const mac = o.mac ? normalizeMac(o.mac) : macFromOwner(owner);
+    return { network, ip: a.address, prefixLength: a.prefixLength, gateway: a.gateway, mac, interfaceName: ifname, hostInterface: o.tap ? tapName(owner) : vethHostName(owner) };
+  }
+
+  /** Every interface the instance holds on user networks: veths and taps unplugged, addresses given back (in that order: a crash between leaves the address for the sweep). */
   async release(uid: string): Promise<void> {
     for (const [name, rec] of Object.entries(await this.#records())) {
       const ipam = new Ipam({ file: this.#ipamFile(name), subnet: rec.subnet });
       for (const a of await ipam.list()) {
         if (!a.owner.startsWith(`${uid}${OWNER_SEP}`)) continue;
         await detachNetns(a.owner);
+        await removeTap(a.owner);
         await ipam.release(a.owner);
       }
     }

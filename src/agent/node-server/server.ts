@@ -20,6 +20,8 @@ import { parseExecPath, serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
 import type { NodeBackup } from '../backup/node-backup.js';
 import { parseBackupPath, serveBackup } from './backup-stream.js';
+import type { NodePortForward } from '../portforward/node-port-forward.js';
+import { parsePortForwardPath, servePortForward } from './portforward-stream.js';
 
 export interface NodeServerOptions {
   host: string;
@@ -33,6 +35,8 @@ export interface NodeServerOptions {
   console?: NodeConsole;
   /** Instance exports and imports (backup-stream.ts). */
   backup?: NodeBackup;
+  /** TCP connections to Pods and Instances (portforward-stream.ts). */
+  portForward?: NodePortForward;
   log: Logger;
 }
 
@@ -78,6 +82,14 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
     if (con?.kind === 'console' && o.console) {
       serveConsole(req, socket, head, con.target, { nodeName: o.nodeName, console: o.console, wss, log: o.log }).catch((e: Error) => {
         o.log.warn('node server console failed', { path: url.pathname, error: e.message });
+        socket.destroy();
+      });
+      return;
+    }
+    const pf = o.portForward && parsePortForwardPath(url);
+    if (pf && o.portForward) {
+      servePortForward(req, socket, head, pf, { nodeName: o.nodeName, portForward: o.portForward, wss, log: o.log }).catch((e: Error) => {
+        o.log.warn('node server port-forward failed', { path: url.pathname, error: e.message });
         socket.destroy();
       });
       return;

@@ -9,6 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { ContainerPort, IntOrString, Probe } from '../../apis/core/v1/types.js';
 import type { ExecProcess } from '../runtime/driver.js';
+import { joinHostPort, openStreamDirect, tcpConnectDirect } from './direct-connect.js';
 import { PROBE_ADDRESS, openStream, tcpConnect } from './netns-connect.js';
 
 export type ProbeOutcome = 'success' | 'failure' | 'unknown';
@@ -27,8 +28,10 @@ export interface ProbeTarget {
   /** The driver's id of the container (exec runs there). */
   containerId: string;
   container: string;
-  /** The Pod's network namespace (tcpSocket and httpGet connect inside it). */
+  /** The Pod's network namespace: tcpSocket and httpGet connect inside it when the Pod has no address. */
   netnsPath: string;
+  /** The Pod's address on the node's bridge: tcpSocket and httpGet connect to it from the node, as the kubelet does. */
+  podIP?: string;
   /** The container's ports, for named probe ports. */
   ports: ContainerPort[];
   /** The driver's exec (a non-tty process in the running container). */
@@ -54,17 +57,26 @@ export function resolvePort(port: IntOrString | undefined, ports: ContainerPort[
 
 export async function runProbe(probe: ProbeSpec, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   if (probe.exec) return execProbe(probe.exec.command ?? [], target, timeoutMs);
-  // host is not honoured: without a pod network, 127.0.0.1 in the Pod's netns is the only address the
-  // container is reachable at. Once Pods get an IP this becomes host ?? the pod IP, as in the kubelet.
   if (probe.tcpSocket) {
     const port = resolvePort(probe.tcpSocket.port, target.ports);
     if (typeof port === 'string') return failure(port);
-    const r = await tcpConnect(target.netnsPath, port, timeoutMs);
+    const host = probeHost(probe.tcpSocket.host, target);
+    const r = host ? await tcpConnectDirect(host, port, timeoutMs) : await tcpConnect(target.netnsPath, port, timeoutMs);
     return r.ok ? success() : failure(r.message);
   }
   if (probe.httpGet) return httpProbe(probe.httpGet, target, timeoutMs);
   if (probe.grpc) return { outcome: 'unknown', message: 'gRPC probes are not supported by this node yet' };
   return { outcome: 'unknown', message: 'missing probe handler' };
+}
+
+/**
+ * Where a tcpSocket or httpGet probe connects from the node, as the kubelet:
+ * the probe's host, else the Pod's address. Undefined: the Pod has no
+ * address (no node network), so 127.0.0.1 inside its namespace is the only
+ * place the container can be reached.
+ */
+function probeHost(explicit: string | undefined, t: ProbeTarget): string | undefined {
+  return explicit || t.podIP || undefined;
 }
 
 /** Up to MAX_OUTPUT bytes of stdout and stderr together, in arrival order. */
@@ -120,7 +132,8 @@ function httpProbe(action: NonNullable<ProbeSpec['httpGet']>, t: ProbeTarget, ti
   if (typeof port === 'string') return Promise.resolve(failure(port));
   const https = action.scheme === 'HTTPS';
   const path = action.path ? (action.path.startsWith('/') ? action.path : `/${action.path}`) : '/';
-  const url = `${https ? 'https' : 'http'}://${PROBE_ADDRESS}:${port}${path}`;
+  const host = probeHost(action.host, t);
+  const url = `${https ? 'https' : 'http'}://${joinHostPort(host ?? PROBE_ADDRESS, port)}${path}`;
   // The kubelet's defaults, which the probe's own headers replace (Host included).
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' };
   for (const h of action.httpHeaders ?? []) {
@@ -129,7 +142,7 @@ function httpProbe(action: NonNullable<ProbeSpec['httpGet']>, t: ProbeTarget, ti
     if (same) delete headers[same];
     headers[h.name] = h.value ?? '';
   }
-  const conn = openStream(t.netnsPath, port, timeoutMs);
+  const conn = host ? openStreamDirect(host, port) : openStream(t.netnsPath, port, timeoutMs);
   return new Promise((resolve) => {
     let settled = false;
     const settle = (r: ProbeResult): void => {
@@ -145,7 +158,7 @@ function httpProbe(action: NonNullable<ProbeSpec['httpGet']>, t: ProbeTarget, ti
     const socket = https ? tlsConnect({ socket: conn.stream, rejectUnauthorized: false }) : conn.stream;
     // Redirects are not followed: a 3xx is success as it stands (the kubelet follows same-host redirects
     // and judges the final answer; it also counts a redirect elsewhere as success).
-    const req = request({ createConnection: () => socket, method: 'GET', host: PROBE_ADDRESS, port, path, headers }, (res) => {
+    const req = request({ createConnection: () => socket, method: 'GET', host: host ?? PROBE_ADDRESS, port, path, headers }, (res) => {
       const code = res.statusCode ?? 0;
       res.resume();
       settle(code >= 200 && code < 400 ? success() : failure(`HTTP probe failed with statuscode: ${code}`));

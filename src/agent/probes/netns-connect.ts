@@ -8,9 +8,10 @@
 // busybox-static package the setup installs (scripts/debian-packages.json),
 // nsenter is util-linux (Essential).
 //
-// The address is always 127.0.0.1 inside the namespace: Pods have no network
-// yet, so loopback is the only address a container listens on that the
-// netns has. A probe's `host` field is therefore not honoured (see handlers.ts).
+// Only for Pods without an address (an agent run without a node network):
+// 127.0.0.1 inside the namespace is then the only place a container can be
+// reached. Pods on the bridge are probed at their address from the node
+// (direct-connect.ts), as the kubelet does.
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 

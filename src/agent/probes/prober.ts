@@ -63,6 +63,8 @@ export interface ObservedRun {
   /** When this run started (RFC 3339): initialDelaySeconds count from here (from now when the runtime does not say). */
   startedAt: string | undefined;
   restartCount: number;
+  /** The Pod's address (tcpSocket and httpGet probes connect to it); undefined without a node network. */
+  podIP?: string;
 }
 
 export class Prober {
@@ -117,6 +119,7 @@ export class Prober {
       containerId: o.id,
       container: o.container,
       netnsPath: netnsPath(uid),
+      podIP: o.podIP,
       ports: spec.ports ?? [],
       exec: (id, args) => this.d.exec(id, args),
     };

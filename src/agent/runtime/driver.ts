@@ -139,6 +139,13 @@ export interface VmSpec {
    * state the save left (an overlay on the snapshot layer taken with it).
    */
   incomingState?: string;
+  /**
+   * Network interfaces: a virtio-net NIC on each tap (made and plugged into
+   * the bridge by the node network beforehand; QEMU opens it by name). None:
+   * the VM has no network. A saved state loads only into a VM with the same
+   * NICs (MACs included), which the same Instance always gets.
+   */
+  nics?: Array<{ tap: string; mac: string }>;
 }
 
 /**

@@ -18,6 +18,9 @@ export const discoveryOptions: DiscoveryOptions = {
     // The console (WebSocket, the exec channel protocol) and the console log (text/plain), as pods/log.
     if (rt.kind === 'Instance' && rt.group === 'lodge.dev') subs.push({ name: 'console', kind: { group: 'lodge.dev', version: rt.version, kind: 'InstanceConsoleOptions' }, verbs: ['get'] }, { name: 'log', kind: { group: 'lodge.dev', version: rt.version, kind: 'Instance' }, verbs: ['get'] }, { name: 'export', kind: { group: 'lodge.dev', version: rt.version, kind: 'Instance' }, verbs: ['get'] }, { name: 'import', kind: { group: 'lodge.dev', version: rt.version, kind: 'Instance' }, verbs: ['create'] });
     if (rt.kind === 'Pod' && rt.group === '') subs.push({ name: 'exec', kind: { group: '', version: 'v1', kind: 'PodExecOptions' }, verbs: ['create', 'get'] }, { name: 'log', kind: { group: '', version: 'v1', kind: 'Pod' }, verbs: ['get'] });
+    // Port-forward (SPDY/3.1 or WebSocket upgrades), as the apiserver lists them.
+    if (rt.kind === 'Pod' && rt.group === '') subs.push({ name: 'portforward', kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' }, verbs: ['create', 'get'] });
+    if (rt.kind === 'Instance' && rt.group === 'lodge.dev') subs.push({ name: 'portforward', kind: { group: 'lodge.dev', version: rt.version, kind: 'InstancePortForwardOptions' }, verbs: ['create', 'get'] });
     if (rt.scale) subs.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] });
     return subs;
   },

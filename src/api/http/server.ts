@@ -16,6 +16,9 @@ import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
 import { handleExecUpgrade, hasExec, rejectUpgrade } from './exec-handler.js';
+import { handlePortForwardUpgrade, handlePortForwardWithoutUpgrade } from './portforward-handler.js';
+import { hasPortForward } from '../portforward/resolve.js';
+import type { NodePortForward } from '../../agent/portforward/node-port-forward.js';
 import { handleConsoleUpgrade, handleConsoleWithoutUpgrade, isInstanceType } from './console-handler.js';
 import { handleInstanceLog } from './instance-log-handler.js';
 import { handleInstanceExport, handleInstanceImport } from './instance-backup-handler.js';
@@ -37,6 +40,8 @@ export interface ApiServerConfig {
   nodeLogs?: NodeLogs;
   /** Where pods/exec starts processes, by node. */
   nodeExec?: NodeExec;
+  /** Where pods/portforward and instances/portforward connect, by node. */
+  nodePortForward?: NodePortForward;
   /** Where instances/console attaches and instances/log reads, by node. */
   nodeConsole?: NodeConsole;
   /** Where instances/export and instances/import go, by node. */
@@ -102,6 +107,7 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
           // Instances' console and console log: served here, as resource-handler knows only generic subresources.
           if (name && isInstanceType(rt) && subresource === 'log') return await handleInstanceLog(req, res, { rt, ns, name, q: url.searchParams }, c.service, c.nodeConsole);
           if (name && isInstanceType(rt) && subresource === 'console') return await handleConsoleWithoutUpgrade(req.method, rt, ns, name, c.service);
+          if (name && hasPortForward(rt) && subresource === 'portforward') return await handlePortForwardWithoutUpgrade(req.method, rt, ns, name, c.service);
           if (name && isInstanceType(rt) && subresource === 'export') return await handleInstanceExport(req, res, { rt, ns, name }, c.service, c.nodeBackup);
           if (name && isInstanceType(rt) && subresource === 'import') return await handleInstanceImport(req, res, { rt, ns, name }, c.service, c.nodeBackup);
           return await handleResource(req, res, route.route, url.searchParams, c.service, c.nodeLogs);
@@ -131,7 +137,8 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       if (route.kind !== 'resource') throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       const { rt, namespace: ns, name, subresource } = route.route;
       if (subresource === 'console' && isInstanceType(rt) && name) return await handleConsoleUpgrade(req, socket, head, { rt, ns, name }, { svc: c.service, nodeConsole: c.nodeConsole, wss, log });
-      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec, instances/exec and instances/console do`);
+      if (subresource === 'portforward' && hasPortForward(rt) && name) return await handlePortForwardUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodePortForward: c.nodePortForward, log });
+      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec, pods/portforward, instances/exec, instances/portforward and instances/console do`);
       await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
     } catch (e) {
       if (!(e instanceof ApiError)) log.error('upgrade failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });

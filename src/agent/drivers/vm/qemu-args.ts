@@ -4,6 +4,7 @@
 import type { VmSpec } from '../../runtime/driver.js';
 import type { BootProfile } from '../../images/vm/boot-profile.js';
 import { GUEST_AGENT_PORT_NAME } from '../../images/vm/guest-agent.js';
+import { qemuNicArgs } from '../../network/tap.js';
 import type { Accelerator } from './accel.js';
 import type { VmPaths } from './layout.js';
 
@@ -80,8 +81,9 @@ export function qemuArgs(i: QemuArgsInput): string[] {
     ...(vm.seed
       ? ['-drive', `file=${opt(vm.seed.path)},format=${vm.seed.format},if=none,id=seed,readonly=on`, '-device', `${microvm ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=seed`]
       : []),
-    // Networking is a later step (tap on Lodge's bridge).
+    // No default NIC; the VM's own (its taps on the node's bridge, in order: net0 is the first NIC the guest sees).
     '-nic', 'none',
+    ...(vm.nics ?? []).flatMap((n, k) => qemuNicArgs({ name: n.tap, guestMac: n.mac, multiQueue: false }, { id: `net${k}`, model: microvm ? 'virtio-net-device' : 'virtio-net-pci' })),
     // A guest kernel panic is reported to QEMU (when the guest loads the pvpanic driver) and the VM is held in status guest-panicked, which state() reports as a failed stop, rather than rebooting in a loop.
     ...(microvm ? [] : ['-device', 'pvpanic']),
     '-action', 'panic=pause',

@@ -6,6 +6,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FIRST_BOOT_SCRIPT } from '../../first-boot/rootfs.js';
+import { LODGE_NETWORK_FILE } from '../../first-boot/guest-network.js';
 import { LODGE_FIRST_BOOT_FILE, SEED_LABEL } from '../../first-boot/nocloud.js';
 import { buildBusybox } from '../builtin.js';
 
@@ -53,6 +54,11 @@ if [ -b "$seed" ] && mount -t iso9660 -o ro "$seed" /run/cidata 2>/dev/null; the
     else
       echo "lodge: first-boot configuration failed; it is tried again at the next boot" >/dev/ttyS0
     fi
+  fi
+  # The address Lodge gives this VM's NIC, at every boot: it is Lodge's, not
+  # first-boot state, and the seed (made at each start) says what it is now.
+  if [ -f /run/cidata/${LODGE_NETWORK_FILE} ]; then
+    sh /run/cidata/${LODGE_NETWORK_FILE} >/dev/ttyS0 2>&1 || echo "lodge: network configuration failed" >/dev/ttyS0
   fi
   umount /run/cidata
 fi

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { buildDebian, DEFAULT_DEBIAN_RELEASE, debianMirror } from '../builtin.js';
 import { exists, tempName } from '../fsutil.js';
 import { run } from '../run.js';
+import { LODGE_NETWORK_FILE } from '../../first-boot/guest-network.js';
 import { LODGE_FIRST_BOOT_FILE, SEED_LABEL } from '../../first-boot/nocloud.js';
 import { FIRST_BOOT_SCRIPT } from '../../first-boot/rootfs.js';
 import { BOOT_HOOKS_DIR, GUEST_READY_MARKER, INSTANCE_ID_MARKER } from './busybox-vm.js';
@@ -153,7 +154,8 @@ echo ${GUEST_READY_MARKER} >/dev/ttyS0
  * The NoCloud seed (first-boot/nocloud.ts), read as busybox-vm's rcS reads
  * it and with the same console messages: the seed's lodge-first-boot.sh
  * (host name, users and keys, files, the user-data script) run once per
- * instance-id. This image has no cloud-init (see DEBIAN_VM_PACKAGES), and the
+ * instance-id, and the seed's lodge-network.sh (the NIC's address) at every
+ * boot. This image has no cloud-init (see DEBIAN_VM_PACKAGES), and the
  * applier needs only sh, awk, base64 and coreutils, which minbase has.
  */
 const SEED_SCRIPT = `#!/bin/sh
@@ -170,6 +172,10 @@ if [ -n "$iid" ] && [ "$iid" != "$(cat ${INSTANCE_ID_MARKER} 2>/dev/null)" ] && 
     echo "lodge: first-boot configuration failed; it is tried again at the next boot" >/dev/ttyS0
   fi
 fi
+# Lodge's address for the NIC, at every boot (a networkd file in /run: networkd starts after this unit).
+if [ -f /run/cidata/${LODGE_NETWORK_FILE} ]; then
+  sh /run/cidata/${LODGE_NETWORK_FILE} >/dev/ttyS0 2>&1 || echo "lodge: network configuration failed" >/dev/ttyS0
+fi
 umount /run/cidata
 cat /etc/hostname >/proc/sys/kernel/hostname
 `;
@@ -179,7 +185,7 @@ cat /etc/hostname >/proc/sys/kernel/hostname
 // virtio_blk, so /dev/vdb exists when systemd starts; isofs is loaded by
 // mount itself (the modules are depmod'd).
 const SEED_UNIT = `[Unit]
-Description=Lodge first-boot configuration from the NoCloud seed (once per instance-id)
+Description=Lodge configuration from the NoCloud seed (first boot once per instance-id; the address at every boot)
 DefaultDependencies=no
 After=systemd-remount-fs.service lodge-hostname.service local-fs.target
 Before=sysinit.target systemd-networkd.service systemd-user-sessions.service ssh.service

@@ -60,7 +60,7 @@ const BASE_CMDLINE = 'root=/dev/vda rw rootfstype=ext4';
  * The old one is moved aside, not deleted: VMs made from it have overlays
  * backed by its disk.
  */
-export const VM_IMAGE_RECIPE = 4;
+export const VM_IMAGE_RECIPE = 5;
 
 export class VmImages {
   readonly #dir: string;
