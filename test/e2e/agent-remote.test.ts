@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,29 @@ after(async () => {
   }
 });
 
+/** `lodge port-forward TARGET :PORT` (a child, ended by PID), one GET through it: the body. */
+async function forwardedGet(target: string, port: number): Promise<string> {
+  const proc = spawn(process.execPath, [LODGE_MAIN, '--kubeconfig', lodge!.kubeconfig, 'port-forward', target, `:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const local = await waitFor('lodge port-forward listening', async () => Number(new RegExp(`Forwarding from 127\\.0\\.0\\.1:(\\d+) -> ${port}`).exec(out)?.[1]) || undefined, 30_000);
+    return await new Promise<string>((res, rej) => {
+      const req = httpRequest({ host: '127.0.0.1', port: local, path: '/', agent: false, timeout: 30_000 }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (body += d));
+        r.on('end', () => res(body));
+      });
+      req.on('error', rej);
+      req.on('timeout', () => req.destroy(new Error('GET through port-forward timed out')));
+      req.end();
+    });
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+  }
+}
+
 describe('lodge agent (separate process)', () => {
   test('refuses to start without a token, with an http URL, or without a CA', async () => {
     const run = (args: string[]): ReturnType<typeof spawnSync> =>
@@ -152,6 +176,10 @@ describe('lodge agent (separate process)', () => {
     const missing = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', '/no/such/program'], { encoding: 'utf8', timeout: 60_000 });
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /no such file|not found|executable/i);
+    // Port-forward too: the API server dials the agent's node server, which connects to the Pod's address.
+    const httpd = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', 'sh', '-c', 'mkdir -p /w && echo pf-remote > /w/index.html && httpd -p 8080 -h /w'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(httpd.status, 0, httpd.stderr);
+    assert.equal(await forwardedGet('pod/remote-sleeper', 8080), 'pf-remote\n');
     const noPrev = await api(lodge!, 'GET', '/api/v1/namespaces/default/pods/remote-sleeper/log?previous=true');
     assert.equal(noPrev.status, 400, noPrev.text);
     assert.match(noPrev.json().message, /previous terminated container "c" in pod "remote-sleeper" not found/);
