@@ -18,6 +18,7 @@ const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 function address(b: Backend): EndpointAddress {
   return {
     ip: b.ip,
+    ...(b.hostname ? { hostname: b.hostname } : {}),
     ...(b.nodeName ? { nodeName: b.nodeName } : {}),
     targetRef: { kind: b.targetRef.kind, ...(b.targetRef.apiVersion ? { apiVersion: b.targetRef.apiVersion } : {}), namespace: b.targetRef.namespace, name: b.targetRef.name, uid: b.targetRef.uid },
   };

@@ -32,6 +32,7 @@ function endpointOf(svc: Service, b: Backend): SliceEndpoint {
     addresses: [b.ip],
     // As Kubernetes: publishNotReadyAddresses makes every endpoint ready, terminating or not.
     conditions: { ready: publishAll || b.ready, serving: b.serving, terminating: b.terminating },
+    ...(b.hostname ? { hostname: b.hostname } : {}),
     ...(b.nodeName ? { nodeName: b.nodeName } : {}),
     targetRef: { kind: b.targetRef.kind, ...(b.targetRef.apiVersion ? { apiVersion: b.targetRef.apiVersion } : {}), namespace: b.targetRef.namespace, name: b.targetRef.name, uid: b.targetRef.uid },
   };

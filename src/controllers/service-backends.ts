@@ -26,6 +26,8 @@ export interface Backend {
   serving: boolean;
   terminating: boolean;
   nodeName?: string;
+  /** A Pod's spec.hostname when its spec.subdomain names this Service: its DNS name under a headless Service. */
+  hostname?: string;
   targetRef: { kind: 'Pod' | 'Instance'; apiVersion?: string; namespace: string; name: string; uid: string };
   /** Service ports resolved on this backend, in the Service's order; ports that do not resolve are left out. */
   ports: BackendPort[];
@@ -75,6 +77,12 @@ function resolvePorts(ports: ServicePort[], named: (name: string, protocol: stri
   return out;
 }
 
+/** As Kubernetes: a Pod is HOSTNAME.SVC.NS.svc when its spec.subdomain is the Service (same namespace) and it sets spec.hostname. */
+function hostnameIn(pod: Pod, svc: Service): string | undefined {
+  const spec = pod.spec as { hostname?: string; subdomain?: string } | undefined;
+  return spec?.hostname && spec.subdomain === svc.metadata.name ? spec.hostname : undefined;
+}
+
 /**
  * The backends of `svc`. Terminating ones are included only when asked
  * (EndpointSlices show them as terminating; Endpoints drop them unless the
@@ -105,6 +113,7 @@ export function backendsOf(svc: Service, w: Watched, o: { includeTerminating: bo
       serving,
       terminating,
       nodeName: pod.spec?.nodeName || undefined,
+      ...(hostnameIn(pod, svc) ? { hostname: hostnameIn(pod, svc) } : {}),
       targetRef: { kind: 'Pod', namespace: ns, name: String(pod.metadata.name), uid: String(pod.metadata.uid) },
       ports: resolved,
     });

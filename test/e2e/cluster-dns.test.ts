@@ -115,7 +115,8 @@ describe('cluster DNS', () => {
 
   test("a Pod's resolv.conf points at kube-dns with its namespace's search path; /etc/hosts names it", async () => {
     await pods.create('client', { containers: [sleeper] });
-    await pods.create('db', { containers: [sleeper] }, { labels: { app: 'db' } });
+    // hostname + subdomain naming the headless Service db: also primary.db.shop.svc.cluster.local.
+    await pods.create('db', { containers: [sleeper], hostname: 'primary', subdomain: 'db' }, { labels: { app: 'db' } });
     await pods.create('custom', { containers: [sleeper], dnsPolicy: 'None', dnsConfig: { nameservers: ['192.0.2.1'], searches: ['a.test'], options: [{ name: 'ndots', value: '2' }] } });
     const client = await pods.waitFor('client', 'running with an IP', running);
     dbIP = (await pods.waitFor('db', 'running with an IP', running)).status.podIP;
@@ -137,6 +138,7 @@ describe('cluster DNS', () => {
     // The resolver's own server (kube-dns's clusterIP, through the Service proxy) and its search path.
     await resolvesTo('client', 'web', webIP);
     await resolvesTo('client', 'db', dbIP);
+    await resolvesTo('client', 'primary.db.shop.svc.cluster.local', dbIP);
     await resolvesTo('client', `${dbIP.replace(/\./g, '-')}.shop.pod.cluster.local`, dbIP);
   });
 
