@@ -4,21 +4,25 @@
 //     an empty table) and for one endpoint change to take effect;
 //   - per-connection cost through a VIP with 10 Services and with 1,000
 //     programmed (the verdict map: it should not grow with the count), and
-//     against connecting to the backend directly (target VIP/direct ≤ 1.1).
+//     against connecting to the backend directly (target VIP/direct ≤ 1.1);
+//   - the same for kube-proxy's iptables mode (services-iptables.ts), with
+//     iptables-nft and iptables-legacy when installed, side by side.
 // Connections are timed by one node program inside the client namespace.
 //
-//   node dist/bench/services.js [--services 1000] [--endpoints 10] [--connects 300] [--no-write]
+//   node dist/bench/services.js [--services 1000] [--endpoints 10] [--connects 300] [--no-iptables] [--no-write]
 //
-// Root only. Everything made is removed (lab.destroy()). Nothing here asserts a timing.
+// Root only. Everything made is removed (lab.destroy(), the iptables
+// namespace). Nothing here asserts a timing.
 import { spawn } from 'node:child_process';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { KubeObject } from '../src/apis/types.js';
 import { desiredRuleset } from '../src/agent/network/service-proxy/desired-state.js';
-import { enableHairpin } from '../src/agent/network/service-proxy/bridge-hairpin.js';
 import { TableProgrammer } from '../src/agent/network/service-proxy/table-programmer.js';
 import { ServiceLab } from '../test/agent/service-lab.js';
+import { run } from '../src/agent/images/run.js';
+import { benchIptables, type IptablesResult } from './services-iptables.js';
 import { commandLine, RESULTS_MD } from './api.js';
 import { intArg } from './lib/args.js';
 import { writeSection } from './lib/results-md.js';
@@ -65,47 +69,75 @@ const f = (x: number): string => x.toFixed(2);
 const row = (what: string, s: Summary): string => `| ${what} | ${f(s.p50)} | ${f(s.p90)} | ${f(s.p99)} |`;
 
 export async function servicesMain(argv: string[], command: string): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { services: { type: 'string' }, endpoints: { type: 'string' }, connects: { type: 'string' }, 'no-write': { type: 'boolean' } }, strict: false });
+  const { values } = parseArgs({ args: argv, options: { services: { type: 'string' }, endpoints: { type: 'string' }, connects: { type: 'string' }, 'no-iptables': { type: 'boolean' }, 'no-write': { type: 'boolean' } }, strict: false });
   const nServices = intArg(values.services, 1000, '--services');
   const nEndpoints = intArg(values.endpoints, 10, '--endpoints');
   const connects = intArg(values.connects, 300, '--connects');
   const lab = await ServiceLab.create({ tag: `sb${process.pid % 1e6}`, backends: 2, clients: 1 });
+  let labUp = true;
   try {
     await lab.serversUp();
-    await enableHairpin(lab.bridge);
     const programmer = new TableProgrammer(lab.table);
     const client = lab.clients[0]!.ns;
     const sync = (o: ReturnType<typeof objects>) => programmer.sync(desiredRuleset({ ...o, bridge: lab.bridge }).ruleset);
+    /** In effect and its removals done: the table as a connection test expects it. */
+    const settle = async (o: ReturnType<typeof objects>) => {
+      const r = await sync(o);
+      await r.retired;
+      return r;
+    };
 
     const small = objects(lab, 10, nEndpoints);
-    await sync(small);
+    await settle(small);
     const direct10 = summarize(await connectTimes(client, lab.backends[0]!.ip, 8080, connects));
     const vip10 = summarize(await connectTimes(client, lab.vip(1), 80, connects));
 
-    await sync({ services: [], endpointSlices: [], instances: [] });
+    await settle({ services: [], endpointSlices: [], instances: [] });
     const big = objects(lab, nServices, nEndpoints);
     let t0 = performance.now();
-    const programmed = await sync(big);
+    const programmed = await settle(big);
     const programMs = performance.now() - t0;
     const vipBig = summarize(await connectTimes(client, lab.vip(1), 80, connects));
     const directBig = summarize(await connectTimes(client, lab.backends[0]!.ip, 8080, connects));
 
-    // One endpoint of one Service changes (as from one EndpointSlice event): the diff, applied.
+    // One endpoint of one Service changes (as from one EndpointSlice event): the diff, applied. Timed until the new
+    // rules are in effect (sync resolves); the removal of the old ones that follows is timed apart, and waited for
+    // before the next change, so each change is timed alone.
     const changes: number[] = [];
+    const removals: number[] = [];
     for (let k = 0; k < 20; k++) {
+      // A new object, as the informer delivers an update (the proxy remembers each Service's part by identity).
       const slice = big.endpointSlices[1 + k] as unknown as { endpoints: Array<{ addresses: string[] }> };
-      slice.endpoints[0]!.addresses = [lab.subnet.replace(/0\/24$/, String(200 + (k % 50)))];
+      const endpoints = [{ ...slice.endpoints[0]!, addresses: [lab.subnet.replace(/0\/24$/, String(200 + (k % 50)))] }, ...slice.endpoints.slice(1)];
+      big.endpointSlices[1 + k] = { ...slice, endpoints } as unknown as KubeObject;
       t0 = performance.now();
-      await sync(big);
+      const r = await sync(big);
       changes.push(performance.now() - t0);
+      t0 = performance.now();
+      await r.retired;
+      removals.push(performance.now() - t0);
     }
     const change = summarize(changes);
+    const removal = summarize(removals);
+    // The lab is not needed for the iptables rows (their namespace is their own): removed first, so the two never share the host's attention.
+    await lab.destroy();
+    labUp = false;
+
+    const ipt: IptablesResult[] = [];
+    if (!values['no-iptables']) {
+      for (const tool of ['iptables-nft-restore', 'iptables-legacy-restore']) {
+        if (!(await run(tool, ['--version']).then(() => true, () => false))) continue;
+        ipt.push(await benchIptables(tool, { tag: `${process.pid % 1e6}`, services: nServices, endpoints: nEndpoints, connects, changes: changes.length }, connectTimes));
+      }
+    }
+    const cmp = (label: string, lodge: number, other: IptablesResult[], pick: (r: IptablesResult) => number): string =>
+      `| ${label} | ${f(lodge)} | ${other.map((r) => `${f(pick(r))} (×${f(pick(r) / lodge)})`).join(' | ')} |`;
 
     const body = [
       `Command: \`${command}\`. ${nServices} Services × ${nEndpoints} endpoints programmed into one nft table through the proxy's TableProgrammer; connections from a client netns over the lab bridge to busybox httpd backends (node net.connect + GET + read to the end), ${connects} per row.`,
       '',
       `- program ${nServices} × ${nEndpoints} from empty: **${f(programMs)} ms** (${programmed.lines} nft lines, one transaction)`,
-      `- one endpoint change (desired state built from ${nServices} Services, diff, nft): p50 **${f(change.p50)} ms**, p90 ${f(change.p90)} ms (target < 50 ms)`,
+      `- one endpoint change, until in effect (desired state built from ${nServices} Services, diff, one \`nft -f\` inserting the Service's new rules ahead of the old): p50 **${f(change.p50)} ms**, p90 ${f(change.p90)} ms (target < 50 ms); then removing the shadowed rules, a second \`nft -f\` off that path: p50 ${f(removal.p50)} ms`,
       '',
       '| path (ms per connection) | p50 | p90 | p99 |',
       '|---|---|---|---|',
@@ -116,7 +148,20 @@ export async function servicesMain(argv: string[], command: string): Promise<voi
       '',
       `Ratios (p50): VIP/direct with 10 Services **${f(vip10.p50 / direct10.p50)}**, with ${nServices} **${f(vipBig.p50 / directBig.p50)}** (target ≤ 1.1); VIP ${nServices}/10 Services **${f(vipBig.p50 / vip10.p50)}** (≈1: the lookup does not grow with the count).`,
       '',
-      'Not measured yet: the equivalent iptables (kube-proxy iptables mode) ruleset at this scale.',
+      ...(ipt.length
+        ? [
+            `kube-proxy iptables mode, same scale (${ipt.map((r) => `${r.tool}: ${r.rules} rules in ${r.chains} chains`).join('; ')}), in a namespace of its own: loaded with one \`iptables-restore\`, an endpoint change as kube-proxy's minimized \`iptables-restore --noflush\` (the Service's chain rewritten, one endpoint chain added, one deleted), connections from inside that namespace to an httpd in it (client and backend share a namespace there, not a bridge: compare the iptables rows with each other, the first/last ratio is what grows). Lodge column: the numbers above; (×n) = iptables / Lodge.`,
+            '',
+            `| ms | Lodge (nft, verdict map) | ${ipt.map((r) => r.tool.replace(/-restore$/, '')).join(' | ')} |`,
+            `|---|---|${ipt.map(() => '---|').join('')}`,
+            cmp(`program ${nServices} × ${nEndpoints} from empty`, programMs, ipt, (r) => r.loadMs),
+            cmp('one endpoint change, p50', change.p50, ipt, (r) => r.change.p50),
+            cmp('one endpoint change, p90', change.p90, ipt, (r) => r.change.p90),
+            `| connection via first Service's VIP, p50 | ${f(vip10.p50)} (10 Services) | ${ipt.map((r) => f(r.first.p50)).join(' | ')} |`,
+            `| connection via last Service's VIP, p50 | ${f(vipBig.p50)} (${nServices} Services) | ${ipt.map((r) => f(r.last.p50)).join(' | ')} |`,
+            `| last/first (per-packet cost of the count) | ${f(vipBig.p50 / vip10.p50)} | ${ipt.map((r) => f(r.last.p50 / r.first.p50)).join(' | ')} |`,
+          ]
+        : ['iptables comparison not run (--no-iptables, or no iptables-restore installed).']),
     ].join('\n');
     process.stdout.write(body + '\n');
     if (!values['no-write']) {
@@ -124,7 +169,7 @@ export async function servicesMain(argv: string[], command: string): Promise<voi
       process.stdout.write(`\nwrote ${relative(process.cwd(), RESULTS_MD) || RESULTS_MD}\n`);
     }
   } finally {
-    await lab.destroy();
+    if (labUp) await lab.destroy();
   }
 }
 

@@ -8,35 +8,35 @@
 // NXDOMAIN, and a name outside the cluster forwarded to the test's own
 // upstream on 127.0.0.1 (--dns-upstream): nothing else is ever asked.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { startUpstreamProcess, UPSTREAM_ANSWER, type UpstreamProcess } from '../agent/loopback-dns-upstream.js';
-import { api, lodgeCli, removeDir, runKubectl, shutdown, startLodge, testNetwork, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
-import { PodFixture } from './pod-fixture.js';
+import { api, lodgeCli, runKubectl, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-dns-${process.pid}`;
 const NS = 'shop';
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-dns-'));
 // In a process of its own: this one is blocked in spawnSync while a Pod asks.
 let upstream: UpstreamProcess | undefined;
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, NS, { terminationGracePeriodSeconds: 1 });
-const instances = new InstanceFixture(() => lodge, NS);
+const w = useWorkloadLodge('lodge-dns-', NODE, {
+  namespace: NS,
+  beforeStart: async () => void (upstream = await startUpstreamProcess()),
+  args: () => ['--dns-upstream', `127.0.0.1:${upstream!.port}`],
+  afterStart: async () => void (await send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })),
+  afterStop: () => upstream?.stop(),
+});
+const { pods, instances } = w;
 
 const sleeper = { name: 'c', image: 'busybox', command: ['sleep', '3600'] };
 const running = (p: any): boolean => p?.status?.phase === 'Running' && !!p.status.podIP;
 
 async function send(method: string, path: string, body: unknown): Promise<any> {
-  const r = await api(lodge!, method, path, { body: JSON.stringify(body), contentType: 'application/json' });
+  const r = await api(w.lodge, method, path, { body: JSON.stringify(body), contentType: 'application/json' });
   assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.text}`);
   return r.json();
 }
 
 function podExec(pod: string, cmd: string[]): { code: number | null; out: string } {
-  const r = runKubectl(lodge!, ['exec', '-n', NS, pod, '--', ...cmd], { timeoutMs: 30_000 });
+  const r = runKubectl(w.lodge, ['exec', '-n', NS, pod, '--', ...cmd], { timeoutMs: 30_000 });
   return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -54,7 +54,7 @@ async function resolvesTo(pod: string, name: string, ip: string, server?: string
       return new RegExp(`^Address: ${ip.replace(/\./g, '\\.')}$`, 'm').test(last) ? last : undefined;
     }, 30_000, 250);
   } catch (e) {
-    throw new Error(`${(e as Error).message}; last nslookup said:\n${last}\nDNS logs:\n${lodge!.logs().split('\n').filter((l) => /dns/i.test(l)).slice(-10).join('\n')}`);
+    throw new Error(`${(e as Error).message}; last nslookup said:\n${last}\nDNS logs:\n${w.lodge.logs().split('\n').filter((l) => /dns/i.test(l)).slice(-10).join('\n')}`);
   }
 }
 
@@ -65,27 +65,6 @@ function nthAddress(cidr: string, n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(v / 2 ** s) % 256).join('.');
 }
 
-before(async () => {
-  upstream = await startUpstreamProcess();
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE, '--dns-upstream', `127.0.0.1:${upstream.port}`] });
-  await send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      await pods.deleteAll();
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-    await upstream?.stop();
-  }
-});
-
 describe('cluster DNS', () => {
   let dnsIP = '';
   let gateway = '';
@@ -94,21 +73,21 @@ describe('cluster DNS', () => {
   let webIP = '';
 
   test('kube-dns is a Service on the 10th address of the service range; the node serves it from its gateway', async () => {
-    const got = (await api(lodge!, 'GET', '/api/v1/namespaces/kube-system/services/kube-dns')).json();
+    const got = (await api(w.lodge, 'GET', '/api/v1/namespaces/kube-system/services/kube-dns')).json();
     dnsIP = got.spec.clusterIP;
     // The harness gives each lodge its own service range (default 10.96.0.0/12, so 10.96.0.10).
-    assert.equal(dnsIP, nthAddress(testNetwork(dataDir).serviceCidr, 10));
+    assert.equal(dnsIP, nthAddress(w.net.serviceCidr, 10));
     assert.equal(got.metadata.labels['k8s-app'], 'kube-dns');
     assert.deepEqual(got.spec.ports.map((p: any) => `${p.name}/${p.protocol}/${p.port}`), ['dns/UDP/53', 'dns-tcp/TCP/53']);
     const slice = await waitFor('kube-dns endpoint of this node', async () => {
-      const r = await api(lodge!, 'GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices/kube-dns-${NODE}`);
+      const r = await api(w.lodge, 'GET', `/apis/discovery.k8s.io/v1/namespaces/kube-system/endpointslices/kube-dns-${NODE}`);
       const s = r.status === 200 ? r.json() : undefined;
       return s?.endpoints?.[0]?.conditions?.ready ? s : undefined;
     });
     assert.equal(slice.metadata.labels['kubernetes.io/service-name'], 'kube-dns');
     assert.equal(slice.metadata.labels['endpointslice.kubernetes.io/managed-by'], 'lodge-agent');
     assert.equal(slice.endpoints[0].nodeName, NODE);
-    const node = (await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`)).json();
+    const node = (await api(w.lodge, 'GET', `/api/v1/nodes/${NODE}`)).json();
     gateway = node.spec.podCIDR.replace(/0\/24$/, '1');
     assert.deepEqual(slice.endpoints[0].addresses, [gateway]);
   });
@@ -153,13 +132,13 @@ describe('cluster DNS', () => {
   });
 
   test('an Instance by NAME.lodge from a Pod and from inside a system container, which searches its namespace', async () => {
-    const r = lodgeCli(lodge!, ['launch', 'busybox', 'box', '-n', NS], { timeoutMs: 120_000 });
+    const r = lodgeCli(w.lodge, ['launch', 'busybox', 'box', '-n', NS], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     const box = await instances.waitFor('box', 'an IP', (x) => x?.status?.phase === 'Running' && !!x.status.ip);
     const boxIP = box.status.ip;
     await resolvesTo('client', 'box.lodge', boxIP);
     const inBox = (cmd: string[]): { code: number | null; out: string } => {
-      const x = lodgeCli(lodge!, ['exec', '-n', NS, 'instance/box', '--', ...cmd], { timeoutMs: 30_000 });
+      const x = lodgeCli(w.lodge, ['exec', '-n', NS, 'instance/box', '--', ...cmd], { timeoutMs: 30_000 });
       return { code: x.code, out: `${x.stdout}${x.stderr}` };
     };
     const resolv = inBox(['cat', '/etc/resolv.conf']).out;

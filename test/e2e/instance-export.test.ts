@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { api, removeDir, waitFor } from './harness.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-exp-', `lodge-export-${process.pid}`);
+const t = useWorkloadLodge('lodge-exp-', `lodge-export-${process.pid}`);
 const { instances, cli } = t;
 const files = mkdtempSync(join(tmpdir(), 'lodge-exp-files-'));
 after(() => removeDir(files));

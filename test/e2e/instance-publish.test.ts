@@ -12,9 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { api, waitFor } from './harness.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-pub-', `lodge-pub-${process.pid}`);
+const t = useWorkloadLodge('lodge-pub-', `lodge-pub-${process.pid}`);
 const { instances, cli, dataDir } = t;
 const NS = 'default';
 

@@ -9,9 +9,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { api, kubectl, waitFor } from './harness.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-snap-', `lodge-snap-${process.pid}`);
+const t = useWorkloadLodge('lodge-snap-', `lodge-snap-${process.pid}`);
 const { instances, cli, dataDir } = t;
 const read = (name: string, path: string): string => cli('exec', name, '--', 'cat', path).trim();
 const write = (name: string, path: string, text: string): void => void cli('exec', name, '--', 'sh', '-c', `echo ${text} > ${path}`);

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { waitFor } from './harness.js';
 import { instanceCgroups } from './instance-fixture.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-vci-', `lodge-vmci-${process.pid}`);
+const t = useWorkloadLodge('lodge-vci-', `lodge-vmci-${process.pid}`);
 const { instances, cli, qemuPid, dataDir } = t;
 const lodgeRun = (args: string[]): ReturnType<typeof t.run> => t.run(args);
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl t@x';

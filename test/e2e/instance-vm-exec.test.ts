@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { api, waitFor } from './harness.js';
 import { instanceCgroups } from './instance-fixture.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-vmx-', `lodge-vmexec-${process.pid}`);
+const t = useWorkloadLodge('lodge-vmx-', `lodge-vmexec-${process.pid}`);
 const { instances, cli, qemuPid, dataDir } = t;
 const lodgeRun = (args: string[], input?: string): ReturnType<typeof t.run> => t.run(args, input);
 

@@ -10,9 +10,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { waitFor } from './harness.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-vs-', `lodge-vmsnap-${process.pid}`);
+const t = useWorkloadLodge('lodge-vs-', `lodge-vmsnap-${process.pid}`);
 const { instances, cli, dataDir } = t;
 const sh = (name: string, script: string): string => cli('exec', name, '--', 'sh', '-c', script).trim();
 

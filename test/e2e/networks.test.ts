@@ -6,19 +6,27 @@
 // this lodge made are contacted.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { lodgeCli, parseTable, removeDir, runKubectl, shutdown, startLodge, testNetwork, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
+import { describe, test } from 'node:test';
+import { lodgeCli, parseTable, runKubectl, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-nets-${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-nets-'));
-let lodge: Lodge | undefined;
-const instances = new InstanceFixture(() => lodge);
-const net = testNetwork(dataDir);
+const w = useWorkloadLodge('lodge-nets-', NODE, {
+  // Instances go first (the afterwards hooks delete them); the network once nothing uses it.
+  beforeStop: async (l) => {
+    await w.instances.deleteAll();
+    lodgeCli(l, ['network', 'rm', 'lab']);
+    await waitFor('lab bridge removed', async () => !existsSync(`/sys/class/net/${labBridge}`), 20_000).catch(() => undefined);
+  },
+  // Whatever a failed test left behind: ours by name.
+  afterStop: () => {
+    if (existsSync(`/sys/class/net/${labBridge}`)) spawnSync('ip', ['link', 'del', labBridge]);
+    if (hasTable(labTable)) spawnSync('nft', ['delete', 'table', 'inet', labTable]);
+  },
+});
+const net = w.net;
 /** A /24 of this lodge's own /16, away from the node's podCIDR (its first /24). */
 const labSubnet = net.clusterCidr.replace(/\.0\.0\/16$/, '.200.0/24');
 const labGateway = labSubnet.replace(/\.0\/24$/, '.1');
@@ -26,7 +34,7 @@ const labBridge = `lt${process.pid}lab`;
 const labTable = `${net.natTable}-net-lab`;
 
 const cli = (...args: string[]): string => {
-  const r = lodgeCli(lodge!, args, { timeoutMs: 120_000 });
+  const r = lodgeCli(w.lodge, args, { timeoutMs: 120_000 });
   assert.equal(r.code, 0, `lodge ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 };
@@ -45,31 +53,10 @@ const httpGet = (host: string, port: number): Promise<string | undefined> =>
   });
 const hasTable = (t: string): boolean => spawnSync('nft', ['list', 'table', 'inet', t], { encoding: 'utf8' }).status === 0;
 
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      lodgeCli(lodge, ['network', 'rm', 'lab']);
-      await waitFor('lab bridge removed', async () => !existsSync(`/sys/class/net/${labBridge}`), 20_000).catch(() => undefined);
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    instances.sweepHost([dataDir]);
-    // Whatever a failed test left behind: ours by name.
-    if (existsSync(`/sys/class/net/${labBridge}`)) spawnSync('ip', ['link', 'del', labBridge]);
-    if (hasTable(labTable)) spawnSync('nft', ['delete', 'table', 'inet', labTable]);
-    removeDir(dataDir);
-  }
-});
-
 describe('networks', () => {
   test('the Pod network is the "default" Network, reported by the node', async () => {
     const n = await waitFor('default network reported', async () => {
-      const r = runKubectl(lodge!, ['get', 'network', 'default', '-o', 'json']);
+      const r = runKubectl(w.lodge, ['get', 'network', 'default', '-o', 'json']);
       const o = r.code === 0 ? JSON.parse(r.stdout) : undefined;
       return o?.status?.nodes?.[0]?.ready ? o : undefined;
     });
@@ -81,16 +68,16 @@ describe('networks', () => {
     assert.equal(ls.rows[0]?.NAME, 'default');
     assert.equal(ls.rows[0]?.READY, '1/1');
     // The Pod network cannot go.
-    const rm = lodgeCli(lodge!, ['network', 'rm', 'default']);
+    const rm = lodgeCli(w.lodge, ['network', 'rm', 'default']);
     assert.notEqual(rm.code, 0);
   });
 
   test('bad input is refused naming the field; a network cannot change its subnet', () => {
-    const bad = lodgeCli(lodge!, ['network', 'create', 'bad', '--subnet', '10.1.2.3/24', '--no-wait']);
+    const bad = lodgeCli(w.lodge, ['network', 'create', 'bad', '--subnet', '10.1.2.3/24', '--no-wait']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /spec\.subnet/);
     assert.match(bad.stderr, /zero host part/);
-    const tooLong = lodgeCli(lodge!, ['network', 'create', 'bad', '--subnet', '10.1.2.0/24', '--bridge', 'a-very-long-bridge-name', '--no-wait']);
+    const tooLong = lodgeCli(w.lodge, ['network', 'create', 'bad', '--subnet', '10.1.2.0/24', '--bridge', 'a-very-long-bridge-name', '--no-wait']);
     assert.notEqual(tooLong.code, 0);
     assert.match(tooLong.stderr, /spec\.bridge/);
   });
@@ -101,10 +88,10 @@ describe('networks', () => {
     assert.match(ip('-br', 'addr', 'show', 'dev', labBridge), new RegExp(`${labGateway.replace(/\./g, '\\.')}/24`));
     assert.ok(hasTable(labTable), `nft table ${labTable}`);
     assert.match(cli('network', 'show', 'lab'), /ready/);
-    const r = runKubectl(lodge!, ['get', 'networks']);
+    const r = runKubectl(w.lodge, ['get', 'networks']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /lab\s+bridge\s+/);
-    const change = runKubectl(lodge!, ['patch', 'network', 'lab', '--type=merge', '-p', '{"spec":{"subnet":"10.1.0.0/24"}}']);
+    const change = runKubectl(w.lodge, ['patch', 'network', 'lab', '--type=merge', '-p', '{"spec":{"subnet":"10.1.0.0/24"}}']);
     assert.notEqual(change.code, 0);
     assert.match(change.stderr, /may not change/);
   });
@@ -112,7 +99,7 @@ describe('networks', () => {
   test('a system container on two networks has an address on each, reachable from the host bridges', async () => {
     cli('launch', 'busybox', 'multi', '--network', 'default', '--network', 'lab', '--timeout', '2m');
     const i = await waitFor('two interfaces reported', async () => {
-      const r = runKubectl(lodge!, ['get', 'instance', 'multi', '-o', 'json']);
+      const r = runKubectl(w.lodge, ['get', 'instance', 'multi', '-o', 'json']);
       const o = r.code === 0 ? JSON.parse(r.stdout) : undefined;
       return o?.status?.interfaces?.length === 2 ? o : undefined;
     });
@@ -131,14 +118,14 @@ describe('networks', () => {
     cli('exec', 'instance/multi', '--', 'sh', '-c', 'mkdir -p /www && echo hello-multi > /www/index.html && httpd -p 8080 -h /www');
     for (const a of [eth0.ips[0], eth1.ips[0]]) assert.equal((await waitFor(`GET ${a}:8080`, () => httpGet(a, 8080))).trim(), 'hello-multi');
     // In use: refused, naming the instance.
-    const rm = lodgeCli(lodge!, ['network', 'rm', 'lab']);
+    const rm = lodgeCli(w.lodge, ['network', 'rm', 'lab']);
     assert.notEqual(rm.code, 0);
     assert.match(rm.stderr, /instance default\/multi/);
   });
 
   test('deleting the instance releases its addresses; deleting the network removes its bridge and table', async () => {
     cli('delete', 'instance', 'multi');
-    await waitFor('instance gone', async () => runKubectl(lodge!, ['get', 'instance', 'multi']).code !== 0, 60_000);
+    await waitFor('instance gone', async () => runKubectl(w.lodge, ['get', 'instance', 'multi']).code !== 0, 60_000);
     cli('network', 'rm', 'lab');
     await waitFor('bridge removed', async () => !existsSync(`/sys/class/net/${labBridge}`), 20_000);
     await waitFor('table removed', async () => !hasTable(labTable), 20_000);

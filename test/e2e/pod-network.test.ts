@@ -6,20 +6,17 @@
 // Only addresses inside namespaces this lodge made are contacted.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { lodgeCli, parseTable, removeDir, runKubectl, shutdown, startLodge, testNetwork, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
-import { PodFixture } from './pod-fixture.js';
+import { describe, test } from 'node:test';
+import { lodgeCli, parseTable, runKubectl, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-net-${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-net-'));
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, 'default', { terminationGracePeriodSeconds: 1 });
-const instances = new InstanceFixture(() => lodge);
-const net = testNetwork(dataDir);
+const w = useWorkloadLodge('lodge-net-', NODE, {
+  afterStop: () => assert.ok(!existsSync(`/sys/class/net/${w.net.bridge}`), `bridge ${w.net.bridge} removed`),
+});
+const { pods, instances, dataDir, net } = w;
 
 const running = (p: any): boolean => p?.status?.phase === 'Running' && !!p.status.podIP;
 const server = { name: 'c', image: 'busybox', command: ['sh', '-c', 'mkdir -p /www && echo hello-from-a > /www/index.html && exec httpd -f -p 8080 -h /www'] };
@@ -28,7 +25,7 @@ const get = (ip: string): string[] => ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n
 const client = { name: 'c', image: 'busybox', command: ['sleep', '3600'] };
 
 function exec(pod: string, cmd: string[]): string {
-  const r = runKubectl(lodge!, ['exec', pod, '--', ...cmd], { timeoutMs: 30_000 });
+  const r = runKubectl(w.lodge, ['exec', pod, '--', ...cmd], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, `${r.command}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -41,25 +38,6 @@ function inCidr(ip: string, cidr: string): boolean {
   return Math.floor(num(ip) / size) === Math.floor(num(base!) / size);
 }
 
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      await pods.deleteAll();
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-    assert.ok(!existsSync(`/sys/class/net/${net.bridge}`), `bridge ${net.bridge} removed`);
-  }
-});
-
 describe('pod network', () => {
   let podCIDR = '';
   let ipA = '';
@@ -67,7 +45,7 @@ describe('pod network', () => {
 
   test('the Node gets a /24 of the cluster CIDR; two Pods get distinct addresses in it and talk over TCP', async () => {
     const node = await waitFor('podCIDR', async () => {
-      const r = runKubectl(lodge!, ['get', 'node', NODE, '-o', 'json']);
+      const r = runKubectl(w.lodge, ['get', 'node', NODE, '-o', 'json']);
       const n = r.code === 0 ? JSON.parse(r.stdout) : undefined;
       return n?.spec?.podCIDR ? n : undefined;
     });
@@ -83,12 +61,12 @@ describe('pod network', () => {
     assert.notEqual(ipA, ipB);
     for (const ip of [ipA, ipB]) assert.ok(inCidr(ip, podCIDR), `${ip} in ${podCIDR}`);
     assert.deepEqual(a.status.podIPs, [{ ip: ipA }]);
-    const wide = parseTable(runKubectl(lodge!, ['get', 'pods', '-o', 'wide']).stdout);
+    const wide = parseTable(runKubectl(w.lodge, ['get', 'pods', '-o', 'wide']).stdout);
     assert.equal(wide.rows.find((r) => r.NAME === 'a')?.IP, ipA);
     assert.equal(wide.rows.find((r) => r.NAME === 'b')?.IP, ipB);
     assert.match(exec('a', ['ip', '-4', 'addr', 'show', 'eth0']), new RegExp(`inet ${ipA.replace(/\./g, '\\.')}/24`));
     const body = await waitFor('b fetches from a', async () => {
-      const r = runKubectl(lodge!, ['exec', 'b', '--', ...get(ipA)], { timeoutMs: 30_000 });
+      const r = runKubectl(w.lodge, ['exec', 'b', '--', ...get(ipA)], { timeoutMs: 30_000 });
       return r.code === 0 && r.stdout.includes('hello-from-a') ? r.stdout : undefined;
     });
     assert.match(body, /^HTTP\/1\.[01] 200/);
@@ -98,8 +76,8 @@ describe('pod network', () => {
   });
 
   test('after SIGKILL of lodge and a restart, the Pods keep their addresses and still talk', async () => {
-    await lodge!.kill();
-    lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
+    await w.lodge.kill();
+    await w.restart();
     const a = await pods.waitFor('a', 'running', running);
     const b = await pods.waitFor('b', 'running', running);
     assert.equal(a.status.podIP, ipA);
@@ -110,7 +88,7 @@ describe('pod network', () => {
   });
 
   test('a system container Instance gets an address and reaches a Pod', async () => {
-    const r = lodgeCli(lodge!, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
+    const r = lodgeCli(w.lodge, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     const i = await instances.waitFor('sys', 'an IP', (x) => x?.status?.phase === 'Running' && !!x.status.ip);
     instances.uids.add(i.metadata.uid);
@@ -124,7 +102,7 @@ describe('pod network', () => {
     assert.deepEqual(itf?.ips, [i.status.ip]);
     assert.ok(existsSync(`/sys/class/net/${itf.hostInterface}`), `${itf.hostInterface} on the host`);
     const got = await waitFor('instance fetches from pod a', async () => {
-      const x = lodgeCli(lodge!, ['exec', 'instance/sys', '--', ...get(ipA)]);
+      const x = lodgeCli(w.lodge, ['exec', 'instance/sys', '--', ...get(ipA)]);
       return x.code === 0 && x.stdout.includes('hello-from-a') ? x.stdout : undefined;
     });
     assert.match(got, /hello-from-a/);
@@ -136,7 +114,7 @@ describe('pod network', () => {
     const veths = spawnSync('ip', ['-j', 'link', 'show', 'master', net.bridge], { encoding: 'utf8' }).stdout;
     const before = (JSON.parse(veths) as Array<{ ifname: string; ifalias?: string }>).filter((l) => l.ifalias === `lodge:${uid}`);
     assert.equal(before.length, 1, 'b has a veth on the bridge');
-    const r = runKubectl(lodge!, ['delete', 'pod', 'b', '--wait=true'], { timeoutMs: 60_000 });
+    const r = runKubectl(w.lodge, ['delete', 'pod', 'b', '--wait=true'], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     await waitFor('ipam released', async () => !(uid in JSON.parse(readFileSync(join(dataDir, 'network', 'ipam.json'), 'utf8')).allocations));
     assert.ok(!existsSync(`/sys/class/net/${before[0]!.ifname}`), 'veth gone');

@@ -8,24 +8,26 @@
 // Only 127.0.0.1 and the Pods' bridge addresses are contacted.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { LODGE_MAIN, installedKubectlVersions, lodgeCli, removeDir, runKubectl, shutdown, startKubectl, startLodge, waitFor, type KubectlChild, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
-import { PodFixture } from './pod-fixture.js';
+import { LODGE_MAIN, installedKubectlVersions, lodgeCli, runKubectl, startKubectl, waitFor, type KubectlChild, type Lodge } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-pf-${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-pf-'));
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, 'default', { terminationGracePeriodSeconds: 1 });
-const instances = new InstanceFixture(() => lodge);
 const forwarders: Array<{ stop(): Promise<void> }> = [];
 const servers: Server[] = [];
+const w = useWorkloadLodge('lodge-pf-', NODE, {
+  // info: the tests read which transport each session used from the logs.
+  env: { LODGE_LOG_LEVEL: 'info' },
+  afterStart: (l) => startWeb(l),
+  afterStop: async () => {
+    await Promise.all(forwarders.map((f) => f.stop()));
+    for (const s of servers) s.close();
+  },
+});
+const { pods, instances } = w;
 const BIG = 3 * 1024 * 1024;
 const versions = installedKubectlVersions();
 const newest = versions[versions.length - 1];
@@ -71,14 +73,14 @@ const forwardedPort = (out: string, remote: number): number | undefined => {
 };
 
 function kubectlForward(args: string[], version?: string): KubectlChild {
-  const child = startKubectl(lodge!, ['port-forward', ...args], { version });
+  const child = startKubectl(w.lodge, ['port-forward', ...args], { version });
   forwarders.push(child);
   return child;
 }
 
 /** `lodge port-forward` as a child process, killed by PID in after(). */
 function lodgeForward(args: string[]): { proc: ChildProcess; out: () => string; err: () => string; until: (re: RegExp, what: string) => Promise<RegExpExecArray> } {
-  const proc = spawn(process.execPath, [LODGE_MAIN, '--kubeconfig', lodge!.kubeconfig, 'port-forward', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [LODGE_MAIN, '--kubeconfig', w.lodge.kubeconfig, 'port-forward', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -102,35 +104,18 @@ function lodgeForward(args: string[]): { proc: ChildProcess; out: () => string; 
   };
 }
 
-before(async () => {
-  // info: the tests read which transport each session used from the logs.
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE], env: { LODGE_LOG_LEVEL: 'info' } });
+/** The busybox httpd Pod "web" and its Service, answering. */
+async function startWeb(l: Lodge): Promise<void> {
   await pods.create('web', { containers: [httpd] }, { labels: { app: 'web' } });
-  const svc = runKubectl(lodge, ['create', 'service', 'clusterip', 'web', '--tcp=80:8080']);
+  const svc = runKubectl(l, ['create', 'service', 'clusterip', 'web', '--tcp=80:8080']);
   assert.equal(svc.code, 0, svc.stderr);
   await pods.waitFor('web', 'running with an IP', (p) => p?.status?.phase === 'Running' && !!p.status.podIP, 120_000);
   // httpd starts after the file is written: wait until it answers, through the Pod's address as the agent will.
   await waitFor('httpd listening', async () => {
-    const r = runKubectl(lodge!, ['exec', 'web', '--', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 127.0.0.1 8080'], { timeoutMs: 20_000 });
+    const r = runKubectl(l, ['exec', 'web', '--', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 127.0.0.1 8080'], { timeoutMs: 20_000 });
     return r.code === 0 && r.stdout.includes('hello-from-web');
   }, 60_000);
-});
-
-after(async () => {
-  try {
-    await Promise.all(forwarders.map((f) => f.stop()));
-    for (const s of servers) s.close();
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      await pods.deleteAll();
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-  }
-});
+}
 
 describe('kubectl port-forward', () => {
   test(`kubectl ${newest} (WebSocket tunnel): GETs, two at once, a large answer`, async () => {
@@ -144,7 +129,7 @@ describe('kubectl port-forward', () => {
     assert.equal(b.status, 200);
     assert.equal(b.body.length, BIG);
     assert.ok(b.body.every((x) => x === 0));
-    assert.match(lodge!.logs(), /"msg":"port-forward session started"[^\n]*"transport":"websocket"/);
+    assert.match(w.lodge.logs(), /"msg":"port-forward session started"[^\n]*"transport":"websocket"/);
     await pf.stop();
   });
 
@@ -154,7 +139,7 @@ describe('kubectl port-forward', () => {
     const [a, b] = await Promise.all([get(port), get(port, '/big')]);
     assert.equal(a.body.toString(), 'hello-from-web\n');
     assert.equal(b.body.length, BIG);
-    assert.match(lodge!.logs(), /"msg":"port-forward session started"[^\n]*"transport":"spdy"/);
+    assert.match(w.lodge.logs(), /"msg":"port-forward session started"[^\n]*"transport":"spdy"/);
     await pf.stop();
   });
 
@@ -175,7 +160,7 @@ describe('kubectl port-forward', () => {
   });
 
   test('without an upgrade, or to a Pod that does not exist: a Status', () => {
-    const r = runKubectl(lodge!, ['port-forward', 'pod/nope', ':8080'], { version: newest, timeoutMs: 30_000 });
+    const r = runKubectl(w.lodge, ['port-forward', 'pod/nope', ':8080'], { version: newest, timeoutMs: 30_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /pods "nope" not found/);
   });
@@ -197,12 +182,12 @@ describe('lodge port-forward', () => {
   });
 
   test('to a system container Instance, by its bare name', async () => {
-    const r = lodgeCli(lodge!, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
+    const r = lodgeCli(w.lodge, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     const i = await instances.waitFor('sys', 'running with an IP', (x) => x?.status?.phase === 'Running' && !!x.status.ip);
     instances.uids.add(i.metadata.uid);
     // busybox httpd without -f daemonizes: it keeps running in the Instance after exec returns.
-    const start = lodgeCli(lodge!, ['exec', 'instance/sys', '--', 'sh', '-c', 'mkdir -p /w && echo hello-from-sys > /w/index.html && httpd -p 8080 -h /w'], { timeoutMs: 30_000 });
+    const start = lodgeCli(w.lodge, ['exec', 'instance/sys', '--', 'sh', '-c', 'mkdir -p /w && echo hello-from-sys > /w/index.html && httpd -p 8080 -h /w'], { timeoutMs: 30_000 });
     assert.equal(start.code, 0, start.stderr);
     const pf = lodgeForward(['sys', ':8080']);
     const port = Number((await pf.until(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080\n/, 'Forwarding -> 8080'))[1]);
@@ -213,7 +198,7 @@ describe('lodge port-forward', () => {
 describe('@kubernetes/client-node', () => {
   test('PortForward over the WebSocket channel protocol', async () => {
     const kc = new k8s.KubeConfig();
-    kc.loadFromFile(lodge!.kubeconfig);
+    kc.loadFromFile(w.lodge.kubeconfig);
     const forward = new k8s.PortForward(kc);
     const server = createServer((sock) => {
       sock.on('error', () => undefined);
@@ -224,6 +209,6 @@ describe('@kubernetes/client-node', () => {
     const r = await get((server.address() as AddressInfo).port);
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), 'hello-from-web\n');
-    assert.match(lodge!.logs(), /"msg":"port-forward session started"[^\n]*"protocol":"v4\.channel\.k8s\.io"/);
+    assert.match(w.lodge.logs(), /"msg":"port-forward session started"[^\n]*"protocol":"v4\.channel\.k8s\.io"/);
   });
 });

@@ -10,21 +10,16 @@
 // before its VIP is in the table.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { lodgeCli, removeDir, runKubectl, shutdown, startLodge, testNetwork, waitFor, type Lodge } from './harness.js';
-import { InstanceFixture } from './instance-fixture.js';
-import { PodFixture } from './pod-fixture.js';
+import { describe, test } from 'node:test';
+import { lodgeCli, runKubectl, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-svc-${process.pid}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-svc-'));
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, 'default', { terminationGracePeriodSeconds: 1 });
-const instances = new InstanceFixture(() => lodge);
-const net = testNetwork(dataDir);
+const w = useWorkloadLodge('lodge-svc-', NODE, {
+  afterStop: () => assert.equal(spawnSync('nft', ['list', 'table', 'inet', w.net.natTable]).status, 1, `table ${w.net.natTable} removed`),
+});
+const { pods, instances, net } = w;
 
 const running = (p: any): boolean => p?.status?.phase === 'Running' && !!p.status.podIP;
 const ready = (p: any): boolean => running(p) && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
@@ -43,7 +38,7 @@ const request = (ip: string, port: number): string => `printf 'GET / HTTP/1.0\\r
 const body = (out: string): string => out.slice(out.indexOf('\r\n\r\n') + 4).trim();
 
 function kubectlOk(args: string[], input?: string): string {
-  const r = runKubectl(lodge!, args, { timeoutMs: 30_000, ...(input ? { input } : {}) });
+  const r = runKubectl(w.lodge, args, { timeoutMs: 30_000, ...(input ? { input } : {}) });
   assert.equal(r.code, 0, `${r.command}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -93,25 +88,6 @@ spec:
   ports: [{ name: http, port: 80, targetPort: 8080 }]
 ${extra}
 `;
-
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      await pods.deleteAll();
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    instances.sweepHost([dataDir]);
-    removeDir(dataDir);
-    assert.equal(spawnSync('nft', ['list', 'table', 'inet', net.natTable]).status, 1, `table ${net.natTable} removed`);
-  }
-});
 
 describe('service proxy', () => {
   let vip = '';
@@ -167,11 +143,11 @@ describe('service proxy', () => {
   });
 
   test('a system container Instance behind a Service and a host-port forward (lodge forward)', async () => {
-    const r = lodgeCli(lodge!, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
+    const r = lodgeCli(w.lodge, ['launch', 'busybox', 'sys'], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     const i = await instances.waitFor('sys', 'an IP', (x) => x?.status?.phase === 'Running' && !!x.status.ip);
     instances.uids.add(i.metadata.uid);
-    const e = lodgeCli(lodge!, ['exec', 'instance/sys', '--', 'sh', '-c', 'mkdir -p /www && echo sys > /www/index.html && httpd -p 8080 -h /www']);
+    const e = lodgeCli(w.lodge, ['exec', 'instance/sys', '--', 'sh', '-c', 'mkdir -p /www && echo sys > /www/index.html && httpd -p 8080 -h /www']);
     assert.equal(e.code, 0, e.stderr);
     kubectlOk(['label', 'instance', 'sys', 'app=sys']);
     kubectlOk(['apply', '-f', '-'], svcYaml('sys', { app: 'sys' }));
@@ -180,17 +156,17 @@ describe('service proxy', () => {
     assert.equal(await waitFor('instance answers through its VIP', async () => (getFrom('client', sysVip, 80) === 'sys' ? 'sys' : undefined)), 'sys');
 
     const port = await freePort();
-    let f = lodgeCli(lodge!, ['forward', 'add', 'sys', String(port), '8080']);
+    let f = lodgeCli(w.lodge, ['forward', 'add', 'sys', String(port), '8080']);
     assert.equal(f.code, 0, f.stderr);
-    f = lodgeCli(lodge!, ['forward', 'add', 'sys', `127.0.0.1:${port}`, '80']);
+    f = lodgeCli(w.lodge, ['forward', 'add', 'sys', `127.0.0.1:${port}`, '80']);
     assert.notEqual(f.code, 0);
     assert.match(f.stderr, new RegExp(`host port ${port}/tcp is already forwarded`));
-    f = lodgeCli(lodge!, ['forward', 'ls', 'sys']);
+    f = lodgeCli(w.lodge, ['forward', 'ls', 'sys']);
     assert.match(f.stdout, new RegExp(`^\\*\\s+${port}\\s+8080\\s+TCP$`, 'm'));
     await waitFor('forward programmed', async () => programmed(`tcp . ${port}`));
     assert.equal(hostGet('127.0.0.1', port), 'sys');
     assert.equal(hostGet(gateway, port), 'sys');
-    f = lodgeCli(lodge!, ['forward', 'rm', 'sys', String(port)]);
+    f = lodgeCli(w.lodge, ['forward', 'rm', 'sys', String(port)]);
     assert.equal(f.code, 0, f.stderr);
     await waitFor('forward removed', async () => !programmed(`tcp . ${port}`));
     assert.throws(() => hostGet('127.0.0.1', port), /refused/i);
@@ -199,11 +175,11 @@ describe('service proxy', () => {
   test('SIGKILL of lodge: the VIP answers while it is down; the restarted agent keeps the rules it finds', async () => {
     // The Instance's chains: its readiness does not flap across the restart (a Pod's does, until its first probe, as with a kubelet).
     const handles = Object.fromEntries(Object.entries(serviceHandles()).filter(([c]) => c.includes('default/sys/')));
-    assert.equal(Object.keys(handles).length, 2, 'the sys Service chain and its endpoint chain');
-    await lodge!.kill();
+    assert.equal(Object.keys(handles).length, 1, 'the sys Service chain (its DNAT is in it: no endpoint chain without affinity)');
+    await w.lodge.kill();
     assert.match(nsGet(clientUid, vip, 80), /^web-[ab]$/);
     assert.match(hostGet('127.0.0.1', nodePort), /^web-[ab]$/);
-    lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
+    await w.restart();
     // A Service made after the restart shows the proxy has synced; the older chains are the very same objects.
     kubectlOk(['apply', '-f', '-'], svcYaml('after', { app: 'web' }));
     const afterVip = JSON.parse(kubectlOk(['get', 'svc', 'after', '-o', 'json'])).spec.clusterIP;

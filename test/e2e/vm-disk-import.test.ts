@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { api, removeDir, waitFor } from './harness.js';
-import { useInstanceLodge } from './instance-lodge.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
-const t = useInstanceLodge('lodge-vmi-', `lodge-vmimp-${process.pid}`);
+const t = useWorkloadLodge('lodge-vmi-', `lodge-vmimp-${process.pid}`);
 const { instances, cli, dataDir } = t;
 const work = mkdtempSync(join(tmpdir(), 'lodge-vmi-files-'));
 after(() => removeDir(work));

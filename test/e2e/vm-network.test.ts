@@ -11,24 +11,27 @@
 // contacted. Checks are on output, never timings.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { tapName } from '../../src/agent/network/tap.js';
 import { netnsName } from '../../src/agent/pod-sandbox.js';
-import { api, lodgeCli, parseTable, removeDir, runKubectl, shutdown, startLodge, testNetwork, waitFor, type Lodge, type RunResult } from './harness.js';
-import { InstanceFixture, removeTapOf } from './instance-fixture.js';
-import { PodFixture } from './pod-fixture.js';
+import { api, lodgeCli, parseTable, runKubectl, waitFor, type RunResult } from './harness.js';
+import { removeTapOf } from './instance-fixture.js';
+import { useWorkloadLodge } from './workload-lodge.js';
 
 const NODE = `lodge-vmnet-${process.pid}`;
 // Short: the VMs' unix sockets live under the data dir.
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-vmn-'));
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, 'default', { terminationGracePeriodSeconds: 1 });
-const instances = new InstanceFixture(() => lodge);
-const net = testNetwork(dataDir);
+const w = useWorkloadLodge('lodge-vmn-', NODE, {
+  afterStop: () => {
+    // The fixture's sweep removes each VM's default tap; the second NIC's is this file's.
+    for (const uid of w.instances.uids) removeTapOf(`${uid}/eth1`);
+    if (existsSync(`/sys/class/net/${labBridge}`)) spawnSync('ip', ['link', 'del', labBridge]);
+    spawnSync('nft', ['delete', 'table', 'inet', `${net.natTable}-net-vmlab`]);
+  },
+});
+const { pods, instances, dataDir, net, qemuPid } = w;
 /** A user Network for a second NIC: a /24 of this lodge's own /16, away from the podCIDR. */
 const labSubnet = net.clusterCidr.replace(/\.0\.0\/16$/, '.201.0/24');
 const labBridge = `lt${process.pid}vl`;
@@ -39,16 +42,16 @@ const podClient = { name: 'c', image: 'busybox', command: ['sleep', '3600'] };
 const httpGet = (ip: string, port: number): string => `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} ${port}`;
 
 function lodgeOk(args: string[], timeoutMs = 120_000): string {
-  const r = lodgeCli(lodge!, args, { timeoutMs });
+  const r = lodgeCli(w.lodge, args, { timeoutMs });
   assert.equal(r.code, 0, `lodge ${args.join(' ')}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`);
   return r.stdout;
 }
 
 /** A shell command in the VM through its guest agent; the result whatever the exit code. */
-const inVm = (cmd: string): RunResult => lodgeCli(lodge!, ['exec', 'v', '--', 'sh', '-c', cmd], { timeoutMs: 60_000 });
+const inVm = (cmd: string): RunResult => lodgeCli(w.lodge, ['exec', 'v', '--', 'sh', '-c', cmd], { timeoutMs: 60_000 });
 
 function inPod(pod: string, cmd: string): RunResult {
-  return runKubectl(lodge!, ['exec', pod, '--', 'sh', '-c', cmd], { timeoutMs: 30_000 });
+  return runKubectl(w.lodge, ['exec', pod, '--', 'sh', '-c', cmd], { timeoutMs: 30_000 });
 }
 
 function inCidr(ip: string, cidr: string): boolean {
@@ -56,17 +59,6 @@ function inCidr(ip: string, cidr: string): boolean {
   const [base, len] = cidr.split('/');
   const size = 2 ** (32 - Number(len));
   return Math.floor(num(ip) / size) === Math.floor(num(base!) / size);
-}
-
-function qemuPid(uid: string): number | undefined {
-  const f = join(dataDir, 'runtime', 'vms', `i-${uid}`, 'pid');
-  if (!existsSync(f)) return undefined;
-  const pid = Number(readFileSync(f, 'utf8'));
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`guest=i-${uid},`) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The tap on the host: its bridge, owner alias and ifindex (undefined when there is none). */
@@ -89,32 +81,6 @@ function hostGet(ip: string, port: number): Promise<string> {
 
 const ipamAllocations = (): Record<string, string> => JSON.parse(readFileSync(join(dataDir, 'network', 'ipam.json'), 'utf8')).allocations;
 
-before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) {
-      await instances.deleteAll();
-      await pods.deleteAll();
-    }
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    for (const uid of instances.uids) {
-      const pid = qemuPid(uid);
-      if (pid) process.kill(pid, 'SIGKILL');
-      removeTapOf(uid);
-    }
-    pods.sweepHost([dataDir]);
-    instances.sweepHost([dataDir]);
-    for (const uid of instances.uids) removeTapOf(`${uid}/eth1`);
-    if (existsSync(`/sys/class/net/${labBridge}`)) spawnSync('ip', ['link', 'del', labBridge]);
-    spawnSync('nft', ['delete', 'table', 'inet', `${net.natTable}-net-vmlab`]);
-    removeDir(dataDir);
-  }
-});
-
 describe('VMs on the node network', () => {
   let podCIDR = '';
   let gateway = '';
@@ -128,7 +94,7 @@ describe('VMs on the node network', () => {
     assert.match(lodgeOk(['launch', 'busybox-vm', 'v', '--vm', '--memory', '256MiB', '--timeout', '10m'], 600_000), /instance.lodge.dev\/v running on/);
     await pods.create('server', { containers: [podServer] }, { labels: { app: 'web' } });
     await pods.create('client', { containers: [podClient] });
-    const node = JSON.parse(runKubectl(lodge!, ['get', 'node', NODE, '-o', 'json']).stdout);
+    const node = JSON.parse(runKubectl(w.lodge, ['get', 'node', NODE, '-o', 'json']).stdout);
     podCIDR = node.spec.podCIDR;
     gateway = podCIDR.replace(/0\/24$/, '1');
 
@@ -182,7 +148,7 @@ describe('VMs on the node network', () => {
   });
 
   test('the VM reaches a Service by its virtual IP and resolves its name through the cluster DNS given in its resolv.conf', async () => {
-    const r = await api(lodge!, 'POST', '/api/v1/namespaces/default/services', {
+    const r = await api(w.lodge, 'POST', '/api/v1/namespaces/default/services', {
       body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } }),
       contentType: 'application/json',
     });
@@ -194,7 +160,7 @@ describe('VMs on the node network', () => {
     }, 60_000);
     assert.match(viaVip, /^HTTP\/1\.[01] 200/);
 
-    const dns = await api(lodge!, 'GET', '/api/v1/namespaces/kube-system/services/kube-dns');
+    const dns = await api(w.lodge, 'GET', '/api/v1/namespaces/kube-system/services/kube-dns');
     assert.equal(dns.status, 200, dns.text);
     const dnsIP = dns.json().spec.clusterIP as string;
     const resolv = inVm('cat /etc/resolv.conf').stdout;
@@ -212,7 +178,7 @@ describe('VMs on the node network', () => {
     const pid = qemuPid(uid);
     assert.ok(pid, 'QEMU runs');
     const ifindex = hostTap(tap)!.ifindex;
-    await lodge!.kill();
+    await w.lodge.kill();
     // Lodge is down: the host (the gateway's address) and a Pod's namespace still reach the VM through the bridge.
     assert.match(await hostGet(vmIp, 8081), /hello-from-vm/);
     let podReached = false;
@@ -223,7 +189,7 @@ describe('VMs on the node network', () => {
     }
     assert.ok(podReached, 'a Pod namespace reaches the VM while lodge is down');
 
-    lodge = await startLodge({ dataDir, args: ['--node-name', NODE] });
+    await w.restart();
     const i = await instances.waitFor('v', 'running', (x) => x?.status?.phase === 'Running' && !!x.status.ip);
     assert.equal(i.status.ip, vmIp);
     assert.equal(qemuPid(uid), pid, 'the same QEMU');
@@ -237,7 +203,7 @@ describe('VMs on the node network', () => {
     const pid = qemuPid(uid);
     lodgeOk(['network', 'create', 'vmlab', '--subnet', labSubnet, '--bridge', labBridge]);
     const patch = { spec: { networks: [{ name: 'eth0', network: 'default' }, { name: 'eth1', network: 'vmlab' }] } };
-    const p = await api(lodge!, 'PATCH', '/apis/lodge.dev/v1alpha1/namespaces/default/instances/v', { body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });
+    const p = await api(w.lodge, 'PATCH', '/apis/lodge.dev/v1alpha1/namespaces/default/instances/v', { body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });
     assert.equal(p.status, 200, p.text);
     lodgeOk(['restart', 'v']);
     await waitFor('a new QEMU', async () => {
@@ -274,7 +240,7 @@ describe('VMs on the node network', () => {
       metadata: { name: 'bad-ip' },
       spec: { type: 'vm', image: 'busybox-vm', memory: '256Mi', networks: [{ name: 'eth0', network: 'default', ipAddress: '192.0.2.10' }] },
     };
-    const r = await api(lodge!, 'POST', path, { body: JSON.stringify(body), contentType: 'application/json' });
+    const r = await api(w.lodge, 'POST', path, { body: JSON.stringify(body), contentType: 'application/json' });
     assert.equal(r.status, 201, r.text);
     const i = await instances.waitFor('bad-ip', 'refused', (x) => x?.status?.reason === 'InvalidIPAddress');
     assert.match(i.status.message, /spec\.networks\[0\]\.ipAddress: 192\.0\.2\.10 is outside the node's subnet/);

@@ -7,7 +7,7 @@ import { run } from '../images/run.js';
 import { checkIfname, deleteLink, ipBatch, IpBatchError, parseBatchJson, showLink, type IpLink } from './iproute.js';
 import { macFromOwner, normalizeMac } from './mac.js';
 import { serialized } from './serial.js';
-import { ownerHex } from './veth.js';
+import { HAIRPIN, hairpinOn, ownerHex } from './veth.js';
 
 export interface TapSpec {
   /** The Instance uid: names the tap and derives the guest's MAC. */
@@ -68,7 +68,8 @@ async function ensure(spec: TapSpec, name: string): Promise<Tap> {
     let out: string;
     try {
       // One run: create, plug, and report the ifindex.
-      out = await ipBatch([add, plug, `link show dev ${name}`], { context: ctx, json: true });
+      // Hairpin as on a veth's host end (veth.ts HAIRPIN): a VM reaching itself through its Service's VIP.
+      out = await ipBatch([add, plug, HAIRPIN(name), `link show dev ${name}`], { context: ctx, json: true });
     } catch (e) {
       // A tap without its alias or bridge would be refused or half-adopted by the next ensure: remove it.
       if (e instanceof IpBatchError && e.line !== undefined && e.line > 1) await deleteLink(name, { context: ctx }).catch(() => undefined);
@@ -86,6 +87,8 @@ async function ensure(spec: TapSpec, name: string): Promise<Tap> {
   }
   const fix: string[] = [];
   if (link.master !== spec.bridge) fix.push(`link set dev ${name} master ${spec.bridge}`);
+  // Re-plugged above (a new port starts with it off), or made by an older Lodge.
+  if (link.master !== spec.bridge || !hairpinOn(link)) fix.push(HAIRPIN(name));
   if (spec.mtu && link.mtu !== spec.mtu) fix.push(`link set dev ${name} mtu ${spec.mtu}`);
   if (link.address !== mac) fix.push(`link set dev ${name} address ${mac}`);
   if (!link.flags.includes('UP')) fix.push(`link set dev ${name} up`);

@@ -70,6 +70,22 @@ export function vethHostName(owner: string): string {
   return `lv${ownerHex(owner)}`;
 }
 
+/**
+ * Hairpin mode on the host end's bridge port: a Pod reaching itself through
+ * its Service's VIP. Where br_netfilter is loaded (Docker loads it) the DNATed
+ * frame is bridged back towards the port it came in on, which a bridge refuses
+ * unless that port is in hairpin mode (kubelet sets the same on its veths).
+ * Set where the port is made, in the same batch, so it holds before the
+ * workload's first packet; it goes away with the veth.
+ */
+export const HAIRPIN = (port: string): string => `link set dev ${port} type bridge_slave hairpin on`;
+
+/** Whether `ip -j -d link show` reports the bridge port in hairpin mode. */
+export function hairpinOn(link: IpLink): boolean {
+  const slave = (link.linkinfo as { info_slave_data?: { hairpin?: boolean | number } } | undefined)?.info_slave_data;
+  return slave?.hairpin === true || slave?.hairpin === 1;
+}
+
 /** The host end's alias records its owner, so a name collision between two owners is detected instead of one unplugging the other. */
 function aliasOf(owner: string): string {
   return `lodge:${owner}`;
@@ -123,6 +139,7 @@ async function create(spec: AttachSpec, r: Resolved): Promise<Attachment> {
       [
         `link add ${host}${mtu} master ${spec.bridge} up type veth peer name ${ifname} address ${r.mac}${mtu} netns ${netnsPath(spec.netns)}`,
         `link set dev ${host} alias ${aliasOf(spec.owner)}`,
+        HAIRPIN(host),
       ],
       { context: ctx },
     );
@@ -167,6 +184,8 @@ async function reconcile(spec: AttachSpec, r: Resolved): Promise<Attachment> {
 
   const hostFix: string[] = [];
   if (hostLink.master !== spec.bridge) hostFix.push(`link set dev ${host} master ${spec.bridge}`);
+  // A port re-plugged above starts with hairpin off again; one made by an older Lodge never had it.
+  if (hostLink.master !== spec.bridge || !hairpinOn(hostLink)) hostFix.push(HAIRPIN(host));
   if (spec.mtu && hostLink.mtu !== spec.mtu) hostFix.push(`link set dev ${host} mtu ${spec.mtu}`);
   if (!hostLink.flags.includes('UP')) hostFix.push(`link set dev ${host} up`);
   const nsFix: string[] = [];

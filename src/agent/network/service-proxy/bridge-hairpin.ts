@@ -1,9 +1,8 @@
-// A Pod reaching itself through its Service's VIP (hairpin): where
-// br_netfilter is loaded (Docker loads it), a DNAT whose target is on the same
-// bridge is bridged, not routed, and the frame must leave by the port it came
-// in on, which a bridge refuses unless that port is in hairpin mode (kubelet
-// sets the same on its veths). Only the ports of Lodge's own bridge are
-// touched, and the setting goes away with each veth.
+// A Pod reaching itself through its Service's VIP needs hairpin mode on its
+// bridge port (why: veth.ts HAIRPIN). veth.ts and tap.ts set it where they make
+// a port; this sweep, run once when the proxy starts, covers ports an older
+// Lodge made without it. Only the ports of Lodge's own bridge are touched, and
+// the setting goes away with each port.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { checkIfname } from '../iproute.js';
 

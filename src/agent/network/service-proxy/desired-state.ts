@@ -1,8 +1,10 @@
 // What the table should hold for the Services, EndpointSlices and Instance
 // forwards the agent sees: one chain per Service port with ready endpoints
-// (choosing one at random, or the one a client is stuck to), one chain per
-// endpoint (the DNAT), one per Instance forward, and the map elements that
-// lead to them. Pure: from objects to a Ruleset, so it is tested without nft.
+// (DNAT to one chosen at random), per-endpoint chains only for ClientIP
+// affinity (the one a client is stuck to), one chain per Instance forward,
+// and the map elements that lead to them. From objects to a Ruleset, without
+// nft, so it is tested without it; the objects are taken as immutable (each
+// Service's part is remembered by identity: servicePlan).
 import { isIPv4 } from 'node:net';
 import type { KubeObject } from '../../../apis/types.js';
 import { baseChains } from './base-ruleset.js';
@@ -19,7 +21,7 @@ import {
   SET_NOEP_LOCAL_PORTS,
   type L4,
 } from './names.js';
-import type { Ruleset } from './ruleset.js';
+import type { ChainSpec, Ruleset } from './ruleset.js';
 
 /** Kubernetes' default for sessionAffinityConfig.clientIP.timeoutSeconds (3 h). */
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
@@ -100,50 +102,22 @@ export function desiredRuleset(input: DesiredInput): DesiredResult {
   }
 
   for (const svc of sortByKey(input.services)) {
-    const spec = (svc.spec ?? {}) as ServiceSpec;
-    if (spec.type === 'ExternalName') continue;
-    // Headless: DNS gives the endpoints' own addresses; there is no VIP to program.
-    const clusterIPs = (spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? '']).filter((ip) => isIPv4(ip));
-    const vips = [...clusterIPs, ...(spec.externalIPs ?? []).filter((ip) => isIPv4(ip))];
-    if (!clusterIPs.length) continue;
-    const ns = String(svc.metadata.namespace);
-    const name = String(svc.metadata.name);
-    const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
-    const timeout = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT) : undefined;
-    for (const port of spec.ports ?? []) {
-      const proto = l4(port.protocol);
-      if (!proto || !port.port) continue;
-      const portId = servicePortId(ns, name, proto, port.name || port.port);
-      const endpoints = readyEndpoints(slicesByService.get(`${ns}/${name}`) ?? [], port.name ?? '', proto);
-      const keys = vips.map((ip) => `${ip} . ${proto} . ${port.port}`).filter((k) => claim(k, `service ${portId}`));
-      const localKey = nodePorts && port.nodePort ? `${proto} . ${port.nodePort}` : undefined;
-      const local = localKey && claim(localKey, `service ${portId} nodePort`) ? localKey : undefined;
-      if (!endpoints.length) {
+    const slices = slicesByService.get(`${svc.metadata.namespace}/${svc.metadata.name}`) ?? [];
+    let plan = remembered.get(svc);
+    if (!plan || !sameItems(plan.slices, slices)) remembered.set(svc, (plan = servicePlan(svc, slices)));
+    for (const p of plan.ports) {
+      // Claimed here, every sync, in order: which of two Services gets a key depends on the others, not only on this one.
+      const keys = p.vipKeys.filter((k) => claim(k, `service ${p.portId}`));
+      const local = p.localKey && claim(p.localKey, `service ${p.portId} nodePort`) ? p.localKey : undefined;
+      if (!p.svcChain) {
         keys.forEach((k) => noepIps.add(k));
         if (local) noepLocal.add(local);
         continue;
       }
-      const svcChain = serviceChain(portId);
-      // Always masqueraded: without br_netfilter a reply from a backend on the bridge would bypass the host's conntrack and never be un-DNATed.
-      const rules = [`jump ${CHAIN_MARK_MASQ}`];
-      const picks: string[] = [];
-      endpoints.forEach((ep, i) => {
-        const epChain = endpointChain(portId, ep.ip, ep.port);
-        const epRules: string[] = [];
-        if (timeout !== undefined) {
-          const set = affinitySet(portId, ep.ip, ep.port, timeout);
-          affinity.set(set, timeout);
-          rules.push(`ip saddr @${set} goto ${epChain}`);
-          epRules.push(`update @${set} { ip saddr }`);
-        }
-        epRules.push(`meta l4proto ${proto} dnat ip to ${ep.ip}:${ep.port}`);
-        chains.set(epChain, { rules: epRules });
-        picks.push(`${i} : goto ${epChain}`);
-      });
-      rules.push(endpoints.length === 1 ? picks[0]!.replace(/^0 : /, '') : `numgen random mod ${endpoints.length} vmap { ${picks.join(', ')} }`);
-      chains.set(svcChain, { rules });
-      for (const k of keys) ips.set(k, `goto ${svcChain}`);
-      if (local) localPorts.set(local, `goto ${svcChain}`);
+      for (const [n, c] of p.chains) chains.set(n, c);
+      for (const [set, timeout] of p.affinity) affinity.set(set, timeout);
+      for (const k of keys) ips.set(k, `goto ${p.svcChain}`);
+      if (local) localPorts.set(local, `goto ${p.svcChain}`);
     }
   }
 
@@ -172,6 +146,7 @@ export function desiredRuleset(input: DesiredInput): DesiredResult {
           `iifname ${br} jump ${CHAIN_MARK_MASQ}`,
           `meta l4proto ${proto} dnat ip to ${ip}:${f.port}`,
         ],
+        final: true,
       });
       (f.hostIP ? ips : localPorts).set(key, `goto ${chain}`);
     }
@@ -192,6 +167,91 @@ export function desiredRuleset(input: DesiredInput): DesiredResult {
     },
     conflicts,
   };
+}
+
+/** One Service port's part of the ruleset, before claims: what it asks for. */
+interface PortPlan {
+  portId: string;
+  vipKeys: string[];
+  localKey?: string;
+  /** Undefined when no endpoint is ready (its keys go to the no-endpoint sets). */
+  svcChain?: string;
+  chains: Array<[string, ChainSpec]>;
+  affinity: Array<[string, number]>;
+}
+interface ServicePlan {
+  /** The EndpointSlices it was made from (by identity). */
+  slices: Slice[];
+  ports: PortPlan[];
+}
+
+/**
+ * Each Service's plan, remembered by object identity while its EndpointSlices
+ * are the same objects: the informer cache replaces an object on every change
+ * and never alters one, so a sync after one endpoint change recomputes one
+ * Service, not 1,000s (most of the time a sync spends outside nft).
+ */
+const remembered = new WeakMap<KubeObject, ServicePlan>();
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function servicePlan(svc: KubeObject, slices: Slice[]): ServicePlan {
+  const out: ServicePlan = { slices, ports: [] };
+  const spec = (svc.spec ?? {}) as ServiceSpec;
+  if (spec.type === 'ExternalName') return out;
+  // Headless: DNS gives the endpoints' own addresses; there is no VIP to program.
+  const clusterIPs = (spec.clusterIPs?.length ? spec.clusterIPs : [spec.clusterIP ?? '']).filter((ip) => isIPv4(ip));
+  const vips = [...clusterIPs, ...(spec.externalIPs ?? []).filter((ip) => isIPv4(ip))];
+  if (!clusterIPs.length) return out;
+  const ns = String(svc.metadata.namespace);
+  const name = String(svc.metadata.name);
+  const nodePorts = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+  const timeout = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT) : undefined;
+  for (const port of spec.ports ?? []) {
+    const proto = l4(port.protocol);
+    if (!proto || !port.port) continue;
+    const portId = servicePortId(ns, name, proto, port.name || port.port);
+    const endpoints = readyEndpoints(slices, port.name ?? '', proto);
+    const p: PortPlan = {
+      portId,
+      vipKeys: vips.map((ip) => `${ip} . ${proto} . ${port.port}`),
+      localKey: nodePorts && port.nodePort ? `${proto} . ${port.nodePort}` : undefined,
+      chains: [],
+      affinity: [],
+    };
+    out.ports.push(p);
+    if (!endpoints.length) continue;
+    p.svcChain = serviceChain(portId);
+    // Always masqueraded: without br_netfilter a reply from a backend on the bridge would bypass the host's conntrack and never be un-DNATed.
+    const rules = [`jump ${CHAIN_MARK_MASQ}`];
+    if (timeout === undefined) {
+      // The DNAT picks its target from an anonymous map keyed by a random index, in the Service port's own chain: one
+      // chain and two rules per Service port, whatever its number of endpoints. An endpoint change rewrites that one
+      // chain; no per-endpoint chain is made or deleted, and the table (the nft run's work, the plan's) stays 10× smaller.
+      const targets = endpoints.map((ep) => `${ep.ip} . ${ep.port}`);
+      rules.push(
+        targets.length === 1
+          ? `meta l4proto ${proto} dnat ip to ${endpoints[0]!.ip}:${endpoints[0]!.port}`
+          : `meta l4proto ${proto} dnat ip to numgen random mod ${targets.length} map { ${targets.map((t, i) => `${i} : ${t}`).join(', ')} }`,
+      );
+    } else {
+      // ClientIP affinity needs a place to remember the client per endpoint: a chain and a timeout set each.
+      const picks: string[] = [];
+      endpoints.forEach((ep, i) => {
+        const epChain = endpointChain(portId, ep.ip, ep.port);
+        const set = affinitySet(portId, ep.ip, ep.port, timeout);
+        p.affinity.push([set, timeout]);
+        rules.push(`ip saddr @${set} goto ${epChain}`);
+        p.chains.push([epChain, { rules: [`update @${set} { ip saddr }`, `meta l4proto ${proto} dnat ip to ${ep.ip}:${ep.port}`], final: true }]);
+        picks.push(`${i} : goto ${epChain}`);
+      });
+      rules.push(endpoints.length === 1 ? picks[0]!.replace(/^0 : /, '') : `numgen random mod ${endpoints.length} vmap { ${picks.join(', ')} }`);
+    }
+    p.chains.push([p.svcChain, { rules, final: true }]);
+  }
+  return out;
 }
 
 /** Ready endpoints of one Service port, deduplicated by address and port. An unset ready counts as ready (EndpointSlice API). */

@@ -2,8 +2,8 @@
 // an agent that starts (after a crash, a SIGKILL, an upgrade) knows what is
 // already there and changes only the difference: rules that are right stay,
 // with their handles, and so do open connections.
-import { run } from '../../images/run.js';
 import { DECLARATIONS } from './base-ruleset.js';
+import { runNft } from './nft-run.js';
 import { OWNED_CHAIN, OWNED_SET } from './names.js';
 import { emptyApplied, type AppliedRuleset } from './ruleset.js';
 
@@ -17,7 +17,7 @@ const PROTO_BY_NUMBER: Record<string, string> = { '6': 'tcp', '17': 'udp', '132'
 /** The table's objects as nft lists them, or null when there is no such table. */
 export async function listTable(table: string): Promise<Json[] | null> {
   try {
-    const out = await run('nft', ['-j', 'list', 'table', 'inet', table]);
+    const out = await runNft(['-j', 'list', 'table', 'inet', table]);
     return (JSON.parse(out) as { nftables: Json[] }).nftables;
   } catch (e) {
     if (/No such file or directory/.test((e as Error).message)) return null;

@@ -8,6 +8,13 @@ export interface ChainSpec {
   header?: string;
   /** Rule texts, in order. */
   rules: string[];
+  /**
+   * The last rule ends every packet's walk through the chain (a DNAT, or a
+   * goto map covering every index). A new version of such a chain is
+   * inserted ahead of the old rules, which are then never reached and are
+   * removed in a second transaction (plan.ts says why).
+   */
+  final?: boolean;
 }
 
 export interface Ruleset {
@@ -24,6 +31,8 @@ export interface Ruleset {
 export interface AppliedChain {
   header?: string;
   hashes: string[];
+  /** The rule texts, when this process wrote them: an unchanged chain is then recognised by comparing strings, without hashing (the steady-state sync of 1,000s of chains). */
+  rules?: string[];
 }
 
 export interface AppliedRuleset {

@@ -1,11 +1,11 @@
 // The node's Service proxy (kube-proxy's job, in nftables): watches Services,
 // EndpointSlices and this node's Instances through the API and keeps the
 // proxy's part of Lodge's nft table equal to what they ask for. Changes are
-// gathered for a few milliseconds and applied as one transaction, so a
-// thousand Services created at once cost one or a few nft runs, and one
-// endpoint change costs one small one. Rules stay in the kernel when the
-// agent dies (traffic keeps flowing); a restarted proxy reads them back and
-// changes only what differs.
+// gathered for a few milliseconds and applied together (what adds, then what
+// removes: table-programmer.ts), so a thousand Services created at once cost
+// one or a few nft runs, and one endpoint change costs one small one.
+// Rules stay in the kernel when the agent dies (traffic keeps flowing); a
+// restarted proxy reads them back and changes only what differs.
 import type { KubeClient } from '../../../client/index.js';
 import { ClientInformer } from '../../../client/informer.js';
 import { INSTANCES } from '../../../client/refs.js';
@@ -43,6 +43,9 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   const log = o.log.child({ component: 'service-proxy', table: o.table });
   const programmer = new TableProgrammer(o.table);
   await enableRouteLocalnet(o.bridge);
+  // Ports get hairpin mode where they are made (veth.ts, tap.ts); this once-per-start sweep covers ports made by an
+  // older Lodge whose workloads are not re-attached (a few sysfs reads). A failure only costs hairpin for those.
+  await enableHairpin(o.bridge).catch((e: Error) => log.warn('bridge ports not all in hairpin mode', { error: e.message }));
   const services = new ClientInformer(o.client, SERVICES, {}, log);
   const slices = new ClientInformer(o.client, ENDPOINT_SLICES, {}, log);
   const instances = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
@@ -71,10 +74,13 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
         const joined = conflicts.join(', ');
         if (joined && joined !== lastConflicts) log.warn('ports asked for twice; the later claims are not programmed', { conflicts });
         lastConflicts = joined;
-        // Workloads attached since the last sync: before their endpoints are used, so a Pod can reach itself via its VIP.
-        await enableHairpin(o.bridge);
         const r = await programmer.sync(ruleset);
-        if (r.lines) log.info('service rules applied', { ...r.stats, lines: r.lines, readBack: r.readBack, ms: Math.round(performance.now() - t0) });
+        if (r.lines || r.retireLines) log.info('service rules applied', { ...r.stats, lines: r.lines, retireLines: r.retireLines, readBack: r.readBack, ms: Math.round(performance.now() - t0) });
+        // Only never-reached leftovers stay when this fails: a sync soon after reads the table back and removes them.
+        r.retired.catch((e: Error) => {
+          log.warn('old service rules not removed; will read the table back', { error: e.message });
+          schedule(RETRY_MS);
+        });
       } while (dirty && !o.signal.aborted);
       markSynced();
     } catch (e) {
