@@ -174,6 +174,29 @@ describe('VMs on the node network', () => {
     }, 30_000, 250).catch((e: Error) => Promise.reject(new Error(`${e.message}; last nslookup said:\n${last}`)));
   });
 
+  test('a Service selecting the VM (an Instance has labels too) takes a Pod to it', async () => {
+    const label = runKubectl(w.lodge, ['label', 'instance', 'v', 'app=vmweb']);
+    assert.equal(label.code, 0, label.stderr);
+    const r = await api(w.lodge, 'POST', '/api/v1/namespaces/default/services', {
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'vmweb' }, spec: { selector: { app: 'vmweb' }, ports: [{ port: 80, targetPort: 8081 }] } }),
+      contentType: 'application/json',
+    });
+    assert.equal(r.status, 201, r.text);
+    const vip = r.json().spec.clusterIP as string;
+    const slice = await waitFor('the VM is the Service endpoint', async () => {
+      const x = runKubectl(w.lodge, ['get', 'endpointslices', '-l', 'kubernetes.io/service-name=vmweb', '-o', 'json']);
+      const item = x.code === 0 ? JSON.parse(x.stdout).items[0] : undefined;
+      return item?.endpoints?.[0]?.conditions?.ready ? item : undefined;
+    }, 60_000);
+    assert.deepEqual(slice.endpoints[0].addresses, [vmIp]);
+    assert.equal(slice.endpoints[0].targetRef.kind, 'Instance');
+    const got = await waitFor('the Pod fetches from the VM through the VIP', async () => {
+      const x = inPod('client', httpGet(vip, 80));
+      return x.code === 0 && x.stdout.includes('hello-from-vm') ? x.stdout : undefined;
+    }, 60_000);
+    assert.match(got, /^HTTP\/1\.[01] 200/);
+  });
+
   test('SIGKILL of lodge: traffic to the VM keeps flowing while it is down; after a restart the same QEMU, tap and address', async () => {
     const pid = qemuPid(uid);
     assert.ok(pid, 'QEMU runs');
