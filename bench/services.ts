@@ -28,7 +28,7 @@ import { intArg } from './lib/args.js';
 import { writeSection } from './lib/results-md.js';
 import { summarize, type Summary } from './lib/stats.js';
 
-const SECTION = 'Service proxy (nftables)';
+const SECTION = 'Step 5 — Service proxy at scale (nftables)';
 
 function objects(lab: ServiceLab, services: number, endpoints: number): { services: KubeObject[]; endpointSlices: KubeObject[]; instances: KubeObject[] } {
   const svcs: KubeObject[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { writeKubeconfig } from '../../src/client/kubeconfig.js';
 import { KubeClient } from '../../src/client/client.js';
-import { LODGE_MAIN, lodgeCli, parseTable, removeDir, shutdown, startLodge, waitFor, type Lodge, type RunResult } from '../e2e/harness.js';
+import { LODGE_MAIN, lodgeCli, parseTable, removeDir, shutdown, startLodge, testNetwork, waitFor, type Lodge, type RunResult } from '../e2e/harness.js';
 
 let lodge: Lodge | undefined;
 let dataDir: string;
@@ -206,7 +206,9 @@ test('get: tables for each kind, by name, several types, --no-headers, "No resou
   // Column widths follow the allocated cluster IP, so compare the header's words.
   assert.deepEqual(header(svc).split(/\s+/), ['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
   assert.deepEqual(rows(svc).map((r) => [r.NAME, r.TYPE, r['PORT(S)']]), [['web', 'ClusterIP', '80/TCP']]);
-  assert.match(rows(svc)[0]['CLUSTER-IP'], /^10\.(9[6-9]|1[01]\d)\.\d+\.\d+$/);
+  // In this lodge's own Service range (the harness gives each test lodge one: a 10.x.0.0/16).
+  const range = testNetwork(dataDir).serviceCidr.split('.').slice(0, 2).join('\\.');
+  assert.match(rows(svc)[0]['CLUSTER-IP'], new RegExp(`^${range}\\.\\d+\\.\\d+$`));
 
   const cms = ok(['get', 'configmaps', '-n', 'shop']);
   assert.equal(header(cms), 'NAME       DATA   AGE');
