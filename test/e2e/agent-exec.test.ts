@@ -1,17 +1,19 @@
 // `kubectl exec` and `lodge exec` against a real `lodge up` with its node
-// agent: pods/exec upgraded to a WebSocket (remote command v5/v4), runc exec
-// in the container, output, exit codes, stdin, container choice, errors, and
-// a terminal session spoken directly over the socket. Pods are deleted through
+// agent: pods/exec upgraded to a WebSocket (remote command v5/v4), or to
+// SPDY/3.1 for kubectl before 1.30, runc exec in the container, output, exit
+// codes, stdin, container choice, errors, a terminal for old kubectl under
+// script(1), and a terminal session spoken directly over the socket. Pods are deleted through
 // the API in the end; whatever a failed test left on the host is swept by
 // this file's pod uids, and the lodge process is stopped by PID.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket, type RawData } from 'ws';
 import { PodFixture, containerStatus } from './pod-fixture.js';
-import { api, describeRun, lodgeCli, removeDir, runKubectl, shutdown, startLodge, type Lodge } from './harness.js';
+import { api, describeRun, installedKubectlVersions, kubectlBinary, lodgeCli, removeDir, runKubectl, shutdown, startLodge, type Lodge } from './harness.js';
 
 const NODE = `lodge-exec-e2e-${process.pid}`;
 const NS = 'default';
@@ -50,8 +52,11 @@ after(async () => {
   }
 });
 
-for (const version of [undefined, '1.30']) {
-  const kubectl = `kubectl ${version ?? '1.33'}`;
+/** The oldest kubectl that speaks only SPDY for exec (before 1.30), if one is installed. */
+const SPDY_KUBECTL = installedKubectlVersions().find((v) => Number(v.split('.')[1]) < 30);
+
+for (const version of [undefined, '1.30', ...(SPDY_KUBECTL ? [SPDY_KUBECTL] : [])]) {
+  const kubectl = `kubectl ${version ?? '1.33'}${version === SPDY_KUBECTL ? ' (SPDY)' : ''}`;
   describe(`${kubectl} exec`, () => {
     test('stdout and stderr apart, the exit code propagated', async () => {
       const ok = runKubectl(lodge!, ['exec', 'one', '--', 'sh', '-c', 'echo "out $WHO"; echo err >&2'], { version });
@@ -90,6 +95,19 @@ for (const version of [undefined, '1.30']) {
     });
   });
 }
+
+describe(`kubectl ${SPDY_KUBECTL ?? '< 1.30'} exec -it (SPDY), in a terminal from script(1)`, { skip: !SPDY_KUBECTL ? 'no kubectl before 1.30 installed' : !existsSync('/usr/bin/script') ? 'no script(1)' : false }, () => {
+  test('a terminal in the container, its size from the resize stream, the exit code propagated', () => {
+    // The shell in script's terminal sets the size kubectl sends; the command asks until the resize reached its pty.
+    const argv = ['--kubeconfig', lodge!.kubeconfig, `--cache-dir=${join(lodge!.dataDir, 'kubectl-cache', 'spdy-tty')}`, 'exec', '-it', 'one', '--', 'sh', '-c', 'tty; for i in $(seq 100); do s=$(stty size); [ "$s" = "45 123" ] && break; sleep 0.1; done; echo "size $s"; exit 4'];
+    const line = ['stty cols 123 rows 45;', 'exec', kubectlBinary(SPDY_KUBECTL), ...argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`)].join(' ');
+    const r = spawnSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: lodge!.dataDir } });
+    const run = { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', command: `script -qec ${JSON.stringify(line)}` };
+    assert.equal(r.status, 4, describeRun(run));
+    assert.match(run.stdout, /\/dev\/pts\/\d+\r\n/, describeRun(run));
+    assert.match(run.stdout, /size 45 123\r\n/, describeRun(run));
+  });
+});
 
 describe('lodge exec', () => {
   test('output, exit code, stdin, container choice', async () => {
@@ -132,6 +150,30 @@ describe('pods/exec over the API', () => {
     assert.equal(none.json().message, 'you must specify at least 1 command');
     const missing = await api(lodge!, 'GET', `${base}/nope/exec?command=true&stdout=true`);
     assert.equal(missing.status, 404, missing.text);
+  });
+
+  test('a SPDY upgrade with no version in common: 403 with the versions, before switching', async () => {
+    const { request } = await import('node:https');
+    const path = `/api/v1/namespaces/${NS}/pods/one/exec?command=true&stdout=true`;
+    const r = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers = { authorization: `Bearer ${lodge!.token}`, connection: 'Upgrade', upgrade: 'SPDY/3.1', 'x-stream-protocol-version': 'v9.channel.k8s.io' };
+      const req = request(new URL(path, lodge!.url), { method: 'POST', headers, ca: lodge!.caPem }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        reject(new Error(`switched protocols: ${res.statusCode}`));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.status, 403, r.text);
+    const s = JSON.parse(r.text);
+    assert.equal(s.reason, 'Forbidden');
+    assert.match(s.message, /client supports \[v9\.channel\.k8s\.io\], server supports \[v4\.channel\.k8s\.io /);
   });
 
   test('unauthenticated upgrades are refused with 401', async () => {

@@ -1,47 +1,30 @@
-// The pods/exec subresource: Kubernetes' remote command protocol over a
-// WebSocket (kubectl ≥ 1.30, client libraries). Every frame is one channel
-// byte and its payload: 0 stdin, 1 stdout, 2 stderr, 3 error (the outcome),
-// 4 resize ({"Width","Height"}), and with v5 255 "close" (payload: the
-// channel whose sender is done, so that `echo hi | kubectl exec -i` can end
-// stdin without closing the connection).
+// The pods/exec subresource, checked and upgraded here, served by
+// src/api/remotecommand: over a WebSocket (kubectl ≥ 1.30, client libraries;
+// websocket-exec.ts) or over SPDY/3.1 (kubectl before 1.30, and newer ones
+// whose WebSocket upgrade failed; spdy-exec.ts). Both run the one ExecSession.
 //
 // What the request gets wrong (no such pod or container, no command) is
-// answered before the upgrade, as a Status with its HTTP code. kubectl retries
-// a failed WebSocket upgrade over SPDY, which Lodge does not speak: the SPDY
-// request is checked the same way, so kubectl prints the same error; only one
-// that passes every check is told SPDY is not supported. Anything the node
-// finds once asked (the container stopped a moment ago, no such executable)
-// comes after the upgrade on the error channel, which every client prints.
+// answered before the upgrade, as a Status with its HTTP code, whichever the
+// transport. Anything the node finds once asked (the container stopped a
+// moment ago, no such executable) comes after the upgrade on the error
+// channel or stream, which every client prints.
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
-import { WebSocket, type RawData, type WebSocketServer } from 'ws';
-import type { KubeObject, ResourceType } from '../../apis/types.js';
-import { ExecUnavailableError, type ExecProcess, type ExecTarget, type NodeExec } from '../../agent/exec/node-exec.js';
-import { ExecFailedError } from '../../agent/runtime/driver.js';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import type { ResourceType } from '../../apis/types.js';
+import type { NodeExec } from '../../agent/exec/node-exec.js';
 import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, methodNotAllowed } from '../status.js';
 import type { ApiRequest } from './body.js';
-import { REMOTECOMMAND_CHANNEL } from '../remotecommand/channels.js';
+import type { ExecRequest } from '../remotecommand/exec-session.js';
+import { chooseSpdyExecProtocol, serveExecSpdy, SPDY_EXEC_PROTOCOLS } from '../remotecommand/spdy-exec.js';
+import { serveExecWebSocket, WEBSOCKET_EXEC_PROTOCOLS, type WebSocketExecProtocol } from '../remotecommand/websocket-exec.js';
+
+export type { ExecRequest } from '../remotecommand/exec-session.js';
 
 /** Server preference is irrelevant: as the apiserver does, the first of the client's offers we speak wins. */
-export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'] as const;
-type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
-
-const { stdin: CH_STDIN, stdout: CH_STDOUT, stderr: CH_STDERR, error: CH_ERROR, resize: CH_RESIZE, close: CH_CLOSE } = REMOTECOMMAND_CHANNEL;
-
-export interface ExecRequest {
-  /** The Pod or Instance. */
-  pod: KubeObject;
-  target: ExecTarget;
-  nodeName: string;
-  container: string;
-  command: string[];
-  stdin: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  tty: boolean;
-}
+export const EXEC_PROTOCOLS = WEBSOCKET_EXEC_PROTOCOLS;
 
 function flag(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
@@ -130,14 +113,22 @@ export function offeredProtocols(req: IncomingMessage): string[] {
     .filter(Boolean);
 }
 
-export function chooseProtocol(offered: Iterable<string>): ExecProtocol | undefined {
-  for (const p of offered) if ((EXEC_PROTOCOLS as readonly string[]).includes(p)) return p as ExecProtocol;
+export function chooseProtocol(offered: Iterable<string>): WebSocketExecProtocol | undefined {
+  for (const p of offered) if ((EXEC_PROTOCOLS as readonly string[]).includes(p)) return p as WebSocketExecProtocol;
   return undefined;
+}
+
+/** Values of a header that may be repeated or comma-joined (Node joins repeats of unknown headers with ', '). */
+function headerList(v: string | string[] | undefined): string[] {
+  return (Array.isArray(v) ? v : [v ?? ''])
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter(Boolean);
 }
 
 /**
  * The upgrade request for pods/exec, already authenticated and routed: check
- * it, switch to WebSocket, start the process on the Pod's node, and relay.
+ * it, switch protocols, and serve the exec on the Pod's node.
  */
 export async function handleExecUpgrade(
   req: IncomingMessage,
@@ -149,121 +140,36 @@ export async function handleExecUpgrade(
   if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed(`the server does not allow ${req.method} on ${target.rt.plural}/exec`);
   const x = await resolveExec(target.rt, target.ns, target.name, target.q, deps.svc);
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  const log = deps.log.child({ subresource: `${target.rt.plural}/exec` });
+
+  if (upgrade === 'spdy/3.1') {
+    const offered = headerList(req.headers['x-stream-protocol-version']);
+    const protocol = chooseSpdyExecProtocol(offered);
+    // The kubelet's answer when no version is shared (httpstream.Handshake).
+    if (!protocol) throw new ApiError(403, 'Forbidden', `unable to upgrade connection: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_EXEC_PROTOCOLS.join(' ')}]`);
+    const nodeExec = available(deps.nodeExec);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+    // Bytes the client sent right after its request belong to the SPDY session.
+    if (head.length) socket.unshift(head);
+    serveExecSpdy(socket, protocol, x, nodeExec, log.child({ transport: 'spdy' }));
+    return;
+  }
   if (upgrade !== 'websocket') {
-    throw badRequest(`unable to upgrade connection: ${upgrade ? `${req.headers.upgrade} is` : 'only WebSocket is'} not supported here; this server speaks the remote command protocol over WebSocket (${EXEC_PROTOCOLS.slice(0, 2).join(', ')}): use kubectl 1.30 or newer`);
+    throw badRequest(`unable to upgrade connection: ${upgrade ? `${req.headers.upgrade} is not supported` : 'Upgrade request required'}; exec speaks WebSocket (${WEBSOCKET_EXEC_PROTOCOLS.join(', ')}) or SPDY/3.1 (${SPDY_EXEC_PROTOCOLS.join(', ')})`);
   }
   const protocol = chooseProtocol(offeredProtocols(req));
   if (!protocol) throw badRequest(`unable to upgrade connection: none of the offered subprotocols [${offeredProtocols(req).join(' ')}] is supported; supported: [${EXEC_PROTOCOLS.join(' ')}]`);
-  if (!deps.nodeExec) throw new ApiError(503, 'ServiceUnavailable', 'this server has no node exec sources');
-  const nodeExec = deps.nodeExec;
+  const nodeExec = available(deps.nodeExec);
 
   deps.wss.handleUpgrade(req, socket, head, (ws) => {
-    void relay(ws, protocol, x, nodeExec, deps.log).catch((e: Error) => {
-      deps.log.error('exec relay failed', { pod: x.pod.metadata.name, container: x.container, error: e.stack ?? e.message });
+    void serveExecWebSocket(ws, protocol, x, nodeExec, log.child({ transport: 'websocket' })).catch((e: Error) => {
+      log.error('exec relay failed', { pod: x.pod.metadata.name, container: x.container, error: e.stack ?? e.message });
       ws.terminate();
     });
   });
 }
 
-function frame(channel: number, data: Buffer | string): Buffer {
-  const payload = typeof data === 'string' ? Buffer.from(data) : data;
-  return Buffer.concat([Buffer.from([channel]), payload]);
-}
-
-/** What goes on the error channel: a Status (v4, v5), or the bare message (older protocols, where success says nothing). */
-function outcome(protocol: ExecProtocol, result: { exitCode: number } | Error, command: string[]): string | undefined {
-  const structured = protocol === 'v4.channel.k8s.io' || protocol === 'v5.channel.k8s.io';
-  if (!(result instanceof Error)) {
-    if (result.exitCode === 0) return structured ? JSON.stringify({ metadata: {}, status: 'Success' }) : undefined;
-    const message = `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${result.exitCode}`;
-    if (!structured) return message;
-    return JSON.stringify({ metadata: {}, status: 'Failure', message, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(result.exitCode) }] } });
-  }
-  let status: Record<string, unknown>;
-  if (result instanceof ExecUnavailableError && result.reason === 'container') status = { status: 'Failure', message: result.message, reason: 'NotFound', code: 404 };
-  else if (result instanceof ExecUnavailableError && result.reason === 'notRunning') status = { status: 'Failure', message: result.message, reason: 'BadRequest', code: 400 };
-  else {
-    const why = result instanceof ExecFailedError ? result.reason : result.message;
-    status = { status: 'Failure', message: `Internal error occurred: error executing command in container: ${why}`, reason: 'InternalError', details: { causes: [{ message: why }] }, code: 500 };
-  }
-  return structured ? JSON.stringify({ metadata: {}, ...status }) : String(status.message);
-}
-
-async function relay(ws: WebSocket, protocol: ExecProtocol, x: ExecRequest, nodeExec: NodeExec, log: Logger): Promise<void> {
-  let proc: ExecProcess | undefined;
-  let clientGone = false;
-  ws.on('error', () => undefined); // a client that vanished shows as 'close'
-  ws.on('close', () => {
-    clientGone = true;
-    // Nobody is left to read its output or to end it: a shell would wait for input forever.
-    proc?.kill();
-  });
-
-  // Frames that arrive while the process starts (kubectl sends the terminal size at once) wait for it.
-  const early: RawData[] = [];
-  let onMessage = (data: RawData): void => {
-    early.push(data);
-  };
-  ws.on('message', (data: RawData) => onMessage(data));
-
-  const finish = (result: { exitCode: number } | Error): void => {
-    if (clientGone || ws.readyState !== WebSocket.OPEN) return;
-    const text = outcome(protocol, result, x.command);
-    if (text !== undefined) ws.send(frame(CH_ERROR, text));
-    ws.close(1000);
-  };
-
-  try {
-    proc = await nodeExec.exec(x.nodeName, x.target, { command: x.command, tty: x.tty, stdin: x.stdin });
-  } catch (e) {
-    return finish(e as Error);
-  }
-  const p = proc;
-  if (clientGone) p.kill();
-
-  const handle = (data: RawData): void => {
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-    if (!buf.length) return;
-    const channel = buf[0];
-    const payload = buf.subarray(1);
-    if (channel === CH_STDIN) {
-      if (p.stdin && !p.stdin.writableEnded && payload.length) p.stdin.write(payload);
-    } else if (channel === CH_RESIZE) {
-      if (!payload.length) return;
-      try {
-        const size = JSON.parse(payload.toString('utf8')) as { Width?: unknown; Height?: unknown };
-        if (typeof size.Width === 'number' && typeof size.Height === 'number') p.resize(size.Width, size.Height);
-      } catch {
-        log.warn('ignoring an unreadable resize message', { pod: x.pod.metadata.name, payload: payload.toString('utf8').slice(0, 100) });
-      }
-    } else if (channel === CH_CLOSE && protocol === 'v5.channel.k8s.io') {
-      if (payload[0] === CH_STDIN) p.stdin?.end();
-    }
-  };
-  onMessage = handle;
-  for (const data of early.splice(0)) handle(data);
-
-  // One frame in flight per stream: the process is paused while the client is slow, not buffered without bound.
-  const pump = (stream: Readable | undefined, channel: number, wanted: boolean): Promise<void> =>
-    new Promise((resolve) => {
-      if (!stream) return resolve();
-      stream.on('data', (chunk: Buffer) => {
-        if (!wanted || clientGone || ws.readyState !== WebSocket.OPEN) return;
-        stream.pause();
-        ws.send(frame(channel, chunk), () => stream.resume());
-      });
-      stream.on('end', resolve);
-      stream.on('close', resolve);
-      stream.on('error', () => resolve());
-    });
-  const drained = Promise.all([pump(p.stdout, CH_STDOUT, x.stdout), pump(p.stderr, CH_STDERR, x.stderr)]);
-
-  let result: { exitCode: number } | Error;
-  try {
-    result = await p.wait();
-  } catch (e) {
-    result = e as Error;
-  }
-  await drained;
-  finish(result);
+function available(nodeExec: NodeExec | undefined): NodeExec {
+  if (!nodeExec) throw new ApiError(503, 'ServiceUnavailable', 'this server has no node exec sources');
+  return nodeExec;
 }
