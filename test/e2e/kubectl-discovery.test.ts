@@ -86,7 +86,7 @@ describe('kubectl api-resources', () => {
     const lodgeGroup = ok(['api-resources', '--api-group=lodge.dev', '-o', 'name']).trim().split('\n').sort();
     assert.deepEqual(lodgeGroup, ['images.lodge.dev', 'instances.lodge.dev', 'networks.lodge.dev', 'snapshots.lodge.dev']);
     const cluster = ok(['api-resources', '--namespaced=false', '-o', 'name']).trim().split('\n').sort();
-    assert.deepEqual(cluster, ['images.lodge.dev', 'namespaces', 'nodes']);
+    assert.deepEqual(cluster, ['images.lodge.dev', 'namespaces', 'networks.lodge.dev', 'nodes']);
   });
 
   it('lists the verbs of each resource (-o wide)', () => {
