@@ -5,6 +5,7 @@
 // {"cols", "rows"}). Errors found before attaching are answered as an HTTP
 // error {reason, message} instead of the upgrade. The console log is a plain
 // GET of /log/instance/UID?type=...&follow=true&tailLines=N (text/plain).
+import { refuseUpgrade } from './fail.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
@@ -30,10 +31,6 @@ export function parseConsolePath(url: URL): { kind: 'console' | 'log'; target: C
   return { kind: m[1] as 'console' | 'log', target: { uid: decodeURIComponent(m[2]!), type: url.searchParams.get('type') === 'vm' ? 'vm' : 'container' } };
 }
 
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ reason, message });
-  socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : code === 409 ? 'Conflict' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
 
 const codeOf = (e: ConsoleUnavailableError): number => (e.reason === 'notRunning' ? 409 : 404);
 
@@ -43,8 +40,8 @@ export async function serveConsole(req: IncomingMessage, socket: Duplex, head: B
   try {
     session = await deps.console.attach(deps.nodeName, target);
   } catch (e) {
-    if (e instanceof ConsoleUnavailableError) return refuse(socket, codeOf(e), e.reason, e.message);
-    return refuse(socket, 500, 'InternalError', (e as Error).message);
+    if (e instanceof ConsoleUnavailableError) return refuseUpgrade(socket, codeOf(e), e.reason, e.message);
+    return refuseUpgrade(socket, 500, 'InternalError', (e as Error).message);
   }
   deps.wss.handleUpgrade(req, socket, head, (ws) => relay(ws, session, deps.log));
 }

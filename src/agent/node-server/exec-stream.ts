@@ -7,6 +7,7 @@
 //   255 stdin closed (to the node).
 // The node answers errors found before starting (no such container, not
 // running) as an HTTP error instead of upgrading: {reason, message}.
+import { refuseUpgrade } from './fail.js';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket, type RawData, type WebSocketServer } from 'ws';
@@ -38,10 +39,6 @@ export function frame(channel: number, data: Buffer | string): Buffer {
   return Buffer.concat([Buffer.of(channel), body]);
 }
 
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ reason, message });
-  socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : code === 409 ? 'Conflict' : code === 401 ? 'Unauthorized' : 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
 
 /** Serve one upgrade request for /exec/UID/CONTAINER: start the process, then relay it over the WebSocket. */
 export async function serveExec(
@@ -52,13 +49,13 @@ export async function serveExec(
   deps: { nodeName: string; exec: NodeExec; wss: WebSocketServer; log: Logger },
 ): Promise<void> {
   const command = m.query.getAll('command');
-  if (!command.length) return refuse(socket, 400, 'BadRequest', 'no command given');
+  if (!command.length) return refuseUpgrade(socket, 400, 'BadRequest', 'no command given');
   let proc: ExecProcess;
   try {
     proc = await deps.exec.exec(deps.nodeName, m.target, { command, tty: m.query.get('tty') === 'true', stdin: m.query.get('stdin') === 'true' });
   } catch (e) {
-    if (e instanceof ExecUnavailableError) return refuse(socket, e.reason === 'notRunning' ? 409 : 404, e.reason, e.message);
-    return refuse(socket, 500, 'InternalError', (e as Error).message);
+    if (e instanceof ExecUnavailableError) return refuseUpgrade(socket, e.reason === 'notRunning' ? 409 : 404, e.reason, e.message);
+    return refuseUpgrade(socket, 500, 'InternalError', (e as Error).message);
   }
   deps.wss.handleUpgrade(req, socket, head, (ws) => relay(ws, proc, deps.log));
 }

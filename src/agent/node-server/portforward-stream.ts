@@ -4,6 +4,7 @@
 // {reason, message} instead of upgrading (reason 'dial' or 'target', the
 // message as the kubelet words it); once upgraded, the bytes travel as
 // ws-byte-stream.ts frames them.
+import { refuseUpgrade } from './fail.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
@@ -24,11 +25,6 @@ export function parsePortForwardPath(url: URL): { target: PortForwardTarget; por
   return { target: { kind: m[1] as 'pod' | 'instance', uid: decodeURIComponent(m[2]!) }, port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 0 };
 }
 
-function refuse(socket: Duplex, code: number, reason: string, message: string): void {
-  const body = JSON.stringify({ reason, message });
-  const text = code === 400 ? 'Bad Request' : code === 404 ? 'Not Found' : code === 502 ? 'Bad Gateway' : 'Error';
-  socket.end(`HTTP/1.1 ${code} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-}
 
 /** Serve one upgrade request: connect to the workload, then relay the connection over the WebSocket. */
 export async function servePortForward(
@@ -38,13 +34,13 @@ export async function servePortForward(
   m: { target: PortForwardTarget; port: number },
   deps: { nodeName: string; portForward: NodePortForward; wss: WebSocketServer; log: Logger },
 ): Promise<void> {
-  if (!m.port) return refuse(socket, 400, 'BadRequest', 'port must be an integer between 1 and 65535');
+  if (!m.port) return refuseUpgrade(socket, 400, 'BadRequest', 'port must be an integer between 1 and 65535');
   let conn: Duplex;
   try {
     conn = await deps.portForward.connect(deps.nodeName, m.target, m.port);
   } catch (e) {
-    if (e instanceof PortForwardError) return refuse(socket, e.reason === 'target' ? 404 : 502, e.reason, e.message);
-    return refuse(socket, 500, 'InternalError', (e as Error).message);
+    if (e instanceof PortForwardError) return refuseUpgrade(socket, e.reason === 'target' ? 404 : 502, e.reason, e.message);
+    return refuseUpgrade(socket, 500, 'InternalError', (e as Error).message);
   }
   if (socket.destroyed) return void conn.destroy();
   deps.wss.handleUpgrade(req, socket, head, (ws) => {

@@ -119,7 +119,7 @@ export function chooseProtocol(offered: Iterable<string>): WebSocketExecProtocol
 }
 
 /** Values of a header that may be repeated or comma-joined (Node joins repeats of unknown headers with ', '). */
-function headerList(v: string | string[] | undefined): string[] {
+export function headerList(v: string | string[] | undefined): string[] {
   return (Array.isArray(v) ? v : [v ?? ''])
     .flatMap((h) => h.split(','))
     .map((h) => h.trim())

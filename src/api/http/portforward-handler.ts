@@ -9,6 +9,7 @@
 // What the request gets wrong (no such Pod, not running, bad ports) is a
 // Status before the upgrade; what happens to a forwarded connection comes on
 // its error stream, as the kubelet reports it.
+import { headerList } from './exec-handler.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
@@ -39,13 +40,6 @@ function choose(offered: Iterable<string>): string | undefined {
 const CHOSEN_PLACEHOLDER = 'lodge.chosen-protocol';
 const chosen = new WeakMap<IncomingMessage, string>();
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handleProtocols: (_offered, req) => chosen.get(req) ?? false });
-
-function headerList(v: string | string[] | undefined): string[] {
-  return (Array.isArray(v) ? v : [v ?? ''])
-    .flatMap((s) => s.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 function checkMethod(method: string | undefined, rt: ResourceType): void {
   if (method !== 'GET' && method !== 'POST') throw methodNotAllowed(`the server does not allow ${method} on ${rt.plural}/portforward`);
