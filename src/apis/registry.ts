@@ -2,6 +2,7 @@
 import { metaDefinitions } from './meta/v1.js';
 import * as core from './core/v1/index.js';
 import * as apps from './apps/v1/index.js';
+import * as batch from './batch/v1/index.js';
 import * as coordination from './coordination/v1/index.js';
 import * as discovery from './discovery/v1/index.js';
 import * as lodge from './lodge/v1alpha1/index.js';
@@ -70,6 +71,6 @@ export class Registry {
 
 let defaultRegistry: Registry | undefined;
 export function registry(): Registry {
-  defaultRegistry ??= new Registry([core, apps, coordination, discovery, lodge]);
+  defaultRegistry ??= new Registry([core, apps, batch, coordination, discovery, lodge]);
   return defaultRegistry;
 }

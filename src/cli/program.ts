@@ -22,6 +22,8 @@ import { registerCopy } from './copy.js';
 import { registerExport } from './export.js';
 import { registerForward } from './forward.js';
 import { registerNetwork } from './network.js';
+import { registerScale } from './scale.js';
+import { registerRollout } from './rollout.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -57,6 +59,8 @@ export function buildProgram(): Command {
   registerExport(program);
   registerForward(program);
   registerNetwork(program);
+  registerScale(program);
+  registerRollout(program);
   return program;
 }
 

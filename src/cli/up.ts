@@ -1,5 +1,6 @@
 // `lodge up`: run the single-host control plane in the foreground until
 // SIGTERM or SIGINT.
+import { CONTROLLER_NAMES, enabledControllers } from '../up/controller-set.js';
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR } from '../api/allocation/service-allocator.js';
@@ -28,7 +29,8 @@ export function registerUp(program: Command): void {
     .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
     .option('--cluster-domain <domain>', 'DNS domain of Services and Pods (<svc>.<ns>.svc.<domain>)', DEFAULT_CLUSTER_DOMAIN)
     .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)")
-    .action(async (opts: { clusterDomain: string; dnsUpstream?: string; clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
+    .option('--controllers <list>', `controllers to run, as kube-controller-manager's flag: * for all, -NAME to leave one out (${CONTROLLER_NAMES.join(', ')})`, '*')
+    .action(async (opts: { controllers: string; clusterDomain: string; dnsUpstream?: string; clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -39,6 +41,8 @@ export function registerUp(program: Command): void {
         const podPidsLimit = Number(opts.podPidsLimit);
         if (!Number.isInteger(podPidsLimit) || podPidsLimit < 1) throw new Error('--pod-pids-limit must be a whole number, at least 1');
         const dns = parseDnsFlags(opts.clusterDomain, opts.dnsUpstream);
+        const controllers = [opts.controllers];
+        enabledControllers(controllers);
         plane = await startControlPlane({
           dataDir: opts.dataDir,
           listen: opts.listen,
@@ -53,6 +57,7 @@ export function registerUp(program: Command): void {
           clusterCIDR: opts.clusterCidr,
           network: { bridge: opts.bridge, natTable: opts.natTable },
           dns,
+          controllers,
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

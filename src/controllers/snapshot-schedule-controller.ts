@@ -128,10 +128,10 @@ export interface FireTimes {
   nextAfter(ms: number): number | undefined;
 }
 
-/** Fire times of a schedule in UTC; throws when cron-parser cannot read it. */
-export function fireTimes(schedule: string): FireTimes {
+/** Fire times of a schedule in a time zone (UTC unless a CronJob names one); throws when cron-parser cannot read it. */
+export function fireTimes(schedule: string, tz = 'UTC'): FireTimes {
   const expr = forCronParser(schedule);
-  const at = (ms: number) => CronExpressionParser.parse(expr, { currentDate: new Date(ms), tz: 'UTC' });
+  const at = (ms: number) => CronExpressionParser.parse(expr, { currentDate: new Date(ms), tz });
   at(0);
   const attempt = (f: () => number): number | undefined => {
     try {

@@ -15,8 +15,14 @@ import { runEndpointsController } from '../controllers/endpoints-controller.js';
 import { runEndpointSliceController } from '../controllers/endpointslice-controller.js';
 import { ServiceAllocator } from '../api/allocation/service-allocator.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
+import { runResourceQuotaController } from '../controllers/resourcequota-controller.js';
+import { installQuotaAdmission } from '../api/admission/quota/install.js';
 import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
 import { runSnapshotScheduleController } from '../controllers/snapshot-schedule-controller.js';
+import { runJobController } from '../controllers/job-controller.js';
+import { runCronJobController } from '../controllers/cronjob-controller.js';
+import { runReplicaSetController } from '../controllers/replicaset-controller.js';
+import { runDeploymentController } from '../controllers/deployment-controller.js';
 import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { startAgent, type Agent } from '../agent/agent.js';
@@ -37,6 +43,7 @@ import type { Logger } from '../util/log.js';
 import { bootstrapClusterDnsService, bootstrapNamespaces } from './bootstrap.js';
 import type { Upstream } from '../agent/dns/upstream.js';
 import { bootstrapDefaultNetwork } from './bootstrap-network.js';
+import { enabledControllers, type ControllerName } from './controller-set.js';
 import { startCompactor } from './compactor.js';
 
 export const DEFAULT_DATA_DIR = '/var/lib/lodge';
@@ -58,6 +65,8 @@ export interface UpOptions {
   podPidsLimit?: number;
   /** How long a node's Lease may go unrenewed before it is Unknown and tainted unreachable (default 40 s). */
   nodeMonitorGraceMs?: number;
+  /** Which controllers run (kube-controller-manager's --controllers): default all ("*"). */
+  controllers?: string[];
   /** Range Service cluster IPs come from (default 10.96.0.0/12, as Kubernetes). */
   serviceCIDR?: string;
   /** Range of Service node ports, "MIN-MAX" (default 30000-32767). */
@@ -107,6 +116,8 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     throw e;
   }
   service.useAllocator(registry.resource('', 'v1', 'services')!, allocator);
+  // After the Service allocator: LimitRange defaults, then quota charges, on every namespaced kind.
+  const quota = installQuotaAdmission(service, store);
   await bootstrapNamespaces(service);
   // The 10th address of the range, as kubeadm gives CoreDNS (10.96.0.10 by default); agents read it from the Service.
   await bootstrapClusterDnsService(service, allocator.range.at(10), o.log);
@@ -150,7 +161,21 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const informers = new InformerFactory(service, o.log, abort.signal);
   const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
   allocator.runRepairLoop(abort.signal);
-  const controllers = [runEndpointsController(ctx), runEndpointSliceController(ctx), runNamespaceController(ctx), runGarbageCollector(ctx), runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }), runSnapshotScheduleController(ctx), runNodeIpamController(ctx, { clusterCIDR })];
+  const start: Record<ControllerName, () => Promise<void>> = {
+    endpoints: () => runEndpointsController(ctx),
+    endpointslice: () => runEndpointSliceController(ctx),
+    namespace: () => runNamespaceController(ctx),
+    garbagecollector: () => runGarbageCollector(ctx),
+    nodelifecycle: () => runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }),
+    nodeipam: () => runNodeIpamController(ctx, { clusterCIDR }),
+    'snapshot-schedule': () => runSnapshotScheduleController(ctx),
+    replicaset: () => runReplicaSetController(ctx),
+    deployment: () => runDeploymentController(ctx),
+    job: () => runJobController(ctx),
+    cronjob: () => runCronJobController(ctx),
+    resourcequota: () => runResourceQuotaController(ctx, quota),
+  };
+  const controllers = [...enabledControllers(o.controllers)].map((name) => start[name]());
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;

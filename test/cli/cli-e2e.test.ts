@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { writeKubeconfig } from '../../src/client/kubeconfig.js';
 import { KubeClient } from '../../src/client/client.js';
-import { LODGE_MAIN, lodgeCli, parseTable, removeDir, shutdown, startLodge, testNetwork, waitFor, type Lodge, type RunResult } from '../e2e/harness.js';
+import { LODGE_MAIN, lodgeCli, parseTable, removeDir, shutdown, startLodge, testNetwork, waitFor, type Lodge, type RunResult, INERT_WORKLOADS } from '../e2e/harness.js';
 
 let lodge: Lodge | undefined;
 let dataDir: string;
@@ -21,7 +21,7 @@ let work: string;
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'lodge-cli-e2e-'));
   work = mkdtempSync(join(tmpdir(), 'lodge-cli-work-'));
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
 });
 
 after(async () => {

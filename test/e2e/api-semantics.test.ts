@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, requestFailures, shutdown, startLodge, waitFor, type ApiResult, type Lodge } from './harness.js';
+import { api, requestFailures, shutdown, startLodge, waitFor, type ApiResult, type Lodge, INERT_WORKLOADS } from './harness.js';
 import { apiCaller } from './api-caller.js';
 
 let lodge: Lodge | undefined;
@@ -49,7 +49,7 @@ const pod = (name: string, labels: Record<string, string> = {}, nodeName?: strin
 const names = (list: { items: Array<{ metadata: { name: string } }> }): string[] => list.items.map((i) => i.metadata.name).sort();
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
 });
 
 after(async () => {

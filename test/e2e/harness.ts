@@ -96,6 +96,13 @@ process.on('exit', () => {
   for (const dir of networks.keys()) removeTestNetwork(dir);
 });
 
+/**
+ * `lodge up` flags for files about the API and kubectl's output, whose
+ * Deployments and ReplicaSets are fixtures to list, patch and delete: their
+ * controllers are left out, so no Pods appear beside the ones the test made.
+ */
+export const INERT_WORKLOADS = ['--controllers', '*,-deployment,-replicaset'];
+
 /** Start `lodge up` on a free loopback port; resolves when it prints its ready line. */
 export async function startLodge(o: StartOptions = {}): Promise<Lodge> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'lodge-e2e-'));

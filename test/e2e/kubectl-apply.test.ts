@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { describeRun, kubectlOk, requestFailures, runKubectl, shutdown, startLodge, type KubectlOptions, type KubectlRun, type Lodge } from './harness.js';
+import { describeRun, kubectlOk, requestFailures, runKubectl, shutdown, startLodge, type KubectlOptions, type KubectlRun, type Lodge, INERT_WORKLOADS } from './harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-kubectl-apply-'));
 let lodge: Lodge | undefined;
@@ -66,7 +66,7 @@ function owns(obj: any, manager: string, path: string[]): boolean {
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
   ok(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: csa }\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: ssa }\n' });
 });
 

@@ -77,7 +77,7 @@ describe('Debian kubectl 1.20', () => {
 
   it('discovers every resource (per-group discovery, no aggregated documents)', () => {
     const t = parseTable(ok(['api-resources']));
-    assert.equal(t.rows.length, 17, JSON.stringify(t.rows.map((r) => r.NAME)));
+    assert.equal(t.rows.length, 21, JSON.stringify(t.rows.map((r) => r.NAME)));
     assert.ok(t.rows.some((r) => r.NAME === 'instances' && r.APIVERSION === 'lodge.dev/v1alpha1' && r.KIND === 'Instance'), JSON.stringify(t));
     assert.ok(t.rows.some((r) => r.NAME === 'endpointslices' && r.APIVERSION === 'discovery.k8s.io/v1'), JSON.stringify(t));
   });
@@ -92,7 +92,8 @@ describe('Debian kubectl 1.20', () => {
   });
 
   it('get: tables, -A, -o wide, -l, -o jsonpath, -o yaml', () => {
-    const pods = parseTable(ok(['get', 'pods', '-n', 'old']));
+    // By name: the Deployment's controller makes Pods of its own beside web-0.
+    const pods = parseTable(ok(['get', 'pods', 'web-0', '-n', 'old']));
     assert.deepEqual(pods.columns, ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
     assert.deepEqual(pods.rows.map((r) => [r.NAME, r.READY, r.STATUS, r.RESTARTS]), [['web-0', '0/1', 'Pending', '0']]);
     const wide = parseTable(ok(['get', 'pods', '-n', 'old', '-o', 'wide']));

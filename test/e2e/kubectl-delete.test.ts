@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { describeRun, kubectlOk, parseTable, requestFailures, runKubectl, shutdown, startKubectl, startLodge, waitFor, type KubectlChild, type KubectlOptions, type KubectlRun, type Lodge } from './harness.js';
+import { describeRun, kubectlOk, parseTable, requestFailures, runKubectl, shutdown, startKubectl, startLodge, waitFor, type KubectlChild, type KubectlOptions, type KubectlRun, type Lodge, INERT_WORKLOADS } from './harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-kubectl-delete-'));
 let lodge: Lodge | undefined;
@@ -99,7 +99,7 @@ spec:
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
   ok(['create', '-f', '-'], { input: 'apiVersion: v1\nkind: Namespace\nmetadata: { name: del }\n' });
 });
 

@@ -31,10 +31,14 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['nodes', 'no', 'v1', false, 'Node'],
   ['persistentvolumeclaims', 'pvc', 'v1', true, 'PersistentVolumeClaim'],
   ['pods', 'po', 'v1', true, 'Pod'],
+  ['limitranges', 'limits', 'v1', true, 'LimitRange'],
+  ['resourcequotas', 'quota', 'v1', true, 'ResourceQuota'],
   ['secrets', '', 'v1', true, 'Secret'],
   ['services', 'svc', 'v1', true, 'Service'],
   ['deployments', 'deploy', 'apps/v1', true, 'Deployment'],
   ['replicasets', 'rs', 'apps/v1', true, 'ReplicaSet'],
+  ['cronjobs', 'cj', 'batch/v1', true, 'CronJob'],
+  ['jobs', '', 'batch/v1', true, 'Job'],
   ['leases', '', 'coordination.k8s.io/v1', true, 'Lease'],
   ['endpointslices', '', 'discovery.k8s.io/v1', true, 'EndpointSlice'],
   ['images', 'img', 'lodge.dev/v1alpha1', false, 'Image'],
@@ -68,7 +72,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 17 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 21 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { describeRun, kubectlOk, parseTable, requestFailures, runKubectl, shutdown, startKubectl, startLodge, type KubectlChild, type KubectlOptions, type Lodge } from './harness.js';
+import { describeRun, kubectlOk, parseTable, requestFailures, runKubectl, shutdown, startKubectl, startLodge, type KubectlChild, type KubectlOptions, type Lodge, INERT_WORKLOADS } from './harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-kubectl-get-'));
 let lodge: Lodge | undefined;
@@ -99,7 +99,7 @@ spec:
 `;
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
   kubectlOk(L(), ['create', '-f', '-'], { input: FIXTURES });
   // A running pod, as its node agent would report it.
   kubectlOk(L(), [

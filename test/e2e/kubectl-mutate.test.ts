@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { describeRun, kubectlOk, requestFailures, runKubectl, shutdown, startLodge, type KubectlOptions, type KubectlRun, type Lodge } from './harness.js';
+import { describeRun, kubectlOk, requestFailures, runKubectl, shutdown, startLodge, type KubectlOptions, type KubectlRun, type Lodge, INERT_WORKLOADS } from './harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-kubectl-mutate-'));
 let lodge: Lodge | undefined;
@@ -65,7 +65,7 @@ spec:
 const images = (d: any): string[] => d.spec.template.spec.containers.map((c: any) => `${c.name}=${c.image}`);
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
   kubectlOk(L(), ['create', '-f', '-'], { input: FIXTURES });
 });
 

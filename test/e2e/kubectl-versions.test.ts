@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { describeRun, installedKubectlVersions, parseTable, requestFailures, runKubectl, shutdown, startLodge, type KubectlRun, type Lodge } from './harness.js';
+import { describeRun, installedKubectlVersions, parseTable, requestFailures, runKubectl, shutdown, startLodge, type KubectlRun, type Lodge, INERT_WORKLOADS } from './harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-kubectl-versions-'));
 let lodge: Lodge | undefined;
@@ -19,7 +19,7 @@ function L(): Lodge {
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...INERT_WORKLOADS] });
 });
 
 after(async () => {

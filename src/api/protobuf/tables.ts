@@ -1,6 +1,7 @@
 // The shape of the field-number tables (fields-*.ts) and the index the
 // decoder looks messages up in, by OpenAPI definition name.
 import { appsV1, coordinationV1 } from './fields-apps.js';
+import { batchV1 } from './fields-batch.js';
 import { coreV1 } from './fields-core.js';
 import { metaV1 } from './fields-meta.js';
 
@@ -42,7 +43,7 @@ export interface MessageInfo {
   opaque: Map<string, OpaqueKind>;
 }
 
-export const PACKAGES: PackageTables[] = [metaV1, coreV1, appsV1, coordinationV1];
+export const PACKAGES: PackageTables[] = [metaV1, coreV1, appsV1, batchV1, coordinationV1];
 
 let index: Map<string, MessageInfo> | undefined;
 

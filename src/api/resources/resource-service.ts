@@ -60,6 +60,25 @@ export interface Reservation {
   rollback(): Promise<void>;
 }
 
+/** Reserve with each allocator in turn (LimitRange defaults before quota charges them); one failing undoes those before it. */
+async function reserveInOrder(chain: Allocator[], obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<Reservation> {
+  const done: Reservation[] = [];
+  try {
+    for (const a of chain) done.push(await a.reserve(obj, old, dryRun));
+  } catch (e) {
+    for (const r of done.reverse()) await r.rollback();
+    throw e;
+  }
+  return {
+    commit: async () => {
+      for (const r of done) await r.commit();
+    },
+    rollback: async () => {
+      for (const r of [...done].reverse()) await r.rollback();
+    },
+  };
+}
+
 /** Compare-and-swap retries of one write under contention (Kubernetes retries without bound). */
 const MAX_CAS_RETRIES = 1000;
 
@@ -107,19 +126,20 @@ export class ResourceService {
     private readonly validator: SchemaValidator,
   ) {}
 
-  private readonly allocators = new Map<ResourceType, Allocator>();
+  private readonly allocators = new Map<ResourceType, Allocator[]>();
 
-  /** Run `allocator` on every create and update of the kind, and tell it when an object of the kind is gone. */
+  /** Run `allocator` on every create and update of the kind (after those added before it), and tell it when an object of the kind is gone. */
   useAllocator(rt: ResourceType, allocator: Allocator): void {
-    this.allocators.set(rt, allocator);
+    this.allocators.set(rt, [...(this.allocators.get(rt) ?? []), allocator]);
   }
 
   private async reserve(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<Reservation | undefined> {
-    return this.allocators.get(rt)?.reserve(obj, old, dryRun);
+    const chain = this.allocators.get(rt);
+    return chain ? reserveInOrder(chain, obj, old, dryRun) : undefined;
   }
 
   private async released(rt: ResourceType, obj: KubeObject): Promise<void> {
-    await this.allocators.get(rt)?.release(obj);
+    for (const a of this.allocators.get(rt) ?? []) await a.release(obj);
   }
 
   // ---- reads -------------------------------------------------------------

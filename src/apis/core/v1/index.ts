@@ -16,6 +16,8 @@ import { probeDefinitions } from './probe.js';
 import { referenceDefinitions } from './references.js';
 import { resourceDefinitions } from './resources.js';
 import { schedulingDefinitions } from './scheduling.js';
+import { limitRange, limitRangeDefinitions } from './limitrange.js';
+import { resourceQuota, resourceQuotaDefinitions } from './resourcequota.js';
 import { secret, secretDefinitions } from './secret.js';
 import { securityContextDefinitions } from './security-context.js';
 import { service, serviceDefinitions } from './service.js';
@@ -41,6 +43,8 @@ export const definitions: Record<string, Schema> = {
   ...nodeDefinitions,
   ...eventDefinitions,
   ...pvcDefinitions,
+  ...resourceQuotaDefinitions,
+  ...limitRangeDefinitions,
 };
 
-export const kinds: ResourceType[] = [namespace, pod, service, endpoints, configMap, secret, node, event, persistentVolumeClaim];
+export const kinds: ResourceType[] = [namespace, pod, service, endpoints, configMap, secret, node, event, persistentVolumeClaim, resourceQuota, limitRange];
