@@ -2,20 +2,12 @@
 // on a fresh SQLite store (admission, validation, defaults as `lodge up` runs
 // them), controllers started and stopped on it, and an agent's part played by
 // hand — a Pod's phase and exit written to its status.
-import { setMaxListeners } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SchemaValidator } from '../../src/api/admission/schema-validator.js';
 import { rfc3339 } from '../../src/api/resources/clock.js';
-import { ResourceService } from '../../src/api/resources/resource-service.js';
-import { registry as defaultRegistry } from '../../src/apis/registry.js';
 import type { KubeObject, ResourceType } from '../../src/apis/types.js';
-import { controllerWrite, InformerFactory, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { bootstrapNamespaces } from '../../src/up/bootstrap.js';
+import { controllerWrite, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
+import type { ResourceService } from '../../src/api/resources/resource-service.js';
+import { ControllerEnv, eventually } from './controller-env.js';
 import type { Logger } from '../../src/util/log.js';
-import { removeDir } from '../e2e/harness.js';
 
 export const NS = 'default';
 export const write = controllerWrite('batch-test');
@@ -33,11 +25,6 @@ export interface BatchEnv {
 }
 
 export async function batchEnv(): Promise<BatchEnv> {
-  const dir = mkdtempSync(join(tmpdir(), 'lodge-batch-'));
-  const store = SqliteStore.open(join(dir, 'store.db'));
-  const registry = defaultRegistry();
-  const svc = new ResourceService(store, registry, new SchemaValidator(registry));
-  await bootstrapNamespaces(svc);
   const logs: BatchEnv['logs'] = [];
   const logger = (base: Record<string, unknown>): Logger => ({
     info: (msg, f) => logs.push({ msg, fields: { ...base, ...f } }),
@@ -45,29 +32,15 @@ export async function batchEnv(): Promise<BatchEnv> {
     error: (msg, f) => logs.push({ msg, fields: { ...base, ...f } }),
     child: (f) => logger({ ...base, ...f }),
   });
-  const running = new Set<{ stop(): Promise<void> }>();
-  const env: BatchEnv = {
+  const cp = await ControllerEnv.open('lodge-batch-', logger({}));
+  const { svc } = cp;
+  return {
     svc,
-    pods: registry.resource('', 'v1', 'pods')!,
-    jobs: registry.resource('batch', 'v1', 'jobs')!,
-    cronJobs: registry.resource('batch', 'v1', 'cronjobs')!,
+    pods: svc.registry.resource('', 'v1', 'pods')!,
+    jobs: svc.registry.resource('batch', 'v1', 'jobs')!,
+    cronJobs: svc.registry.resource('batch', 'v1', 'cronjobs')!,
     logs,
-    start(run) {
-      const abort = new AbortController();
-      setMaxListeners(0, abort.signal);
-      const informers = new InformerFactory(svc, logger({}), abort.signal);
-      const done = run({ svc, registry, informers, log: logger({}), signal: abort.signal });
-      const handle = {
-        stop: async () => {
-          running.delete(handle);
-          abort.abort();
-          await done;
-          await informers.stopped();
-        },
-      };
-      running.add(handle);
-      return handle;
-    },
+    start: (run) => cp.start(run),
     async list(rt) {
       const page = await svc.list(rt, NS, {});
       return page.items.map((it) => JSON.parse(it.value) as KubeObject).sort((a, b) => String(a.metadata.name).localeCompare(String(b.metadata.name)));
@@ -75,13 +48,8 @@ export async function batchEnv(): Promise<BatchEnv> {
     async get(rt, name) {
       return (await svc.tryGet(rt, NS, name))?.obj;
     },
-    async close() {
-      for (const r of [...running]) await r.stop();
-      await store.close();
-      removeDir(dir);
-    },
+    close: () => cp.close(),
   };
-  return env;
 }
 
 /** What an agent writes when a Pod's only container exits. */
@@ -95,15 +63,7 @@ export async function finishPod(env: BatchEnv, pod: KubeObject, exitCode: number
   await env.svc.update(env.pods, NS, String(pod.metadata.name), { ...current, status }, write, 'status');
 }
 
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export const until = eventually;
 
 /** Time for a controller to do anything it would wrongly do. */
 export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 300));

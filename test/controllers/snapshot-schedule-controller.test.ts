@@ -4,18 +4,12 @@
 // node agent runs: only the Snapshot objects are checked. One test at the end
 // checks that `lodge up` runs the controller (an expiry on the real clock).
 import assert from 'node:assert/strict';
-import { setMaxListeners } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { SchemaValidator } from '../../src/api/admission/schema-validator.js';
 import { rfc3339 } from '../../src/api/resources/clock.js';
-import { ResourceService } from '../../src/api/resources/resource-service.js';
-import { registry as defaultRegistry } from '../../src/apis/registry.js';
+import type { ResourceService } from '../../src/api/resources/resource-service.js';
 import type { KubeObject, ResourceType } from '../../src/apis/types.js';
 import { runGarbageCollector } from '../../src/controllers/garbage-collector.js';
-import { controllerWrite, InformerFactory, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
+import { controllerWrite } from '../../src/controllers/runtime/informer-factory.js';
 import {
   fireTimes,
   instanceLabelValue,
@@ -23,10 +17,9 @@ import {
   scheduledSnapshotName,
   type SetTimer,
 } from '../../src/controllers/snapshot-schedule-controller.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { bootstrapNamespaces } from '../../src/up/bootstrap.js';
 import type { LogFields, Logger } from '../../src/util/log.js';
 import { api, removeDir, startLodge } from '../e2e/harness.js';
+import { ControllerEnv } from './controller-env.js';
 
 const MIN = 60_000;
 const NS = 'default';
@@ -89,43 +82,17 @@ interface Env {
 }
 
 async function setup(): Promise<Env> {
-  const dir = mkdtempSync(join(tmpdir(), 'lodge-snapsched-'));
-  const store = SqliteStore.open(join(dir, 'store.db'));
-  const registry = defaultRegistry();
-  const svc = new ResourceService(store, registry, new SchemaValidator(registry));
-  await bootstrapNamespaces(svc);
   const logs: LogEntry[] = [];
-  const log = captureLogger(logs);
-  const running = new Set<{ stop(): Promise<void> }>();
-  const ctxFor = (signal: AbortSignal, informers: InformerFactory): ControllerContext => ({ svc, registry, informers, log, signal });
-  const start = (run: (ctx: ControllerContext) => Promise<void>): { stop(): Promise<void> } => {
-    const abort = new AbortController();
-    setMaxListeners(0, abort.signal);
-    const informers = new InformerFactory(svc, log, abort.signal);
-    const done = run(ctxFor(abort.signal, informers));
-    const handle = {
-      stop: async () => {
-        running.delete(handle);
-        abort.abort();
-        await done;
-        await informers.stopped();
-      },
-    };
-    running.add(handle);
-    return handle;
-  };
+  const cp = await ControllerEnv.open('lodge-snapsched-', captureLogger(logs));
+  const { svc } = cp;
   return {
     svc,
-    instances: registry.resource('lodge.dev', 'v1alpha1', 'instances')!,
-    snapshots: registry.resource('lodge.dev', 'v1alpha1', 'snapshots')!,
+    instances: svc.registry.resource('lodge.dev', 'v1alpha1', 'instances')!,
+    snapshots: svc.registry.resource('lodge.dev', 'v1alpha1', 'snapshots')!,
     logs,
-    startController: (clock) => start((ctx) => runSnapshotScheduleController(ctx, { now: clock.now, setTimer: clock.setTimer })),
-    startGarbageCollector: () => start((ctx) => runGarbageCollector(ctx)),
-    close: async () => {
-      for (const r of [...running]) await r.stop();
-      await store.close();
-      removeDir(dir);
-    },
+    startController: (clock) => cp.start((ctx) => runSnapshotScheduleController(ctx, { now: clock.now, setTimer: clock.setTimer })),
+    startGarbageCollector: () => cp.start((ctx) => runGarbageCollector(ctx)),
+    close: () => cp.close(),
   };
 }
 

@@ -4,24 +4,18 @@
 // a stand-in for the node agent that writes Pod status as an agent does
 // (phase Running, Ready condition) when a test says a Pod is ready. Pods are
 // never bound to a node, so deleting one removes it at once.
-import { setMaxListeners } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SchemaValidator } from '../../src/api/admission/schema-validator.js';
 import { rfc3339 } from '../../src/api/resources/clock.js';
 import { ResourceService } from '../../src/api/resources/resource-service.js';
-import { registry as defaultRegistry } from '../../src/apis/registry.js';
 import type { KubeObject, ResourceType } from '../../src/apis/types.js';
 import type { Pod } from '../../src/apis/core/v1/types.js';
 import { runDeploymentController } from '../../src/controllers/deployment-controller.js';
 import { runGarbageCollector } from '../../src/controllers/garbage-collector.js';
 import { runReplicaSetController } from '../../src/controllers/replicaset-controller.js';
-import { controllerWrite, InformerFactory, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { bootstrapNamespaces } from '../../src/up/bootstrap.js';
+import { controllerWrite, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
+import { ControllerEnv, eventually, type Running } from './controller-env.js';
+
+export type { Running };
 import type { Logger } from '../../src/util/log.js';
-import { removeDir } from '../e2e/harness.js';
 
 export const NS = 'default';
 export const write = controllerWrite('workload-test');
@@ -33,51 +27,27 @@ const quiet: Logger = {
   child: () => quiet,
 };
 
-export interface Running {
-  stop(): Promise<void>;
-}
 
 export class WorkloadEnv {
-  private readonly running = new Set<Running>();
+  readonly svc: ResourceService;
   readonly pods: ResourceType;
   readonly rs: ResourceType;
   readonly deployments: ResourceType;
 
-  private constructor(
-    readonly svc: ResourceService,
-    private readonly store: SqliteStore,
-    private readonly dir: string,
-  ) {
-    const reg = svc.registry;
+  private constructor(private readonly cp: ControllerEnv) {
+    this.svc = cp.svc;
+    const reg = cp.svc.registry;
     this.pods = reg.resource('', 'v1', 'pods')!;
     this.rs = reg.resource('apps', 'v1', 'replicasets')!;
     this.deployments = reg.resource('apps', 'v1', 'deployments')!;
   }
 
   static async open(): Promise<WorkloadEnv> {
-    const dir = mkdtempSync(join(tmpdir(), 'lodge-workload-'));
-    const store = SqliteStore.open(join(dir, 'store.db'));
-    const registry = defaultRegistry();
-    const svc = new ResourceService(store, registry, new SchemaValidator(registry));
-    await bootstrapNamespaces(svc);
-    return new WorkloadEnv(svc, store, dir);
+    return new WorkloadEnv(await ControllerEnv.open('lodge-workload-', quiet));
   }
 
   private start(run: (ctx: ControllerContext) => Promise<void>): Running {
-    const abort = new AbortController();
-    setMaxListeners(0, abort.signal);
-    const informers = new InformerFactory(this.svc, quiet, abort.signal);
-    const done = run({ svc: this.svc, registry: this.svc.registry, informers, log: quiet, signal: abort.signal });
-    const handle: Running = {
-      stop: async () => {
-        this.running.delete(handle);
-        abort.abort();
-        await done;
-        await informers.stopped();
-      },
-    };
-    this.running.add(handle);
-    return handle;
+    return this.cp.start(run);
   }
 
   startReplicaSets(): Running {
@@ -120,11 +90,10 @@ export class WorkloadEnv {
     );
   }
 
-  async close(): Promise<void> {
-    for (const r of [...this.running]) await r.stop();
-    await this.store.close();
-    removeDir(this.dir);
+  close(): Promise<void> {
+    return this.cp.close();
   }
+
 }
 
 export function podTemplate(labels: Record<string, string>, image = 'busybox'): Record<string, unknown> {
@@ -135,18 +104,4 @@ export function isReadyPod(p: Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 }
 
-/** Poll until fn returns a value (no fixed sleeps: each turn is one short tick). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually };
