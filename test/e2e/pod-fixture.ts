@@ -63,10 +63,19 @@ export class PodFixture {
     await waitFor('pods gone', async () => (await api(l, 'GET', `/api/v1/namespaces/${this.namespace}/pods`)).json().items.length === 0, 30_000).catch(() => undefined);
   }
 
-  /** Last resort for what a failed test left on the host, by this fixture's pod uids. */
+  /**
+   * Last resort for what a failed test left on the host: this fixture's Pods
+   * by uid, and any Pod container whose bundle is under one of the data dirs
+   * (Pods a controller made, which the fixture never saw).
+   */
   sweepHost(dataDirs: string[]): void {
     const listed = spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
-    for (const uid of this.uids) {
+    const uids = new Set(this.uids);
+    for (const c of JSON.parse(spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-f', 'json'], { encoding: 'utf8' }).stdout || 'null') ?? []) {
+      const m = /^p-([0-9a-f-]{36})-/.exec((c as { id: string }).id);
+      if (m && dataDirs.some((d) => (c as { bundle: string }).bundle.startsWith(`${d}/`))) uids.add(m[1]!);
+    }
+    for (const uid of uids) {
       for (const id of listed.split('\n').filter((x) => x.startsWith(`p-${uid}-`))) spawnSync('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]);
       spawnSync('ip', ['netns', 'del', `lodge-${uid}`]);
       for (const d of podCgroups(uid)) removeCgroupTree(d);
