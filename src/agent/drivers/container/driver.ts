@@ -333,7 +333,10 @@ export class ContainerDriver implements InstanceDriver {
       const code = Number((await readText(p.exit))?.trim());
       if (Number.isInteger(code) && code >= 0) {
         out.exitCode = code;
-        out.finishedAt = await mtimeIso(p.exit);
+        // The exit file's mtime comes from the kernel's coarse clock (a tick behind Date.now()): a process that exits
+        // at once can look finished before it started. It cannot have: never report it so.
+        const finished = await mtimeIso(p.exit);
+        out.finishedAt = startedAt && finished && finished < startedAt ? startedAt : finished;
       }
       // The kernel's count is authoritative; conmon's marker also catches an
       // OOM event whose cgroup is gone. Either means the OOM killer acted here.
