@@ -35,6 +35,13 @@ export function fenceposts(d: DeploymentObject): { surge: number; unavailable: n
 export const specReplicas = (rs: Workload | undefined): number => rs?.spec?.replicas ?? 0;
 export const sumSpec = (list: Workload[]): number => list.reduce((n, rs) => n + specReplicas(rs), 0);
 /**
+ * Pods a set may still have: its size, or more while a scale-down has not
+ * happened yet (its status still counts them — e.g. its controller was down).
+ * Growing the new set into room those Pods still take would break maxSurge.
+ */
+const podsOf = (rs: Workload): number => Math.max(specReplicas(rs), rs.status?.replicas ?? 0);
+const sumPods = (list: Workload[]): number => list.reduce((n, rs) => n + podsOf(rs), 0);
+/**
  * Available Pods a set can be counted on for: its status, but never more
  * than its size. A set just scaled down still reports the Pods it is
  * deleting; counting them would let the next step take availability below
@@ -48,7 +55,7 @@ export function newReplicaSetSize(d: DeploymentObject, all: Workload[], newRS: W
   if (!isRolling(d)) return desired(d);
   const current = specReplicas(newRS);
   if (current >= desired(d)) return desired(d);
-  const room = desired(d) + fenceposts(d).surge - sumSpec(all);
+  const room = desired(d) + fenceposts(d).surge - sumPods(all);
   if (room <= 0) return current;
   return current + Math.min(room, desired(d) - current);
 }
