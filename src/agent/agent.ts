@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeClient } from '../client/index.js';
 import { ClientInformer, objectKey as cacheKey } from '../client/informer.js';
+import { SharedInformers } from '../client/shared-informers.js';
 import { PODS } from '../client/refs.js';
 import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import type { Logger } from '../util/log.js';
@@ -139,10 +140,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           clusterCidr: o.network?.clusterCidr ?? DEFAULT_CLUSTER_CIDR,
         });
   network?.start();
+  // One list and watch per kind for the components that follow the same ones (Service proxy, cluster DNS).
+  const informers = new SharedInformers(o.client, log, o.signal);
   // Service VIPs, NodePorts and Instance forwards (kube-proxy's job), in the same nft table once the node network is up.
-  if (network && o.network !== false) startServiceProxyWhenReady(() => network!.ready(), { client: o.client, nodeName, log, signal: o.signal, table: o.network?.natTable ?? DEFAULT_NAT_TABLE, bridge: o.network?.bridge ?? DEFAULT_BRIDGE });
+  if (network && o.network !== false) startServiceProxyWhenReady(() => network!.ready(), { client: o.client, informers, nodeName, log, signal: o.signal, table: o.network?.natTable ?? DEFAULT_NAT_TABLE, bridge: o.network?.bridge ?? DEFAULT_BRIDGE });
   // The cluster's names on the gateway's port 53, and the resolv.conf every workload gets.
-  const clusterDns = new ClusterDns({ client: o.client, nodeName, network, clusterDomain: o.dns?.clusterDomain, upstreams: o.dns?.upstreams, log, signal: o.signal });
+  const clusterDns = new ClusterDns({ client: o.client, informers, nodeName, network, clusterDomain: o.dns?.clusterDomain, upstreams: o.dns?.upstreams, log, signal: o.signal });
   const dnsRunning = clusterDns.run();
   // The user's Networks (bridges instances join besides the Pod network): made on this node as they are declared.
   const userNetworks = o.network === false ? undefined : new NodeNetworks({ dataDir: o.dataDir, natTable: o.network?.natTable ?? DEFAULT_NAT_TABLE, log });

@@ -5,45 +5,26 @@
 // failed test left (runc containers, netns, mounts, cgroups) is swept by the
 // pod uids this file created.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { api, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
-import { PodFixture, containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
+import { describe, test } from 'node:test';
+import { api, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
+import { containerIdOf, containerStatus, mountsMentioning, podCgroups, runcState } from './pod-fixture.js';
 
 const NODE = `lodge-e2e-${process.pid}`;
 const NS = 'default';
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-agent-'));
-let lodge: Lodge | undefined;
-const pods = new PodFixture(() => lodge, NS);
+const w = useWorkloadLodge('lodge-agent-', NODE, { podDefaults: {} });
+const { pods, dataDir } = w;
 const createPod = (name: string, spec: Record<string, unknown>): Promise<any> => pods.create(name, spec);
 const getPod = (name: string): Promise<any> => pods.get(name);
 const status = containerStatus;
 const cid = containerIdOf;
 
-function start(): Promise<Lodge> {
-  return startLodge({ dataDir, args: ['--node-name', NODE] });
-}
-
-before(async () => {
-  lodge = await start();
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await pods.deleteAll();
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    removeDir(dataDir);
-  }
-});
-
 describe('node agent', () => {
   test('registers its Node with a Ready condition, node info and a Lease', async () => {
     const node = await waitFor('node ready', async () => {
-      const r = await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`);
+      const r = await api(w.lodge, 'GET', `/api/v1/nodes/${NODE}`);
       const n = r.status === 200 ? r.json() : undefined;
       return n?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? n : undefined;
     });
@@ -57,7 +38,7 @@ describe('node agent', () => {
     assert.ok(Number(node.status.capacity.cpu) > 0);
     assert.equal(node.status.capacity.pods, '110');
     assert.deepEqual(node.status.addresses.map((a: any) => a.type).sort(), ['Hostname', 'InternalIP']);
-    const lease = await api(lodge!, 'GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`);
+    const lease = await api(w.lodge, 'GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE}`);
     assert.equal(lease.status, 200, lease.text);
     assert.equal(lease.json().spec.holderIdentity, NODE);
   });
@@ -110,11 +91,11 @@ describe('node agent', () => {
     const uid = sleeper.metadata.uid;
     const before = runcState(cid(uid));
     assert.equal(before?.status, 'running');
-    await lodge!.kill();
+    await w.lodge.kill();
     assert.equal(runcState(cid(uid))?.pid, before!.pid, 'the container outlives lodge');
-    lodge = await start();
+    await w.restart();
     // A status write after the restart shows the agent has looked at it again.
-    await waitFor('node heartbeat after restart', async () => (await api(lodge!, 'GET', `/api/v1/nodes/${NODE}`)).status === 200);
+    await waitFor('node heartbeat after restart', async () => (await api(w.lodge, 'GET', `/api/v1/nodes/${NODE}`)).status === 200);
     const pod = await waitFor('sleeper Running after restart', async () => {
       const p = await getPod('sleeper');
       return p?.status?.phase === 'Running' && status(p)?.state?.running ? p : undefined;
@@ -128,7 +109,7 @@ describe('node agent', () => {
 
   test('deleting a Pod stops it and leaves nothing on the host', async () => {
     const uid = sleeper.metadata.uid;
-    const r = await api(lodge!, 'DELETE', `/api/v1/namespaces/${NS}/pods/sleeper`);
+    const r = await api(w.lodge, 'DELETE', `/api/v1/namespaces/${NS}/pods/sleeper`);
     assert.equal(r.status, 202, r.text); // graceful: the agent stops it, then removes it
     await waitFor('sleeper gone', async () => (await getPod('sleeper')) === undefined, 60_000);
     assert.equal(runcState(cid(uid)), undefined);

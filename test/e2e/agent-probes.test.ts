@@ -7,38 +7,20 @@
 // agent writes), never for an amount of time. Pods are deleted through the
 // API in the end and whatever a failed test left is swept by uid.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { api, kubectl, removeDir, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
-import { PodFixture, containerIdOf, containerStatus, runcState } from './pod-fixture.js';
+import { describe, test } from 'node:test';
+import { api, kubectl, waitFor } from './harness.js';
+import { useWorkloadLodge } from './workload-lodge.js';
+import { containerIdOf, containerStatus, runcState } from './pod-fixture.js';
 
 const NODE = `lodge-probes-e2e-${process.pid}`;
 const NS = 'default';
-const dataDir = mkdtempSync(join(tmpdir(), 'lodge-probes-'));
-let lodge: Lodge | undefined;
 // Short grace periods: sh as PID 1 ignores SIGTERM, so every stop waits out its grace period.
-const pods = new PodFixture(() => lodge, NS, { terminationGracePeriodSeconds: 1 });
-
-const start = (): Promise<Lodge> => startLodge({ dataDir, args: ['--node-name', NODE] });
-
-before(async () => {
-  lodge = await start();
-});
-
-after(async () => {
-  try {
-    if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await pods.deleteAll();
-  } finally {
-    await shutdown(lodge, dataDir).catch(() => undefined);
-    pods.sweepHost([dataDir]);
-    removeDir(dataDir);
-  }
-});
+const w = useWorkloadLodge('lodge-probes-', NODE);
+const { pods, dataDir } = w;
 
 const exec = (pod: string, container: string, script: string): { code: number | null; stdout: string; stderr: string } =>
-  kubectl(lodge!, ['exec', pod, '-c', container, '--', 'sh', '-c', script]);
+  kubectl(w.lodge, ['exec', pod, '-c', container, '--', 'sh', '-c', script]);
 
 function execOk(pod: string, container: string, script: string): string {
   const r = exec(pod, container, script);
@@ -50,14 +32,14 @@ const condition = (pod: any, type: string): string | undefined => pod?.status?.c
 
 /** kubectl get pod's READY column, e.g. "0/1". */
 function readyColumn(name: string): string {
-  const r = kubectl(lodge!, ['get', 'pod', name, '--no-headers']);
+  const r = kubectl(w.lodge, ['get', 'pod', name, '--no-headers']);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim().split(/\s+/)[1]!;
 }
 
 /** The agent's "probe failed" log lines (its stand-in for Unhealthy events) for one container. */
 function probeFailures(container: string, probe: string): Array<{ message: string; pod: string }> {
-  return lodge!
+  return w.lodge
     .logs()
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -87,7 +69,7 @@ describe('probe validation', () => {
   for (const [what, probes, field] of bad) {
     test(`refused with 422: ${what}`, async () => {
       const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad-probe' }, spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '1'], ...probes }] } };
-      const r = await api(lodge!, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: JSON.stringify(body), contentType: 'application/json' });
+      const r = await api(w.lodge, 'POST', `/api/v1/namespaces/${NS}/pods`, { body: JSON.stringify(body), contentType: 'application/json' });
       assert.equal(r.status, 422, r.text);
       const causes = (r.json().details?.causes ?? []) as Array<{ field?: string }>;
       assert.ok(causes.some((c) => c.field === field), `no cause for ${field}: ${r.text}`);
@@ -148,7 +130,7 @@ describe('probes', () => {
     // The new run has a fresh root filesystem, with /tmp/healthy written again: it passes and stays.
     assert.equal(execOk('live', 'c', 'test -f /tmp/healthy && echo yes').trim(), 'yes');
     assert.ok(probeFailures('c', 'liveness').some((e) => e.pod === `${NS}/live`));
-    assert.match(lodge!.logs(), /Container c failed liveness probe, will be restarted/);
+    assert.match(w.lodge.logs(), /Container c failed liveness probe, will be restarted/);
   });
 
   test('startup gates liveness and readiness; once started, liveness runs and restarts the container', async () => {
@@ -226,8 +208,8 @@ describe('probes', () => {
     const live = (await pods.get('live'))!;
     const restarts = containerStatus(live).restartCount;
     const pid = runcState(containerIdOf(live.metadata.uid))!.pid;
-    await lodge!.kill();
-    lodge = await start();
+    await w.lodge.kill();
+    await w.restart();
     // The new agent's probes run: the readiness pod (left not ready) becomes ready when its probe passes.
     execOk('ready', 'c', 'touch /tmp/ready');
     await pods.waitFor('ready', 'Ready after restart', (p) => condition(p, 'Ready') === 'True', 60_000);

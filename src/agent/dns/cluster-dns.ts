@@ -8,7 +8,8 @@
 // the kube-dns Service's clusterIP as the API has it, never an assumed one.
 import type { Question } from 'dns-packet';
 import type { KubeClient, ResourceRef } from '../../client/index.js';
-import { ClientInformer, objectKey } from '../../client/informer.js';
+import { objectKey, type ClientInformer } from '../../client/informer.js';
+import type { SharedInformers } from '../../client/shared-informers.js';
 import { INSTANCES, PODS } from '../../client/refs.js';
 import type { Logger } from '../../util/log.js';
 import type { NodeNetwork } from '../node-network.js';
@@ -37,6 +38,8 @@ export interface ClusterDnsSource {
 
 export interface ClusterDnsOptions {
   client: KubeClient;
+  /** The agent's shared informers (Services and EndpointSlices are followed by the Service proxy too). */
+  informers: SharedInformers;
   nodeName: string;
   /** The node's bridge network: the server listens on its gateway. None: no server (workloads still get resolv.conf). */
   network?: NodeNetwork;
@@ -69,10 +72,10 @@ export class ClusterDns implements ClusterDnsSource {
   constructor(private readonly o: ClusterDnsOptions) {
     this.clusterDomain = (o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN).toLowerCase().replace(/\.$/, '');
     this.#log = o.log.child({ component: 'cluster-dns' });
-    this.#services = new ClientInformer(o.client, SERVICES, {}, this.#log);
-    this.#slices = new ClientInformer(o.client, ENDPOINT_SLICES, {}, this.#log);
-    this.#pods = new ClientInformer(o.client, PODS, {}, this.#log);
-    this.#instances = new ClientInformer(o.client, INSTANCES, {}, this.#log);
+    this.#services = o.informers.for(SERVICES);
+    this.#slices = o.informers.for(ENDPOINT_SLICES);
+    this.#pods = o.informers.for(PODS);
+    this.#instances = o.informers.for(INSTANCES);
     const changed = (): void => (this.#index = undefined);
     for (const inf of [this.#services, this.#slices, this.#pods, this.#instances]) inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
     // Someone changed or removed our slice: put it back.
@@ -85,8 +88,7 @@ export class ClusterDns implements ClusterDnsSource {
 
   /** Run until the signal: the informers, then the server on the gateway. */
   run(): Promise<void> {
-    const informers = [this.#services, this.#slices, this.#pods, this.#instances].map((i) => i.run(this.o.signal));
-    return Promise.all([...informers, this.#serve()]).then(() => undefined);
+    return Promise.all([this.o.informers.done(), this.#serve()]).then(() => undefined);
   }
 
   /** The resolver settings a workload gets now. */

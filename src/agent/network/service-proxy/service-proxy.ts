@@ -7,7 +7,7 @@
 // Rules stay in the kernel when the agent dies (traffic keeps flowing); a
 // restarted proxy reads them back and changes only what differs.
 import type { KubeClient } from '../../../client/index.js';
-import { ClientInformer } from '../../../client/informer.js';
+import type { SharedInformers } from '../../../client/shared-informers.js';
 import { INSTANCES } from '../../../client/refs.js';
 import type { Logger } from '../../../util/log.js';
 import { enableHairpin } from './bridge-hairpin.js';
@@ -25,6 +25,8 @@ export interface ServiceProxyOptions {
   bridge: string;
   log: Logger;
   signal: AbortSignal;
+  /** The agent's shared informers (Services and EndpointSlices are followed by the cluster DNS too). */
+  informers: SharedInformers;
   /** How long to gather changes before applying them (default 5 ms). */
   debounceMs?: number;
 }
@@ -46,9 +48,9 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   // Ports get hairpin mode where they are made (veth.ts, tap.ts); this once-per-start sweep covers ports made by an
   // older Lodge whose workloads are not re-attached (a few sysfs reads). A failure only costs hairpin for those.
   await enableHairpin(o.bridge).catch((e: Error) => log.warn('bridge ports not all in hairpin mode', { error: e.message }));
-  const services = new ClientInformer(o.client, SERVICES, {}, log);
-  const slices = new ClientInformer(o.client, ENDPOINT_SLICES, {}, log);
-  const instances = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
+  const services = o.informers.for(SERVICES);
+  const slices = o.informers.for(ENDPOINT_SLICES);
+  const instances = o.informers.for(INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` });
   const debounce = o.debounceMs ?? DEFAULT_DEBOUNCE_MS;
 
   let timer: NodeJS.Timeout | undefined;
@@ -107,13 +109,12 @@ export async function startServiceProxy(o: ServiceProxyOptions): Promise<Service
   for (const inf of [services, slices, instances]) inf.addHandlers({ onAdd: () => schedule(), onUpdate: () => schedule(), onDelete: () => schedule() });
   o.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
 
-  const informersDone = Promise.all([services.run(o.signal), slices.run(o.signal), instances.run(o.signal)]);
   void Promise.all([services.hasSynced, slices.hasSynced, instances.hasSynced]).then(() => {
     ready = true;
     void syncNow();
   });
   log.info('service proxy started', { node: o.nodeName, bridge: o.bridge });
-  return { synced, done: informersDone.then(() => undefined) };
+  return { synced, done: o.informers.done() };
 }
 
 /**
