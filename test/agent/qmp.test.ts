@@ -22,7 +22,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -540,7 +540,7 @@ test('get -w prints the list, then changes as they happen, until killed', async 
       /** SIGTERM by PID, and wait for it to exit. */
       async kill(): Promise<void> {
         if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-        process.kill(child.pid, 'SIGTERM');
+        child.kill('SIGTERM'); // not process.kill: no ESRCH if it just exited
         await exited;
       },
     };
@@ -615,7 +615,7 @@ test('delete: waits until the object is gone (--wait), or not (--wait=false), an
     assert.equal(err, '');
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid!, 'SIGTERM');
+      child.kill('SIGTERM');
       await exited;
     }
   }

@@ -49,7 +49,7 @@ before(async () => {
 after(async () => {
   try {
     for (const c of children) await c.stop();
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null && p.pid) process.kill(p.pid, 'SIGKILL');
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     if (lodge && lodge.proc.exitCode === null && lodge.proc.signalCode === null) await pods.deleteAll();
   } finally {
     await shutdown(lodge, dataDir).catch(() => undefined);

@@ -74,7 +74,7 @@ after(async () => {
       await pods.deleteAll();
     }
   } finally {
-    for (const p of agents) if (p.exitCode === null && p.signalCode === null && p.pid) process.kill(p.pid, 'SIGKILL');
+    for (const p of agents) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await shutdown(lodge, dataDir).catch(() => undefined);
     pods.sweepHost([dataDir, agentDir]);
     removeDir(agentDir);

@@ -41,7 +41,7 @@ after(async () => {
   try {
     if (lodge && agent?.exitCode === null) await instances.deleteAll();
   } finally {
-    if (agent?.pid && agent.exitCode === null && agent.signalCode === null) process.kill(agent.pid, 'SIGTERM');
+    if (agent && agent.exitCode === null && agent.signalCode === null) agent.kill('SIGTERM');
     await agentExited;
     await shutdown(lodge, dataDir).catch(() => undefined);
     instances.sweepHost([dataDir, agentDir]);

@@ -88,7 +88,8 @@ function lodgeForward(args: string[]): { proc: ChildProcess; out: () => string; 
   const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   forwarders.push({
     stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null && proc.pid) process.kill(proc.pid, 'SIGTERM');
+      // ChildProcess.kill, not process.kill: the child may be gone before node noticed (ESRCH).
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
     },
   });
