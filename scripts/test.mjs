@@ -26,5 +26,5 @@ if (!files.length) {
   process.stderr.write('test: no test files found\n');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit', cwd: root });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=3', '--test-timeout=300000', ...files], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);
