@@ -171,9 +171,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     dns: clusterDns,
   });
 
-  // The Pods bound to this node, and (until there is a scheduler) the unbound ones it binds to itself.
+  // The Pods bound to this node (by the scheduler, through pods/binding).
   const informer = new ClientInformer(o.client, PODS, { fieldSelector: `spec.nodeName=${nodeName}` }, log);
-  const unbound = new ClientInformer(o.client, PODS, { fieldSelector: 'spec.nodeName=' }, log);
   /** Pods this agent has run, by key, so a Pod gone from the API is torn down by uid. */
   const uidOf = new Map<string, string>();
   const keyOf = new Map<string, string>();
@@ -182,9 +181,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onUpdate: (_o, p) => queue.add(cacheKey(p)),
     onDelete: (p) => queue.add(cacheKey(p)),
   });
-  const bindQueue = new WorkQueue();
-  unbound.addHandlers({ onAdd: (p) => bindQueue.add(cacheKey(p)), onUpdate: (_o, p) => bindQueue.add(cacheKey(p)) });
-  const informersDone = [informer.run(o.signal), unbound.run(o.signal)];
+  const informersDone = [informer.run(o.signal)];
   await informer.hasSynced;
   imageController = new ImageController({ client: o.client, nodeName, images, log, pods: () => informer.list(), vmImages, dataDir: o.dataDir });
   const imagesRunning = await imageController.start(o.signal);
@@ -280,17 +277,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     removeVmExec?.();
     void nodeServer?.close();
     queue.stop();
-    bindQueue.stop();
     exits?.close();
     clearInterval(resync);
   });
-  const bind = async (key: string): Promise<void> => {
-    const pod = unbound.cache.get(key);
-    if (pod && !pod.spec?.nodeName && !pod.metadata.deletionTimestamp) await worker.bind(pod);
-  };
   const done = Promise.all([
     queue.run(sync, (key, err) => log.warn('pod sync failed', { pod: key, error: (err as Error).message }), 8),
-    bindQueue.run(bind, (key, err) => log.warn('pod bind failed', { pod: key, error: (err as Error).message }), 2),
     registration.run(o.signal),
     ...informersDone,
     imagesRunning.done,

@@ -1,5 +1,6 @@
 // `lodge up`: run the single-host control plane in the foreground until
 // SIGTERM or SIGINT.
+import { parseDuration } from './duration.js';
 import { CONTROLLER_NAMES, enabledControllers } from '../up/controller-set.js';
 import type { Command } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, startControlPlane } from '../up/control-plane.js';
@@ -29,8 +30,13 @@ export function registerUp(program: Command): void {
     .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
     .option('--cluster-domain <domain>', 'DNS domain of Services and Pods (<svc>.<ns>.svc.<domain>)', DEFAULT_CLUSTER_DOMAIN)
     .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)")
+    .option('--no-scheduler', 'do not run the scheduler (Pods and Instances stay unbound unless another control plane schedules them)')
+    .option('--no-leader-elect', 'act without holding the controllers\' and scheduler\'s Leases (only when no other control plane shares the store)')
+    .option('--leader-elect-lease-duration <duration>', 'how long a standby control plane waits after the last renewal of a Lease before it takes over', '15s')
+    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps acting when it cannot renew its Lease', '10s')
+    .option('--leader-elect-retry-period <duration>', 'how often Leases are renewed, or tried for', '2s')
     .option('--controllers <list>', `controllers to run, as kube-controller-manager's flag: * for all, -NAME to leave one out (${CONTROLLER_NAMES.join(', ')})`, '*')
-    .action(async (opts: { controllers: string; clusterDomain: string; dnsUpstream?: string; clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
+    .action(async (opts: { scheduler: boolean; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string; controllers: string; clusterDomain: string; dnsUpstream?: string; clusterCidr: string; bridge: string; natTable: string; serviceCidr: string; serviceNodePortRange: string; dataDir: string; listen: string; compactInterval: string; agent: boolean; nodeName?: string; nodeMonitorGracePeriod: string; podPidsLimit: string }) => {
       const log = createLogger({ component: 'lodge' });
       let plane;
       try {
@@ -43,6 +49,19 @@ export function registerUp(program: Command): void {
         const dns = parseDnsFlags(opts.clusterDomain, opts.dnsUpstream);
         const controllers = [opts.controllers];
         enabledControllers(controllers);
+        const leaseMs = (flag: string, v: string): number => {
+          const ms = parseDuration(v);
+          if (ms <= 0) throw new Error(`${flag} must be a positive duration`);
+          return ms;
+        };
+        const leaderElection = opts.leaderElect
+          ? {
+              leaseDurationMs: leaseMs('--leader-elect-lease-duration', opts.leaderElectLeaseDuration),
+              renewDeadlineMs: leaseMs('--leader-elect-renew-deadline', opts.leaderElectRenewDeadline),
+              retryPeriodMs: leaseMs('--leader-elect-retry-period', opts.leaderElectRetryPeriod),
+            }
+          : (false as const);
+        if (leaderElection && leaderElection.renewDeadlineMs >= leaderElection.leaseDurationMs) throw new Error('--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration');
         plane = await startControlPlane({
           dataDir: opts.dataDir,
           listen: opts.listen,
@@ -58,6 +77,8 @@ export function registerUp(program: Command): void {
           network: { bridge: opts.bridge, natTable: opts.natTable },
           dns,
           controllers,
+          scheduler: opts.scheduler,
+          leaderElection,
         });
       } catch (e) {
         process.stderr.write(`lodge: cannot start: ${(e as Error).message}\n`);

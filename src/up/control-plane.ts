@@ -25,6 +25,8 @@ import { runReplicaSetController } from '../controllers/replicaset-controller.js
 import { runDeploymentController } from '../controllers/deployment-controller.js';
 import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
+import { LeaderElector, leaderIdentity, type LeaderElectionTiming } from '../controllers/runtime/leader-election.js';
+import { runScheduler } from '../scheduler/scheduler.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { NodeExecRegistry } from '../agent/exec/node-exec.js';
@@ -65,6 +67,10 @@ export interface UpOptions {
   podPidsLimit?: number;
   /** How long a node's Lease may go unrenewed before it is Unknown and tainted unreachable (default 40 s). */
   nodeMonitorGraceMs?: number;
+  /** Run the scheduler (default true). */
+  scheduler?: boolean;
+  /** Leader election of the controllers and the scheduler through Leases (default on, Kubernetes' timing); false: act without a Lease. */
+  leaderElection?: Partial<LeaderElectionTiming> | false;
   /** Which controllers run (kube-controller-manager's --controllers): default all ("*"). */
   controllers?: string[];
   /** Range Service cluster IPs come from (default 10.96.0.0/12, as Kubernetes). */
@@ -156,26 +162,46 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   }
 
   const abort = new AbortController();
-  // Every informer and controller listens on this one signal.
+  // Every informer and controller listens on this one signal (or on a leadership term's, below).
   setMaxListeners(0, abort.signal);
-  const informers = new InformerFactory(service, o.log, abort.signal);
-  const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal: abort.signal };
   allocator.runRepairLoop(abort.signal);
-  const start: Record<ControllerName, () => Promise<void>> = {
-    endpoints: () => runEndpointsController(ctx),
-    endpointslice: () => runEndpointSliceController(ctx),
-    namespace: () => runNamespaceController(ctx),
-    garbagecollector: () => runGarbageCollector(ctx),
-    nodelifecycle: () => runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }),
-    nodeipam: () => runNodeIpamController(ctx, { clusterCIDR }),
-    'snapshot-schedule': () => runSnapshotScheduleController(ctx),
-    replicaset: () => runReplicaSetController(ctx),
-    deployment: () => runDeploymentController(ctx),
-    job: () => runJobController(ctx),
-    cronjob: () => runCronJobController(ctx),
-    resourcequota: () => runResourceQuotaController(ctx, quota),
+  const enabled = [...enabledControllers(o.controllers)];
+  /** The controllers, on their own informers, until `signal` aborts (the process stops, or leadership is lost). */
+  const runControllers = async (signal: AbortSignal): Promise<void> => {
+    setMaxListeners(0, signal);
+    const informers = new InformerFactory(service, o.log, signal);
+    const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal };
+    const start: Record<ControllerName, () => Promise<void>> = {
+      endpoints: () => runEndpointsController(ctx),
+      endpointslice: () => runEndpointSliceController(ctx),
+      namespace: () => runNamespaceController(ctx),
+      garbagecollector: () => runGarbageCollector(ctx),
+      nodelifecycle: () => runNodeLifecycleController(ctx, { graceMs: o.nodeMonitorGraceMs }),
+      nodeipam: () => runNodeIpamController(ctx, { clusterCIDR }),
+      'snapshot-schedule': () => runSnapshotScheduleController(ctx),
+      replicaset: () => runReplicaSetController(ctx),
+      deployment: () => runDeploymentController(ctx),
+      job: () => runJobController(ctx),
+      cronjob: () => runCronJobController(ctx),
+      resourcequota: () => runResourceQuotaController(ctx, quota),
+    };
+    await Promise.allSettled(enabled.map((name) => start[name]()));
+    await informers.stopped();
   };
-  const controllers = [...enabledControllers(o.controllers)].map((name) => start[name]());
+  const runSchedulerTerm = async (signal: AbortSignal): Promise<void> => {
+    setMaxListeners(0, signal);
+    const informers = new InformerFactory(service, o.log, signal);
+    await runScheduler({ svc: service, registry, informers, log: o.log, signal }).catch((e: Error) => o.log.error('scheduler failed', { error: e.message }));
+    await informers.stopped();
+  };
+  // Controllers and the scheduler act only while this process holds their Lease (kube-system/lodge-controller-manager,
+  // kube-system/lodge-scheduler): several control planes may share one store, and one of each acts.
+  const leaderElect = o.leaderElection !== false;
+  const identity = leaderIdentity();
+  const elected = (name: string, run: (signal: AbortSignal) => Promise<void>): Promise<void> =>
+    leaderElect ? new LeaderElector({ svc: service, log: o.log, name, identity, timing: o.leaderElection || undefined }).run(abort.signal, run) : run(abort.signal);
+  const controllers = [elected('lodge-controller-manager', runControllers)];
+  if (o.scheduler !== false) controllers.push(elected('lodge-scheduler', runSchedulerTerm));
   validator.warmUp(registry.kinds);
   const compactor = startCompactor(store, o.log, o.compactIntervalMs);
   let agent: Agent | undefined;
@@ -191,7 +217,6 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       await agentClient?.close();
       await server.close();
       await Promise.allSettled(controllers);
-      await informers.stopped();
       await store.close();
       throw new Error(`node agent: ${(e as Error).message}`);
     }
@@ -209,7 +234,6 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       await agentClient?.close();
       await server.close();
       await Promise.allSettled(controllers);
-      await informers.stopped();
       await store.close();
     },
   };

@@ -1,6 +1,6 @@
 // The node agent's Instance controller: watches the Instances bound to this
-// node (status.nodeName) and, until there is a scheduler, binds the unbound
-// ones that may run here; runs each through InstanceSync on a work queue;
+// node (status.nodeName, set by the scheduler through instances/binding);
+// runs each through InstanceSync on a work queue;
 // looks again when a workload exits (conmon's exit files) and on a resync.
 // At start it re-adopts: workloads of Instances still bound here are synced
 // as they are (never duplicated), those of Instances gone are removed.
@@ -44,7 +44,6 @@ export interface InstanceControllerOptions {
 export async function startInstanceController(o: InstanceControllerOptions, signal: AbortSignal): Promise<{ done: Promise<void>; disks: InstanceDisks }> {
   const log = o.log.child({ component: 'instances' });
   const queue = new WorkQueue();
-  const bindQueue = new WorkQueue();
   const mine = new ClientInformer(o.client, INSTANCES, { fieldSelector: `status.nodeName=${o.nodeName}` }, log);
   // Snapshots of every instance: an agent acts on those of the instances bound to it.
   const snapshots = new ClientInformer(o.client, SNAPSHOTS, {}, log);
@@ -72,7 +71,6 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     disks,
     networking: o.networking,
   });
-  const unbound = new ClientInformer(o.client, INSTANCES, { fieldSelector: 'status.nodeName=' }, log);
   /** uid by key of what this agent runs, so an Instance gone from the API is torn down by uid. */
   const uidOf = new Map<string, string>();
   const keyOf = new Map<string, string>();
@@ -88,8 +86,7 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     if (name) queue.add(`${s.metadata.namespace}/${name}`);
   };
   snapshots.addHandlers({ onAdd: ofSnapshot, onUpdate: (_o, s) => ofSnapshot(s), onDelete: ofSnapshot });
-  unbound.addHandlers({ onAdd: (i) => bindQueue.add(objectKey(i)), onUpdate: (_o, i) => bindQueue.add(objectKey(i)) });
-  const informersDone = [mine.run(signal), unbound.run(signal), snapshots.run(signal)];
+  const informersDone = [mine.run(signal), snapshots.run(signal)];
   await Promise.all([mine.hasSynced, snapshots.hasSynced]);
 
   // Re-adopt: what runs for an Instance still bound here is synced as it is; the rest goes.
@@ -127,21 +124,6 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     }
   };
 
-  /** Bind an unbound Instance to this node when it may run here (spec.nodeName unset or this node). */
-  const bind = async (key: string): Promise<void> => {
-    const i = unbound.cache.get(key) as Instance | undefined;
-    if (!i || i.status?.nodeName || i.metadata.deletionTimestamp) return;
-    if (i.spec?.nodeName && i.spec.nodeName !== o.nodeName) return;
-    // The status subresource with the version read: of two agents binding at once, one wins (409 for the other).
-    const status = buildStatus(i, o.nodeName, { phase: 'Scheduled', restartCount: 0 });
-    try {
-      await o.client.update(INSTANCES, { ...i, status } as KubeObject, { fieldManager: MANAGER, subresource: 'status' });
-      log.info('instance bound', { instance: key, node: o.nodeName });
-    } catch (e) {
-      if (!hasStatus(e, 404, 409)) throw e;
-    }
-  };
-
   let exits: FSWatcher | undefined;
   if (o.exitsDir) {
     try {
@@ -161,13 +143,11 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
   resync.unref();
   signal.addEventListener('abort', () => {
     queue.stop();
-    bindQueue.stop();
     exits?.close();
     clearInterval(resync);
   });
   const done = Promise.all([
     queue.run(run, (key, err) => log.warn('instance sync failed', { instance: key, error: (err as Error).message }), 4),
-    bindQueue.run(bind, (key, err) => log.warn('instance bind failed', { instance: key, error: (err as Error).message }), 1),
     ...informersDone,
   ]).then(() => undefined);
   log.info('instance controller started', { node: o.nodeName });

@@ -18,7 +18,7 @@ import { managedFieldsForWrite, type PatchType, applyPatch } from './patching.js
 
 export interface WriteContext {
   /** A write made through a subresource that edits the main object (scale): recorded as such in managedFields. */
-  viaSubresource?: 'scale';
+  viaSubresource?: 'scale' | 'binding';
   /** Field manager for managedFields (fieldManager param, else from the user agent). */
   manager: string;
   fieldValidation: FieldValidation;
@@ -392,7 +392,8 @@ export class ResourceService {
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: (incoming.spec?.finalizers as unknown[]) ?? [] } };
     } else {
       next = { ...incoming, metadata: { ...incoming.metadata } };
-      if (rt.statusSubresource) {
+      // A binding is the server's own write of spec and status together (nodeName and the Scheduled condition).
+      if (rt.statusSubresource && ctx.viaSubresource !== 'binding') {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
       }
@@ -465,6 +466,27 @@ export class ResourceService {
       },
       { retry: !pinned, dryRun: ctx.dryRun },
     );
+  }
+
+  /**
+   * A write the server makes for a subresource that changes spec and status
+   * together (pods/binding, instances/binding): `change` gets the stored
+   * object and returns the next one, or throws an ApiError to refuse. Retried
+   * on conflicts; admission runs as for any update.
+   */
+  async rewrite(rt: ResourceType, ns: string | undefined, name: string, change: (current: KubeObject) => KubeObject, ctx: WriteContext): Promise<Stored> {
+    const { stored } = await this.guaranteedUpdate(
+      rt,
+      ns,
+      name,
+      async (current) => {
+        if (!current) throw notFound(rt, name);
+        const next = change(structuredClone(current.obj));
+        return this.prepareUpdate(rt, current.obj, next, ctx, undefined);
+      },
+      { retry: true, dryRun: ctx.dryRun },
+    );
+    return stored;
   }
 
   async patch(

@@ -1,0 +1,221 @@
+// The scheduler: places Pods and Instances on nodes. Informers feed the
+// cache (nodes, what runs where) and the queue (what waits); one loop takes
+// a workload, decides (schedule-one.ts), assumes the placement in the cache
+// and binds through the binding subresource in the background, so the next
+// decision does not wait for the write. A workload that fits nowhere keeps
+// waiting, with a PodScheduled=False (or Scheduled=False) condition and a
+// FailedScheduling event saying why, per node.
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import type { Pod } from '../apis/core/v1/types.js';
+import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
+import type { KubeObject, ResourceType } from '../apis/types.js';
+import { bind } from '../api/binding/binding.js';
+import { rfc3339 } from '../api/resources/clock.js';
+import { ApiError } from '../api/status.js';
+import { controllerWrite, type ControllerContext } from '../controllers/runtime/informer-factory.js';
+import type { Informer } from '../controllers/runtime/informer.js';
+import { SchedulerCache } from './cache.js';
+import { fitErrorMessage } from './fit-error.js';
+import { defaultProfile, type Profile } from './profile.js';
+import { SchedulingQueue } from './queue.js';
+import { scheduleOne } from './schedule-one.js';
+import { boundNode, DEFAULT_SCHEDULER, holdsResources, instanceWorkload, podWorkload, workloadKey, type Workload, type WorkloadKind } from './workload.js';
+
+export const SCHEDULER_NAME = 'lodge-scheduler';
+
+/** Where the scheduler reports what it did (an event recorder). */
+export interface SchedulerEvents {
+  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface SchedulerOptions {
+  events?: SchedulerEvents;
+  profile?: Profile;
+  /** Bindings in flight at once (default 64). */
+  parallelBinds?: number;
+}
+
+type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: string | null };
+
+interface Kind {
+  kind: WorkloadKind;
+  rt: ResourceType;
+  informer: Informer;
+  workload(obj: KubeObject): Workload;
+}
+
+export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions = {}): Promise<void> {
+  const log = ctx.log.child({ component: 'scheduler' });
+  const profile = o.profile ?? defaultProfile;
+  const parallel = o.parallelBinds ?? 64;
+  const write = controllerWrite(SCHEDULER_NAME);
+  const cache = new SchedulerCache();
+  const queue = new SchedulingQueue();
+  const nodeType = ctx.registry.resource('', 'v1', 'nodes')!;
+  const nsType = ctx.registry.resource('', 'v1', 'namespaces')!;
+  const podType = ctx.registry.resource('', 'v1', 'pods')!;
+  const instanceType = ctx.registry.resource('lodge.dev', 'v1alpha1', 'instances');
+  const kinds: Kind[] = [{ kind: 'Pod', rt: podType, informer: ctx.informers.for(podType), workload: (p) => podWorkload(p as Pod) }];
+  if (instanceType) kinds.push({ kind: 'Instance', rt: instanceType, informer: ctx.informers.for(instanceType), workload: (i) => instanceWorkload(i as Instance) });
+  const byKind = new Map(kinds.map((k) => [k.kind, k]));
+  const nodes = ctx.informers.for(nodeType);
+  const namespaces = ctx.informers.for(nsType);
+
+  /** Does this object wait for this scheduler? */
+  const waits = (k: Kind, obj: KubeObject): boolean => {
+    if (obj.metadata.deletionTimestamp || boundNode(k.kind, obj)) return false;
+    if (k.kind === 'Pod') {
+      const spec = (obj.spec ?? {}) as Pod['spec'] & object;
+      if ((spec.schedulerName || DEFAULT_SCHEDULER) !== DEFAULT_SCHEDULER) return false;
+      if (spec.schedulingGates?.length) return false;
+      if (['Succeeded', 'Failed'].includes(String(obj.status?.phase ?? ''))) return false;
+    }
+    return true;
+  };
+
+  /** uids whose binding is in flight: their cache placement is an assumption the watch has not confirmed yet. */
+  const assumedKeys = new Set<string>();
+  const observe = (k: Kind, obj: KubeObject): void => {
+    const node = boundNode(k.kind, obj);
+    const uid = String(obj.metadata.uid);
+    if (node) {
+      if (holdsResources(k.kind, obj)) cache.bound(k.workload(obj), node);
+      else if (cache.isPlaced(uid)) {
+        // Finished: what it held is free for the waiting.
+        cache.released(uid);
+        queue.moveAllToActive();
+      }
+    } else if (!assumedKeys.has(uid)) cache.released(uid);
+    if (waits(k, obj)) queue.add(workloadKey(k.kind, obj.metadata.namespace, String(obj.metadata.name)));
+  };
+
+  for (const k of kinds) {
+    k.informer.addHandlers({
+      onAdd: (obj) => observe(k, obj),
+      onUpdate: (_old, obj) => observe(k, obj),
+      onDelete: (obj) => {
+        const uid = String(obj.metadata.uid);
+        cache.released(uid);
+        queue.done(workloadKey(k.kind, obj.metadata.namespace, String(obj.metadata.name)));
+        queue.moveAllToActive();
+      },
+    });
+  }
+  const schedulingFields = (n: KubeObject): string =>
+    JSON.stringify([n.metadata.labels, (n.spec as { taints?: unknown })?.taints, (n.spec as { unschedulable?: unknown })?.unschedulable, (n.status as { allocatable?: unknown })?.allocatable, (n.status as { images?: unknown })?.images]);
+  nodes.addHandlers({
+    onAdd: (n) => {
+      cache.upsertNode(n);
+      queue.moveAllToActive();
+    },
+    onUpdate: (old, n) => {
+      cache.upsertNode(n);
+      // Heartbeats change nodes every few seconds; only what scheduling reads wakes the waiting.
+      if (schedulingFields(old) !== schedulingFields(n)) queue.moveAllToActive();
+    },
+    onDelete: (n) => cache.removeNode(String(n.metadata.name)),
+  });
+  namespaces.addHandlers({
+    onAdd: (ns) => cache.namespaceLabels.set(String(ns.metadata.name), ns.metadata.labels ?? {}),
+    onUpdate: (_o, ns) => cache.namespaceLabels.set(String(ns.metadata.name), ns.metadata.labels ?? {}),
+    onDelete: (ns) => cache.namespaceLabels.delete(String(ns.metadata.name)),
+  });
+  await ctx.informers.waitForSync();
+  ctx.signal.addEventListener('abort', () => queue.stop());
+  log.info('scheduler started', { nodes: cache.nodes.size });
+
+  const lookup = (key: string): { k: Kind; obj: KubeObject } | undefined => {
+    const colon = key.indexOf(':');
+    const k = byKind.get(key.slice(0, colon) as WorkloadKind);
+    const obj = k?.informer.cache.get(key.slice(colon + 1));
+    return k && obj ? { k, obj } : undefined;
+  };
+
+  /** Conditions already reported as unschedulable, so an unchanged reason is not written again. */
+  const reported = new Map<string, string>();
+  const reportUnschedulable = async (k: Kind, obj: KubeObject, message: string): Promise<void> => {
+    o.events?.event(obj, 'Warning', 'FailedScheduling', message);
+    const uid = String(obj.metadata.uid);
+    if (reported.get(uid) === message) return;
+    const status = (obj.status ?? {}) as { conditions?: Condition[]; phase?: string };
+    const type = k.kind === 'Pod' ? 'PodScheduled' : 'Scheduled';
+    const was = status.conditions?.find((c) => c.type === type);
+    if (was?.status === 'False' && was.reason === 'Unschedulable' && was.message === message) {
+      reported.set(uid, message);
+      return;
+    }
+    const cond: Condition = { type, status: 'False', reason: 'Unschedulable', message, lastTransitionTime: was?.status === 'False' && was.lastTransitionTime ? was.lastTransitionTime : rfc3339() };
+    if (k.kind === 'Pod') cond.lastProbeTime = null;
+    const next: KubeObject = { ...obj, status: { ...status, phase: status.phase ?? 'Pending', conditions: [...(status.conditions ?? []).filter((c) => c.type !== type), cond] } };
+    try {
+      await ctx.svc.update(k.rt, obj.metadata.namespace, String(obj.metadata.name), next, write, 'status');
+      reported.set(uid, message);
+    } catch (e) {
+      // Changed or gone meanwhile: the next attempt reports again.
+      if (!(e instanceof ApiError && (e.code === 409 || e.code === 404))) log.warn('cannot record unschedulable', { workload: `${obj.metadata.namespace}/${String(obj.metadata.name)}`, error: (e as Error).message });
+    }
+  };
+
+  let inFlight = 0;
+  const slotFreed: Array<() => void> = [];
+  const bindings = new Set<Promise<void>>();
+  const bindInBackground = (k: Kind, obj: KubeObject, w: Workload, node: string, key: string): void => {
+    inFlight++;
+    assumedKeys.add(w.uid);
+    const p = (async () => {
+      try {
+        await bind(ctx.svc, k.rt, obj.metadata.namespace, { name: w.name, uid: w.uid, nodeName: node }, write);
+        queue.done(key);
+        reported.delete(w.uid);
+        o.events?.event(obj, 'Normal', 'Scheduled', `Successfully assigned ${w.namespace}/${w.name} to ${node}`);
+      } catch (e) {
+        cache.forget(w.uid);
+        const code = e instanceof ApiError ? e.code : 0;
+        // Gone, or bound by someone else: nothing to retry. Anything else: again after a back-off.
+        if (code === 404 || code === 409) queue.done(key);
+        else {
+          log.warn('binding failed', { workload: `${w.namespace}/${w.name}`, node, error: (e as Error).message });
+          queue.retry(key);
+        }
+      } finally {
+        assumedKeys.delete(w.uid);
+        inFlight--;
+        slotFreed.shift()?.();
+      }
+    })();
+    bindings.add(p);
+    void p.finally(() => bindings.delete(p));
+  };
+
+  let start = 0;
+  let sinceYield = 0;
+  for (;;) {
+    const key = await queue.pop();
+    if (key === undefined) break;
+    const found = lookup(key);
+    if (!found || !waits(found.k, found.obj)) {
+      queue.done(key);
+      continue;
+    }
+    const { k, obj } = found;
+    const w = k.workload(obj);
+    if (cache.isPlaced(w.uid)) continue; // its binding is in flight
+    const d = scheduleOne(w, cache, profile, start);
+    start = d.totalNodes ? (start + d.evaluated) % d.totalNodes : 0;
+    if (!d.node) {
+      queue.addUnschedulable(key);
+      void reportUnschedulable(k, obj, fitErrorMessage(d.totalNodes, d.reasons));
+      continue;
+    }
+    cache.assume(w, d.node);
+    while (inFlight >= parallel && !ctx.signal.aborted) await new Promise<void>((r) => slotFreed.push(r));
+    bindInBackground(k, obj, w, d.node, key);
+    // Let watch events and bindings' completions in between decisions.
+    if (++sinceYield >= 32) {
+      sinceYield = 0;
+      await yieldToEvents();
+    }
+  }
+  await Promise.allSettled([...bindings]);
+  log.info('scheduler stopped');
+}
