@@ -103,6 +103,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   const host = await probeHost(driver.runcPath);
   const registration = new NodeRegistration(o.client, nodeName, host, log, o.leaseDurationSeconds, o.nodeServer?.host);
+  registration.images = async () => (await images.list()).map((r) => ({ names: [r.name, `${r.name}@${r.digest}`], sizeBytes: r.size }));
   // One VM image store for the image controller (Image status, lodge image build) and the instances (first launch).
   const vmImages = host.accelerator === 'none' ? undefined : await VmImages.open(join(o.dataDir, 'images'));
   const fileLogs = new FileNodeLogs(sandboxes.podsDir);

@@ -20,6 +20,15 @@ function microTime(ms = Date.now()): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** One entry of Node status.images. */
+export interface NodeImage {
+  names: string[];
+  sizeBytes: number;
+}
+
+/** The kubelet reports at most this many images, largest first (--node-status-max-images). */
+const MAX_IMAGES = 50;
+
 /** Where the node server listens, published on the Node for the API server. */
 export interface NodeServerEndpoint {
   port: number;
@@ -29,6 +38,8 @@ export interface NodeServerEndpoint {
 export class NodeRegistration {
   /** Set before register() when this agent runs a node server. */
   endpoint: NodeServerEndpoint | undefined;
+  /** The images this node holds, reported in status.images (the scheduler prefers nodes that have a workload's image). */
+  images: (() => Promise<NodeImage[]>) | undefined;
   private uid: string | undefined;
   private readyTransition: string | undefined;
 
@@ -131,10 +142,22 @@ export class NodeRegistration {
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: this.endpoint?.port ?? 0 } },
       nodeInfo: this.host.nodeInfo,
+      ...(await this.reportedImages()),
     };
     const obj: KubeObject = { ...current, metadata: { ...current.metadata }, status };
     delete obj.metadata.resourceVersion;
     await this.client.update(NODES, obj, { fieldManager: MANAGER, subresource: 'status' });
+  }
+
+  private async reportedImages(): Promise<{ images?: NodeImage[] }> {
+    if (!this.images) return {};
+    try {
+      const list = await this.images();
+      return list.length ? { images: [...list].sort((a, b) => b.sizeBytes - a.sizeBytes).slice(0, MAX_IMAGES) } : {};
+    } catch (e) {
+      this.log.warn('cannot list images for the node status', { error: (e as Error).message });
+      return {};
+    }
   }
 
   private async renewLease(): Promise<void> {
