@@ -239,7 +239,8 @@ describe('SPDY connection', () => {
     s.on('error', () => undefined);
     const peer = await next();
     peer.pause();
-    const payload = Buffer.alloc(64 * DEFAULT_WINDOW, 1);
+    // More than the kernel can hold in both sockets' buffers (tcp_rmem may autotune to 32 MiB, tcp_wmem to 4 MiB), so the writer must wait.
+    const payload = Buffer.alloc(768 * DEFAULT_WINDOW, 1);
     let written = false;
     s.write(payload, () => (written = true));
     await until('the server to stop reading', () => peer.readableLength > 2 * DEFAULT_WINDOW);
