@@ -34,6 +34,8 @@ export interface FilterPlugin {
 export interface ScorePlugin {
   name: string;
   weight: number;
+  /** True when the plugin has nothing to say about this workload (every node would score the same): not run. */
+  skip?(state: CycleState): boolean;
   prepare?(state: CycleState, feasible: NodeInfo[]): void;
   /** A raw score; 0..100 unless normalize says how to bring it there. */
   score(state: CycleState, node: NodeInfo): number;

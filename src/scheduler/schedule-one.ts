@@ -50,6 +50,7 @@ export function scheduleOne(w: Workload, cache: SchedulerCache, profile: Profile
 
   const totals = new Array<number>(feasible.length).fill(0);
   for (const p of profile.scores) {
+    if (p.skip?.(state)) continue;
     p.prepare?.(state, feasible);
     let raw = feasible.map((n) => p.score(state, n));
     if (p.normalize) raw = normalizeScores(raw, p.normalize);

@@ -80,6 +80,6 @@ export async function bind(svc: ResourceService, rt: ResourceType, ns: string | 
       }
       return obj;
     },
-    { ...ctx, viaSubresource: 'binding' },
+    ctx,
   );
 }

@@ -18,7 +18,7 @@ import { managedFieldsForWrite, type PatchType, applyPatch } from './patching.js
 
 export interface WriteContext {
   /** A write made through a subresource that edits the main object (scale): recorded as such in managedFields. */
-  viaSubresource?: 'scale' | 'binding';
+  viaSubresource?: 'scale';
   /** Field manager for managedFields (fieldManager param, else from the user agent). */
   manager: string;
   fieldValidation: FieldValidation;
@@ -392,8 +392,7 @@ export class ResourceService {
       next = { ...old, spec: { ...(old.spec ?? {}), finalizers: (incoming.spec?.finalizers as unknown[]) ?? [] } };
     } else {
       next = { ...incoming, metadata: { ...incoming.metadata } };
-      // A binding is the server's own write of spec and status together (nodeName and the Scheduled condition).
-      if (rt.statusSubresource && ctx.viaSubresource !== 'binding') {
+      if (rt.statusSubresource) {
         if (old.status === undefined) delete next.status;
         else next.status = old.status;
       }
@@ -469,10 +468,13 @@ export class ResourceService {
   }
 
   /**
-   * A write the server makes for a subresource that changes spec and status
-   * together (pods/binding, instances/binding): `change` gets the stored
-   * object and returns the next one, or throws an ApiError to refuse. Retried
-   * on conflicts; admission runs as for any update.
+   * A write the server makes itself for a subresource that changes spec and
+   * status together (pods/binding, instances/binding): `change` gets the
+   * stored object and returns the next one, or throws an ApiError to refuse.
+   * Retried on conflicts. Like the apiserver's binding storage it is not
+   * admitted or tracked in managedFields: the server sets only fields it
+   * knows to be valid (a node name, a condition) — and it is the scheduler's
+   * hot path.
    */
   async rewrite(rt: ResourceType, ns: string | undefined, name: string, change: (current: KubeObject) => KubeObject, ctx: WriteContext): Promise<Stored> {
     const { stored } = await this.guaranteedUpdate(
@@ -482,7 +484,9 @@ export class ResourceService {
       async (current) => {
         if (!current) throw notFound(rt, name);
         const next = change(structuredClone(current.obj));
-        return this.prepareUpdate(rt, current.obj, next, ctx, undefined);
+        next.metadata = { ...current.obj.metadata };
+        delete next.metadata.resourceVersion;
+        return canonical(next);
       },
       { retry: true, dryRun: ctx.dryRun },
     );

@@ -18,6 +18,7 @@ function aliases(image: string): string[] {
 
 export const imageLocality: ScorePlugin = {
   name: 'ImageLocality',
+  skip: (state) => !state.workload.images.length,
   weight: 1,
   score(state, node) {
     const images = state.workload.images;

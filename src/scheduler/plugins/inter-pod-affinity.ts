@@ -95,6 +95,7 @@ const PREFERRED = 'InterPodAffinity/preferred';
 
 export const interPodAffinityScore: ScorePlugin = {
   name: 'InterPodAffinity',
+  skip: (state) => !state.workload.affinity.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length && !state.workload.affinity.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length,
   weight: 2,
   prepare(state: CycleState, feasible: NodeInfo[]) {
     const w = state.workload;

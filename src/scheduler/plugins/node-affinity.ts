@@ -53,6 +53,7 @@ export const nodeAffinityFilter: FilterPlugin = {
 
 export const nodeAffinityScore: ScorePlugin = {
   name: 'NodeAffinity',
+  skip: (state) => !state.workload.affinity.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length,
   weight: 2,
   normalize: 'max',
   score(state, node) {

@@ -5,6 +5,7 @@ import type { ScorePlugin } from '../framework.js';
 
 export const ownerSpread: ScorePlugin = {
   name: 'PodTopologySpread',
+  skip: (state) => !state.workload.ownerUid,
   weight: 2,
   normalize: 'reverse',
   score: (state, node) => (state.workload.ownerUid ? (node.perOwner.get(state.workload.ownerUid) ?? 0) : 0),

@@ -16,6 +16,7 @@ export const vmRuntimeFilter: FilterPlugin = {
 
 export const vmAcceleratorScore: ScorePlugin = {
   name: 'VMAccelerator',
+  skip: (state) => !state.workload.vm,
   weight: 2,
   score: (state, node) => (state.workload.vm && node.labels[ACCELERATOR] === 'kvm' ? 100 : 0),
 };
