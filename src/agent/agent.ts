@@ -40,6 +40,7 @@ import { startNodeServer, type NodeServer } from './node-server/server.js';
 import { ensureServingCert } from './node-server/serving-cert.js';
 import { PodSandboxes } from './pod-sandbox.js';
 import { PodWorker } from './pod-worker.js';
+import { clientEventRecorder } from '../events/index.js';
 import { startServiceProxyWhenReady } from './network/service-proxy/service-proxy.js';
 import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE, NodeNetwork, type NodeNetworkConfig } from './node-network.js';
 
@@ -155,6 +156,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     : undefined;
 
   const queue = new WorkQueue();
+  // The kubelet's events (Pods) and the Instances': reported as component "kubelet" from this node.
+  const recorder = clientEventRecorder(o.client, { component: 'kubelet', host: nodeName, log, signal: o.signal });
   const worker = new PodWorker({
     client: o.client,
     nodeName,
@@ -170,6 +173,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     signal: o.signal,
     network,
     dns: clusterDns,
+    recorder,
   });
 
   // The Pods bound to this node (by the scheduler, through pods/binding).
@@ -200,6 +204,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     signal: o.signal,
     networking: { pod: network, user: userNetworks, network: (name) => networksRunning?.get(name) },
     dns: clusterDns,
+    recorder,
   });
   // VM Instances run in the VM driver, opened by the instance code: exec reaches them through it (their guest agent).
   const removeVmExec = instancesRunning.vmDriver ? driverExec.addDriver(instancesRunning.vmDriver) : undefined;
@@ -282,6 +287,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     clearInterval(resync);
   });
   const done = Promise.all([
+    // Events still being written when the agent stops are written before it is done.
+    new Promise<void>((resolve) => o.signal.addEventListener('abort', () => resolve(), { once: true })).then(() => recorder.flush()),
     queue.run(sync, (key, err) => log.warn('pod sync failed', { pod: key, error: (err as Error).message }), 8),
     registration.run(o.signal),
     ...informersDone,

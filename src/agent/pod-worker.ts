@@ -25,6 +25,8 @@ import type { ClusterDnsSource } from './dns/cluster-dns.js';
 import { podHostsFile } from './dns/hosts-file.js';
 import { podDnsConfig } from './dns/pod-dns-config.js';
 import { formatResolvConf } from './dns/resolv-conf.js';
+import { noEvents, type EventRecorder, type EventType } from '../events/index.js';
+import { asPod, containerFieldPath } from '../events/pod-ref.js';
 
 export const MANAGER = 'lodge-agent';
 /** The kubelet's crash-loop back-off: 10 s doubling to 5 min (the first restart is immediate here). */
@@ -76,6 +78,8 @@ export interface PodWorkerDeps {
   network?: NodeNetwork;
   /** Cluster DNS: each container gets the Pod's /etc/resolv.conf (per dnsPolicy) and /etc/hosts. Unset: the image's own files. */
   dns?: ClusterDnsSource;
+  /** Where the kubelet's Pod events go (Pulled, Created, Started, Killing, BackOff, Unhealthy, Failed); none when unset. */
+  recorder?: EventRecorder;
 }
 
 
@@ -105,8 +109,14 @@ export class PodWorker {
       stop: (id, graceMs) => d.driver.stop(id, graceMs),
       requeue: (key) => d.requeueAfter(key, 0),
       log: d.log,
+      recorder: d.recorder,
     });
     d.signal?.addEventListener('abort', () => this.probes.stopAll(), { once: true });
+  }
+
+  /** An event about one container of the Pod, as the kubelet reports it. */
+  private containerEvent(pod: KubeObject, container: string, type: EventType, reason: string, message: string): void {
+    (this.d.recorder ?? noEvents).event(asPod(pod), type, reason, message, { fieldPath: containerFieldPath(pod, container) });
   }
 
   private get hostIP(): string {
@@ -126,14 +136,6 @@ export class PodWorker {
       if (hasStatus(e, 404)) return undefined;
       throw e;
     }
-  }
-
-  /** Bind an unscheduled Pod to this node (until there is a scheduler). */
-  async bind(pod: KubeObject): Promise<void> {
-    const next = structuredClone(pod);
-    next.spec = { ...next.spec, nodeName: this.d.nodeName };
-    await this.d.client.update(PODS, next, { fieldManager: MANAGER });
-    this.d.log.info('pod bound', { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, node: this.d.nodeName });
   }
 
   /** Container ids the driver holds for a pod uid (from its state dirs, so this works for Pods no longer in the API). */
@@ -181,6 +183,8 @@ export class PodWorker {
   async terminate(pod: KubeObject): Promise<void> {
     const uid = String(pod.metadata.uid);
     const grace = pod.metadata.deletionGracePeriodSeconds ?? (pod.spec?.terminationGracePeriodSeconds as number | undefined) ?? 30;
+    for (const s of [...((pod.status?.initContainerStatuses as ContainerStatus[] | undefined) ?? []), ...((pod.status?.containerStatuses as ContainerStatus[] | undefined) ?? [])])
+      if (s.state?.running) this.containerEvent(pod, s.name, 'Normal', 'Killing', `Stopping container ${s.name}`);
     await this.teardown(uid, Math.max(grace, 0) * 1000 || 1);
     try {
       await this.d.client.delete(PODS, String(pod.metadata.name), { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid } });
@@ -300,7 +304,7 @@ export class PodWorker {
       st = await this.state(id);
     }
     if (st?.status === 'created') {
-      await this.d.driver.start(id);
+      await this.startContainer(pod, c, id);
       st = await this.state(id);
     }
     if (!st) return status({ waiting: { reason: 'ContainerCreating' } }, false, false);
@@ -321,6 +325,7 @@ export class PodWorker {
     const wait = finished + delay - Date.now();
     if (wait > 0) {
       this.d.requeueAfter(key, wait + 50);
+      this.containerEvent(pod, c.name, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`);
       return { ...status({ waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})` } }), lastState: { terminated } };
     }
     await this.d.driver.delete(id);
@@ -360,8 +365,12 @@ export class PodWorker {
       image = await this.d.images.prepare(name);
     } catch (e) {
       const why = (e as Error).message === 'not found' ? '' : ` (${(e as Error).message})`;
-      return { reason: 'ErrImagePull', message: `image ${c.image} is not in the node's image store; import it with lodge image import${why}` };
+      const message = `image ${c.image} is not in the node's image store; import it with lodge image import${why}`;
+      this.containerEvent(pod, c.name, 'Warning', 'Failed', `Failed to pull image "${c.image}": ${message}`);
+      return { reason: 'ErrImagePull', message };
     }
+    // Lodge never pulls: images are imported into the node's store, so the kubelet's "already present" it is.
+    this.containerEvent(pod, c.name, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
     rec.imageID = image.digest;
     // Env (ConfigMaps and Secrets read now), argv ($(VAR) from that env) and volumes, as the kubelet resolves them per run.
     let args, env, mounts;
@@ -372,9 +381,10 @@ export class PodWorker {
       mounts = await containerMounts(c.volumeMounts, { pod, podDir: this.d.sandboxes.dir(uid), source: this.configSource, env: vars });
     } catch (e) {
       if (!(e instanceof ContainerConfigError)) throw e;
+      this.containerEvent(pod, c.name, 'Warning', 'Failed', `Error: ${(e as Error).message}`);
       return { reason: 'CreateContainerConfigError', message: (e as Error).message };
     }
-    await this.d.driver.create({
+    await this.failedEvent(pod, c, () => this.d.driver.create({
       id,
       node: this.d.nodeName,
       rootfs: image.rootfs,
@@ -388,9 +398,25 @@ export class PodWorker {
       ready: this.netnsReady.get(uid),
       mounts: [...mounts, ...this.networkFileMounts(uid, mounts)],
       logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
-    });
-    await this.d.driver.start(id);
+    }));
+    this.containerEvent(pod, c.name, 'Normal', 'Created', `Created container ${c.name}`);
+    await this.startContainer(pod, c, id);
     return undefined;
+  }
+
+  private async startContainer(pod: KubeObject, c: PodContainer, id: string): Promise<void> {
+    await this.failedEvent(pod, c, () => this.d.driver.start(id));
+    this.containerEvent(pod, c.name, 'Normal', 'Started', `Started container ${c.name}`);
+  }
+
+  /** The kubelet's Failed event ("Error: ..."), for a runtime step that throws; the error goes on to the caller. */
+  private async failedEvent(pod: KubeObject, c: PodContainer, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (e) {
+      this.containerEvent(pod, c.name, 'Warning', 'Failed', `Error: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   /** init is undefined for a Pod without init containers. */

@@ -17,6 +17,8 @@ import { cacheKey } from './runtime/informer.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { fireTimes, type FireTimes, type SetTimer } from './snapshot-schedule-controller.js';
 import { controllingCronJob, finishedAtMs, jobFor, jobRef, overHistoryLimit, succeededJob } from './cronjob/cronjob-jobs.js';
+import { serviceEventRecorder } from '../events/index.js';
+import { finishedCondition } from '../apis/batch/v1/names.js';
 
 const MANAGER = 'cronjob-controller';
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -35,6 +37,8 @@ const realTimer: SetTimer = (fn, ms) => {
 };
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 const codeOf = (e: unknown): number | undefined => (e as { code?: unknown } | null)?.code as number | undefined;
+/** Go's time.RFC1123Z in UTC, as Kubernetes writes a missed time: "Mon, 02 Jan 2006 15:04:05 +0000". */
+const rfc1123z = (ms: number): string => new Date(ms).toUTCString().replace('GMT', '+0000');
 
 export async function runCronJobController(ctx: ControllerContext, o: CronJobControllerOptions = {}): Promise<void> {
   const cronType = ctx.registry.resource('batch', 'v1', 'cronjobs');
@@ -46,6 +50,7 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
   const cronJobs = ctx.informers.for(cronType);
   const jobs = ctx.informers.for(jobType);
   const queue = new WorkQueue();
+  const recorder = serviceEventRecorder(ctx.svc, { component: MANAGER, log, signal: ctx.signal });
 
   /** CronJob uid → keys of its Jobs. */
   const owned = new Map<string, Set<string>>();
@@ -81,9 +86,10 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
   /** Schedules cron-parser could not read, by key, each reported once. */
   const unreadable = new Map<string, string>();
 
-  const deleteJob = async (j: Job, why: string): Promise<void> => {
+  const deleteJob = async (cj: CronJob, j: Job, why: string): Promise<void> => {
     try {
       await ctx.svc.delete(jobType, String(j.metadata.namespace), String(j.metadata.name), { propagationPolicy: 'Background', preconditions: { uid: j.metadata.uid } });
+      recorder.event(cj, 'Normal', 'SuccessfulDelete', `Deleted job ${j.metadata.name}`);
       log.info(why, { namespace: j.metadata.namespace, job: j.metadata.name });
     } catch (e) {
       if (codeOf(e) !== 404 && codeOf(e) !== 409) throw e;
@@ -103,6 +109,9 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
     const active = children.filter((j) => finishedAtMs(j) === undefined);
     const finished = children.filter((j) => finishedAtMs(j) !== undefined);
     const status: CronJobStatus = { ...(cj.status ?? {}) };
+    // A Job the status still lists as active has finished: Kubernetes says it saw that once, as the Job leaves the list.
+    const listed = new Set((cj.status?.active ?? []).map((r) => r.uid));
+    for (const j of finished.filter((j) => listed.has(j.metadata.uid))) recorder.event(cj, 'Normal', 'SawCompletedJob', `Saw completed job: ${j.metadata.name}, condition: ${finishedCondition(j)?.type}`);
     for (const j of finished.filter(succeededJob)) {
       const t = finishedAtMs(j)!;
       if (!status.lastSuccessfulTime || Date.parse(status.lastSuccessfulTime) < t) status.lastSuccessfulTime = rfc3339(t);
@@ -112,7 +121,7 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
       ...overHistoryLimit(finished.filter(succeededJob), spec.successfulJobsHistoryLimit ?? 3),
       ...overHistoryLimit(finished.filter((j) => !succeededJob(j)), spec.failedJobsHistoryLimit ?? 1),
     ];
-    for (const j of pruned) await deleteJob(j, 'finished job deleted beyond the history limit');
+    for (const j of pruned) await deleteJob(cj, j, 'finished job deleted beyond the history limit');
 
     let running = active;
     const t = now();
@@ -136,23 +145,30 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
       const deadline = spec.startingDeadlineSeconds;
       const due = latest !== undefined && latest > since;
       const tooLate = due && deadline !== undefined && t - latest > deadline * 1000;
-      if (due && tooLate) log.info('missed scheduled time skipped: past startingDeadlineSeconds', { namespace: ns, cronjob: name, scheduledTime: rfc3339(latest) });
-      else if (due && spec.concurrencyPolicy === 'Forbid' && running.length) {
+      if (due && tooLate) {
+        recorder.event(cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${rfc1123z(latest)}`);
+        log.info('missed scheduled time skipped: past startingDeadlineSeconds', { namespace: ns, cronjob: name, scheduledTime: rfc3339(latest) });
+      } else if (due && spec.concurrencyPolicy === 'Forbid' && running.length) {
+        recorder.event(cj, 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
         // Not recorded as scheduled: once the running Job ends, this time may still start within the deadline.
         log.info('scheduled time skipped: a job still runs and concurrencyPolicy is Forbid', { namespace: ns, cronjob: name, scheduledTime: rfc3339(latest) });
       } else if (due) {
         if (spec.concurrencyPolicy === 'Replace') {
-          for (const j of running) await deleteJob(j, 'running job replaced (concurrencyPolicy Replace)');
+          for (const j of running) await deleteJob(cj, j, 'running job replaced (concurrencyPolicy Replace)');
           running = [];
         }
         const job = jobFor(cj, latest);
         let created: Job | undefined;
         try {
           created = (await ctx.svc.create(jobType, ns, job, controllerWrite(MANAGER))).obj as Job;
+          recorder.event(cj, 'Normal', 'SuccessfulCreate', `Created job ${job.metadata.name}`);
           log.info('scheduled job created', { namespace: ns, cronjob: name, job: job.metadata.name, scheduledTime: rfc3339(latest) });
         } catch (e) {
           // Created already, by an earlier run of this controller or another control plane.
-          if (codeOf(e) !== 409) throw new Error(`creating job ${ns}/${job.metadata.name}: ${errorText(e)}`);
+          if (codeOf(e) !== 409) {
+            recorder.event(cj, 'Warning', 'FailedCreate', `Error creating job: ${errorText(e)}`);
+            throw new Error(`creating job ${ns}/${job.metadata.name}: ${errorText(e)}`);
+          }
         }
         if (created) running = [...running, created];
         status.lastScheduleTime = rfc3339(latest);
@@ -165,4 +181,5 @@ export async function runCronJobController(ctx: ControllerContext, o: CronJobCon
     if (!sameJson(cj.status ?? {}, status)) await ctx.svc.update(cronType, ns, name, { ...cj, status }, controllerWrite(MANAGER), 'status');
   };
   await queue.run(sync, (key, err) => log.warn('cronjob sync failed', { cronjob: key, error: errorText(err) }), 2);
+  await recorder.flush();
 }

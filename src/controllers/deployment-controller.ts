@@ -19,10 +19,11 @@ import { isScalingEvent, proportionalSizes } from './deployment/proportional.js'
 import { inheritedAnnotations, maxRevision, newReplicaSetAnnotations, REVISION, revisionOf, DESIRED_REPLICAS, MAX_REPLICAS } from './deployment/revision.js';
 import { byCreation, desired, fenceposts, newReplicaSetSize, oldReplicaSetSizes, specReplicas } from './deployment/rolling.js';
 import { computeStatus, isComplete } from './deployment/status.js';
-import type { DeploymentObject } from './deployment/types.js';
+import type { DeploymentCondition, DeploymentObject } from './deployment/types.js';
 import { controllerOf } from './replicaset/pods.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { serviceEventRecorder } from '../events/index.js';
 
 const MANAGER = 'deployment-controller';
 
@@ -54,6 +55,10 @@ export async function runDeploymentController(ctx: ControllerContext, o: Deploym
   const sets = ctx.informers.for(rsType);
   const pods = ctx.informers.for(podType);
   const write = controllerWrite(MANAGER);
+  const recorder = serviceEventRecorder(ctx.svc, { component: MANAGER, log, signal: ctx.signal });
+  /** Kubernetes' ScalingReplicaSet event, in its 1.29+ wording. */
+  const scaled = (d: DeploymentObject, rs: string, from: number, to: number): void =>
+    recorder.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${to > from ? 'up' : 'down'} replica set ${rs} from ${from} to ${to}`);
 
   const deploymentOf = (rs: KubeObject): string | undefined => {
     const ref = controllerOf(rs);
@@ -88,6 +93,7 @@ export async function runDeploymentController(ctx: ControllerContext, o: Deploym
     const next = { ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...rs.spec, replicas } };
     log.info('scaling replicaset', { deployment: keyOf(d), replicaset: rs.metadata.name, from: specReplicas(rs), to: replicas });
     const stored = await ctx.svc.update(rsType, rs.metadata.namespace, rs.metadata.name as string, next, write).catch(staleOn409);
+    if (specReplicas(rs) !== replicas) scaled(d, String(rs.metadata.name), specReplicas(rs), replicas);
     return stored.stored.obj as Workload;
   };
 
@@ -132,6 +138,7 @@ export async function runDeploymentController(ctx: ControllerContext, o: Deploym
       try {
         newRS = (await ctx.svc.create(rsType, d.metadata.namespace, body, write)).obj as Workload;
         created = true;
+        if (body.spec.replicas > 0) scaled(d, body.metadata.name, 0, body.spec.replicas);
         log.info('created replicaset', { deployment: keyOf(d), replicaset: body.metadata.name, revision, replicas: body.spec.replicas });
       } catch (e) {
         if ((e as { code?: number }).code !== 409) throw e;
@@ -174,6 +181,14 @@ export async function runDeploymentController(ctx: ControllerContext, o: Deploym
     if (recheckInMs !== undefined) queue.addAfter(key, recheckInMs + 1000);
     if (jsonEqual(d.status ?? {}, status)) return;
     await ctx.svc.update(depType, d.metadata.namespace, d.metadata.name as string, { ...d, status }, write, 'status').catch(staleOn409);
+    pauseEvent(d, d.status?.conditions, status.conditions);
+  };
+
+  /** DeploymentPaused / DeploymentResumed, when the Progressing condition just turned to one of them. */
+  const pauseEvent = (d: DeploymentObject, before: DeploymentCondition[] | undefined, after: DeploymentCondition[] | undefined): void => {
+    const was = before?.find((c) => c.type === 'Progressing')?.reason;
+    const now = after?.find((c) => c.type === 'Progressing');
+    if (now?.reason && now.reason !== was && (now.reason === 'DeploymentPaused' || now.reason === 'DeploymentResumed')) recorder.event(d, 'Normal', now.reason, String(now.message ?? ''));
   };
 
   /** Old Pods still exist (Recreate starts new ones only after every old one is gone, terminating ones included). */
@@ -249,4 +264,5 @@ export async function runDeploymentController(ctx: ControllerContext, o: Deploym
     (key, err) => log.warn('deployment sync failed', { deployment: key, error: (err as Error).message }),
     2,
   );
+  await recorder.flush();
 }

@@ -13,7 +13,7 @@
 // it), so the counts hold unless someone deletes finished Pods themselves.
 import type { Pod } from '../apis/core/v1/types.js';
 import type { KubeObject } from '../apis/types.js';
-import type { Job } from '../apis/batch/v1/names.js';
+import type { Job, JobStatus } from '../apis/batch/v1/names.js';
 import { sameJson } from './service-backends.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { cacheKey } from './runtime/informer.js';
@@ -21,6 +21,7 @@ import { WorkQueue } from './runtime/workqueue.js';
 import { Expectations } from './job/expectations.js';
 import { controllingJob, podFor } from './job/job-pods.js';
 import { planJob, type JobTiming } from './job/job-plan.js';
+import { serviceEventRecorder, type EventRecorder } from '../events/index.js';
 
 const MANAGER = 'job-controller';
 
@@ -43,6 +44,7 @@ export async function runJobController(ctx: ControllerContext, o: JobControllerO
   const pods = ctx.informers.for(podType);
   const queue = new WorkQueue();
   const expectations = new Expectations();
+  const recorder = serviceEventRecorder(ctx.svc, { component: MANAGER, log, signal: ctx.signal });
 
   /** Job uid → keys of the Pods it controls: an index instead of scanning every Pod per sync. */
   const owned = new Map<string, Set<string>>();
@@ -105,20 +107,30 @@ export async function runJobController(ctx: ControllerContext, o: JobControllerO
       expectations.expect(key, cacheKey(p), true);
       try {
         await ctx.svc.delete(podType, ns, String(p.metadata.name), { preconditions: { uid: p.metadata.uid } });
+        recorder.event(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
       } catch (e) {
         expectations.observed(key, cacheKey(p), true);
         if (codeOf(e) !== 404 && codeOf(e) !== 409) throw e;
       }
     }
     for (const index of plan.create) {
-      const created = await ctx.svc.create(podType, ns, podFor(job, index), controllerWrite(MANAGER));
+      let created;
+      try {
+        created = await ctx.svc.create(podType, ns, podFor(job, index), controllerWrite(MANAGER));
+      } catch (e) {
+        recorder.event(job, 'Warning', 'FailedCreate', `Error creating: ${errorText(e)}`);
+        throw e;
+      }
+      // Expected before anything else awaits: the informer may deliver the new Pod at the next tick.
       expectations.expect(key, cacheKey(created.obj), false);
+      recorder.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.obj.metadata.name}`);
       log.info('job pod created', { namespace: ns, job: name, pod: created.obj.metadata.name, ...(index !== undefined ? { index } : {}) });
     }
 
     if (!sameJson(job.status ?? {}, plan.status)) {
       // Pinned to the cached resourceVersion: a stale cache fails here and the key is synced again.
       await ctx.svc.update(jobType, ns, name, { ...job, status: plan.status }, controllerWrite(MANAGER), 'status');
+      conditionEvents(recorder, job, plan.status);
       const finished = plan.status.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
       const wasFinished = job.status?.conditions?.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
       if (finished && !wasFinished) log.info('job finished', { namespace: ns, job: name, condition: finished.type, reason: finished.reason, succeeded: plan.status.succeeded, failed: plan.status.failed });
@@ -126,4 +138,17 @@ export async function runJobController(ctx: ControllerContext, o: JobControllerO
     if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
   };
   await queue.run(sync, (key, err) => log.warn('job sync failed', { job: key, error: errorText(err) }), 2);
+  await recorder.flush();
+}
+
+/** The events of a status just written, as Kubernetes' job controller reports them: finished (Completed, or the failure's reason), suspended, resumed. */
+function conditionEvents(recorder: EventRecorder, job: Job, next: JobStatus): void {
+  const was = (type: string | undefined): string | undefined => job.status?.conditions?.find((c) => c.type === type)?.status;
+  for (const c of next.conditions ?? []) {
+    if (c.status === was(c.type)) continue;
+    if (c.type === 'Complete' && c.status === 'True') recorder.event(job, 'Normal', 'Completed', 'Job completed');
+    else if (c.type === 'Failed' && c.status === 'True') recorder.event(job, 'Warning', String(c.reason ?? 'Failed'), String(c.message ?? ''));
+    else if (c.type === 'Suspended' && c.status === 'True') recorder.event(job, 'Normal', 'Suspended', 'Job suspended');
+    else if (c.type === 'Suspended' && c.status === 'False' && was(c.type) === 'True') recorder.event(job, 'Normal', 'Resumed', 'Job resumed');
+  }
 }

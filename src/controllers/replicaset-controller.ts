@@ -15,6 +15,7 @@ import { controllerOf, deletionOrder, isActive } from './replicaset/pods.js';
 import { computeStatus } from './replicaset/status.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { serviceEventRecorder } from '../events/index.js';
 
 const MANAGER = 'replicaset-controller';
 /** Most Pods created or deleted in one sync, as Kubernetes' burstReplicas. */
@@ -51,6 +52,7 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
   const sets = ctx.informers.for(rsType);
   const pods = ctx.informers.for(podType);
   const write = controllerWrite(MANAGER);
+  const recorder = serviceEventRecorder(ctx.svc, { component: MANAGER, log, signal: ctx.signal });
 
   /** The ReplicaSet a Pod's controller reference names, if it is the one in the cache (same uid). */
   const ownerKey = (p: KubeObject): string | undefined => {
@@ -116,7 +118,13 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
       },
       spec: structuredClone(t.spec ?? {}),
     };
-    await ctx.svc.create(podType, rs.metadata.namespace, body, write);
+    try {
+      const created = await ctx.svc.create(podType, rs.metadata.namespace, body, write);
+      recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.obj.metadata.name}`);
+    } catch (e) {
+      recorder.event(rs, 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+      throw e;
+    }
   };
 
   /** Create or delete toward spec.replicas; the error (if any) goes into the ReplicaFailure condition. */
@@ -139,9 +147,13 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
         victims.map(async (p) => {
           try {
             await ctx.svc.delete(podType, p.metadata.namespace, p.metadata.name as string, { preconditions: { uid: p.metadata.uid } });
+            recorder.event(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
           } catch (e) {
             expectations.deletionObserved(key, p.metadata.uid as string);
-            if ((e as { code?: number }).code !== 404) error = new Error(`deleting pod ${p.metadata.name}: ${(e as Error).message}`);
+            if ((e as { code?: number }).code !== 404) {
+              error = new Error(`deleting pod ${p.metadata.name}: ${(e as Error).message}`);
+              recorder.event(rs, 'Warning', 'FailedDelete', `Error deleting: ${(e as Error).message}`);
+            }
           }
         }),
       );
@@ -176,4 +188,5 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
     if (manageError) throw manageError;
   };
   await queue.run(sync, (key, err) => log.warn('replicaset sync failed', { replicaset: key, error: (err as Error).message }), 2);
+  await recorder.flush();
 }

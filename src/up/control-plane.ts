@@ -23,10 +23,12 @@ import { runJobController } from '../controllers/job-controller.js';
 import { runCronJobController } from '../controllers/cronjob-controller.js';
 import { runReplicaSetController } from '../controllers/replicaset-controller.js';
 import { runDeploymentController } from '../controllers/deployment-controller.js';
+import { runEventTtlController } from '../controllers/event-ttl-controller.js';
 import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { LeaderElector, leaderIdentity, type LeaderElectionTiming } from '../controllers/runtime/leader-election.js';
 import { runScheduler } from '../scheduler/scheduler.js';
+import { serviceEventRecorder } from '../events/index.js';
 import { startAgent, type Agent } from '../agent/agent.js';
 import { NodeLogRegistry } from '../agent/logs/node-logs.js';
 import { NodeExecRegistry } from '../agent/exec/node-exec.js';
@@ -184,6 +186,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       job: () => runJobController(ctx),
       cronjob: () => runCronJobController(ctx),
       resourcequota: () => runResourceQuotaController(ctx, quota),
+      eventttl: () => runEventTtlController(ctx),
     };
     await Promise.allSettled(enabled.map((name) => start[name]()));
     await informers.stopped();
@@ -191,7 +194,9 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   const runSchedulerTerm = async (signal: AbortSignal): Promise<void> => {
     setMaxListeners(0, signal);
     const informers = new InformerFactory(service, o.log, signal);
-    await runScheduler({ svc: service, registry, informers, log: o.log, signal }).catch((e: Error) => o.log.error('scheduler failed', { error: e.message }));
+    const events = serviceEventRecorder(service, { component: 'default-scheduler', log: o.log, signal });
+    await runScheduler({ svc: service, registry, informers, log: o.log, signal }, { events }).catch((e: Error) => o.log.error('scheduler failed', { error: e.message }));
+    await events.flush();
     await informers.stopped();
   };
   // Controllers and the scheduler act only while this process holds their Lease (kube-system/lodge-controller-manager,

@@ -15,6 +15,7 @@ export const CONTROLLER_NAMES = [
   'job',
   'cronjob',
   'resourcequota',
+  'eventttl',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 

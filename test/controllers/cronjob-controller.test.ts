@@ -9,6 +9,7 @@ import type { CronJob } from '../../src/apis/batch/v1/names.js';
 import { runCronJobController } from '../../src/controllers/cronjob-controller.js';
 import type { SetTimer } from '../../src/controllers/snapshot-schedule-controller.js';
 import { batchEnv, NS, settle, until, write, type BatchEnv } from './batch-env.js';
+import { eventLines } from '../events/events-of.js';
 
 const MIN = 60_000;
 
@@ -105,6 +106,17 @@ test('a Job per scheduled time named NAME-<minutes>; Forbid skips while one runs
       return !c.status?.active && c;
     });
     assert.equal(done.status?.lastSuccessfulTime, rfc3339(t1 + 2 * MIN + 10_000));
+    const first = `tick-${t1 / MIN}`;
+    const wanted = [
+      `Normal SuccessfulCreate: Created job ${first}`,
+      'Normal JobAlreadyActive: Not starting job because prior execution is running and concurrency policy is Forbid',
+      `Normal SawCompletedJob: Saw completed job: ${first}, condition: Complete`,
+      `Normal SuccessfulDelete: Deleted job ${first}`,
+    ];
+    await until('events', async () => {
+      const lines = await eventLines(env.svc, done.metadata.uid);
+      return wanted.every((w) => lines.includes(w));
+    });
     await ctl.stop();
   } finally {
     await env.close();

@@ -10,6 +10,7 @@ import type { Pod } from '../../src/apis/core/v1/types.js';
 import type { KubeObject } from '../../src/apis/types.js';
 import { InformerFactory } from '../../src/controllers/runtime/informer-factory.js';
 import { eventually, isReadyPod, NS, podTemplate, WorkloadEnv, type Running } from './workload-env.js';
+import { eventLines } from '../events/events-of.js';
 
 let env: WorkloadEnv;
 let controllers: Running[] = [];
@@ -104,6 +105,12 @@ test('a rolling update stays within maxSurge and maxUnavailable at every step, a
   assert.equal(d.status?.updatedReplicas, 4);
   assert.equal(d.status?.unavailableReplicas, 0);
   assert.ok((await podsOf('roll')).every((p) => p.metadata.labels?.['pod-template-hash'] === byRevision['2'].metadata.labels?.['pod-template-hash']));
+  // Kubernetes' ScalingReplicaSet events (1.29+ wording), on the Deployment.
+  const [v1, v2] = [byRevision['1'].metadata.name, byRevision['2'].metadata.name];
+  await eventually('scaling events', async () => {
+    const lines = await eventLines(env.svc, created.metadata.uid);
+    return lines.includes(`Normal ScalingReplicaSet: Scaled up replica set ${v1} from 0 to 4`) && lines.some((l) => l.startsWith(`Normal ScalingReplicaSet: Scaled up replica set ${v2} from 0 to `)) && lines.some((l) => new RegExp(`^Normal ScalingReplicaSet: Scaled down replica set ${v1} from \\d+ to 0$`).test(l));
+  });
 });
 
 test('percentages: maxSurge rounds up and maxUnavailable down (10 replicas, 25% → 13 pods, 8 ready)', async () => {

@@ -7,6 +7,7 @@ import type { KubeObject } from '../../src/apis/types.js';
 import type { Job } from '../../src/apis/batch/v1/names.js';
 import { runJobController } from '../../src/controllers/job-controller.js';
 import { runGarbageCollector } from '../../src/controllers/garbage-collector.js';
+import { eventLines } from '../events/events-of.js';
 import { batchEnv, finishPod, jobBody, NS, settle, until, write, type BatchEnv } from './batch-env.js';
 
 const fast = { backoffBaseMs: 20, backoffMaxMs: 100 };
@@ -93,6 +94,10 @@ test('backoffLimit: failures are retried after a back-off, then the Job fails wi
       return condition(j, 'Failed') ? j : false;
     });
     assert.equal(condition(failed, 'Failed')?.reason, 'BackoffLimitExceeded');
+    await until('events', async () => {
+      const lines = await eventLines(env.svc, failed.metadata.uid);
+      return lines.includes('Warning BackoffLimitExceeded: Job has reached the specified backoff limit') && lines.filter((l) => l.startsWith('Normal SuccessfulCreate: Created pod: flaky-')).length === 2;
+    });
     assert.equal(failed.status?.failed, 2);
     await settle();
     assert.equal((await podsOf(env, 'flaky')).length, 2, 'no retry after the limit');

@@ -8,6 +8,7 @@ import type { Pod } from '../../src/apis/core/v1/types.js';
 import type { KubeObject } from '../../src/apis/types.js';
 import { InformerFactory } from '../../src/controllers/runtime/informer-factory.js';
 import { eventually, isReadyPod, NS, podTemplate, WorkloadEnv } from './workload-env.js';
+import { eventLines } from '../events/events-of.js';
 
 let env: WorkloadEnv;
 before(async () => {
@@ -40,6 +41,12 @@ test('creates spec.replicas Pods it controls, counts them ready, and deletes the
   // Scale to 2: the Pod that is not ready goes, the ready ones stay.
   await env.patch(env.rs, 'web', { spec: { replicas: 2 } });
   const left = await eventually('2 pods', async () => ((await owned(rs)).length === 2 ? owned(rs) : false));
+  const gone = pods.find((p) => !left.some((l) => l.metadata.name === p.metadata.name))!;
+  const wanted = [...pods.map((p) => `Normal SuccessfulCreate: Created pod: ${p.metadata.name}`), `Normal SuccessfulDelete: Deleted pod: ${gone.metadata.name}`];
+  await eventually('create and delete events', async () => {
+    const lines = await eventLines(env.svc, rs.metadata.uid);
+    return wanted.every((w) => lines.includes(w));
+  });
   assert.deepEqual(left.map((p) => p.metadata.name).sort(), [pods[0].metadata.name, pods[1].metadata.name].sort());
   assert.ok(left.every(isReadyPod));
   await eventually('status observes generation 2', async () => {

@@ -10,7 +10,7 @@ import type { InstanceDriver } from '../runtime/driver.js';
 import type { ContainerDriver } from '../drivers/container/index.js';
 import { containerWorkload, InstanceNotReadyError } from './container-instance.js';
 import { InstanceDirs } from './instance-dirs.js';
-import { startInstanceController } from './instance-controller.js';
+import { startInstanceController, type InstanceControllerOptions } from './instance-controller.js';
 import type { InstanceRuntime } from './instance-sync.js';
 import { loadVmSupport, vmWorkload, type VmNetworkDeps } from './vm-instance.js';
 import { clusterDnsConfig } from '../dns/instance-dns-config.js';
@@ -36,6 +36,8 @@ export interface InstancesOptions {
   networking?: InstanceNetworking;
   /** Cluster DNS: a system container's /etc/resolv.conf points at it. */
   dns?: ClusterDnsSource;
+  /** Where the Instances' events go. */
+  recorder?: InstanceControllerOptions['recorder'];
 }
 
 /** vmDriver: the VM driver when this node can run VMs, for what else reaches VMs (exec, console); backup: export and import of its instances. */
@@ -77,7 +79,7 @@ export async function startInstances(o: InstancesOptions): Promise<{ done: Promi
     };
     vm = { driver: support.driver, accelerator: support.accelerator, build: async (i, opts) => ({ spec: await vmWorkload(i, support, o.nodeName, dirs, vmNet, opts?.restoreState) }), disk: { vmDisk: support.driver } };
   }
-  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir, networking: o.networking }, o.signal);
+  const running = await startInstanceController({ client: o.client, nodeName: o.nodeName, dirs, log: o.log, container, vm: () => vm, exitsDir: o.exitsDir, networking: o.networking, recorder: o.recorder }, o.signal);
   const backup = new InstanceBackups({
     client: o.client,
     dirs,

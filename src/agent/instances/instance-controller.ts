@@ -19,7 +19,7 @@ import { InstanceNotReadyError } from './container-instance.js';
 import { parseInstanceId } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
 import { buildStatus, MANAGER } from './instance-status.js';
-import { InstanceSync, type InstanceRuntime } from './instance-sync.js';
+import { InstanceSync, type InstanceRuntime, type InstanceSyncDeps } from './instance-sync.js';
 import { hasStatus } from '../../client/errors.js';
 
 /** Look at every Instance again this often: a missed exit costs this much latency at most. */
@@ -37,6 +37,8 @@ export interface InstanceControllerOptions {
   exitsDir?: string;
   /** The node's networks: Instances get their addresses on them. */
   networking?: InstanceNetworking;
+  /** Where the Instances' events go (InstanceSync's). */
+  recorder?: InstanceSyncDeps['recorder'];
 }
 
 
@@ -70,6 +72,7 @@ export async function startInstanceController(o: InstanceControllerOptions, sign
     requeueAfter: (key, ms) => queue.addAfter(key, ms),
     disks,
     networking: o.networking,
+    recorder: o.recorder,
   });
   /** uid by key of what this agent runs, so an Instance gone from the API is torn down by uid. */
   const uidOf = new Map<string, string>();

@@ -19,6 +19,7 @@ import { buildStatus, MANAGER, writeStatus, type Observed } from './instance-sta
 import { restartDelayMs, restartsAfterExit, runStrategyOf } from './run-strategy.js';
 import { InstanceDisks, type DiskRuntime } from './instance-disks.js';
 import { hasStatus } from '../../client/errors.js';
+import { noEvents, type EventRecorder, type EventType } from '../../events/index.js';
 
 /** What runs one type of Instance: its driver and how to build its workload. */
 export interface InstanceRuntime {
@@ -43,6 +44,8 @@ export interface InstanceSyncDeps {
   disks: InstanceDisks;
   /** The node's networks: an Instance's addresses are reported from them (status.ip, ips, interfaces). */
   networking?: InstanceNetworking;
+  /** Where Started, Stopped, Restarting, BackOff and Failed events go; none when unset. */
+  recorder?: EventRecorder;
 }
 
 const typeOf = (i: Instance): 'container' | 'vm' => (i.spec?.type === 'vm' ? 'vm' : 'container');
@@ -61,6 +64,11 @@ export class InstanceSync {
   private readonly addresses = new Map<string, { spec: string; status: Pick<InstanceStatus, 'ip' | 'ips' | 'interfaces'> }>();
 
   constructor(private readonly d: InstanceSyncDeps) {}
+
+  private event(i: Instance, type: EventType, reason: string, message: string): void {
+    // Kind and apiVersion set: an Instance from a list may come without them.
+    (this.d.recorder ?? noEvents).event({ ...(i as KubeObject), apiVersion: `${INSTANCES.group}/${INSTANCES.version}`, kind: 'Instance' }, type, reason, message);
+  }
 
   private async state(driver: InstanceDriver, id: string): Promise<WorkloadState | undefined> {
     try {
@@ -247,6 +255,7 @@ export class InstanceSync {
     // Stopped by itself: restart or leave it, per runStrategy.
     const exit = st.oomKilled ? 'was killed by the OOM killer' : `exited with code ${st.exitCode ?? 'unknown'}`;
     if (!restartsAfterExit(strategy, st)) {
+      if (i.status?.phase !== 'Stopped') this.event(i, st.oomKilled || (st.exitCode ?? 1) !== 0 ? 'Warning' : 'Normal', 'Stopped', `Instance ${i.metadata.name} stopped: its init ${exit}; runStrategy ${strategy} leaves it stopped`);
       return this.report(i, { phase: 'Stopped', reason: st.oomKilled || (st.exitCode ?? 1) !== 0 ? 'Crashed' : 'Shutdown', message: `its init ${exit}; runStrategy ${strategy} leaves it stopped`, startedAt: st.startedAt, restartCount: rec.restartCount }, rt);
     }
     const delay = restartDelayMs(st, rec.restartCount);
@@ -254,9 +263,11 @@ export class InstanceSync {
     const wait = finished + delay - Date.now();
     if (wait > 0) {
       this.d.requeueAfter(key, wait + 50);
+      this.event(i, 'Warning', 'BackOff', `Back-off restarting instance ${i.metadata.name}: its init ${exit}`);
       return this.report(i, { phase: 'Stopped', state: 'BackOff', reason: 'BackOff', message: `its init ${exit}; restarting in ${Math.ceil(wait / 1000)}s`, restartCount: rec.restartCount }, rt);
     }
     this.d.log.info('restarting instance per runStrategy', { instance: key, strategy, exitCode: st.exitCode });
+    this.event(i, 'Normal', 'Restarting', `Restarting instance ${i.metadata.name}: its init ${exit} (runStrategy ${strategy})`);
     await driver.delete(id);
     rec.restartCount = (rec.restartCount ?? 0) + 1;
     await this.d.dirs.writeRecord(uid, rec);
@@ -304,7 +315,7 @@ export class InstanceSync {
     try {
       built = await rt.build(i, restoreState ? { restoreState } : {});
     } catch (e) {
-      if (e instanceof InstanceNotReadyError) return e;
+      if (e instanceof InstanceNotReadyError) return this.failed(i, e);
       throw e;
     }
     this.notes.set(uid, built.note);
@@ -313,10 +324,17 @@ export class InstanceSync {
       await rt.driver.create(built.spec);
     } catch (e) {
       // The driver undid what it made; say why in the status (and try again later) instead of only logging it.
-      return new InstanceNotReadyError('CreateFailed', (e as Error).message);
+      return this.failed(i, new InstanceNotReadyError('CreateFailed', (e as Error).message));
     }
     await rt.driver.start(built.spec.id);
+    this.event(i, 'Normal', 'Started', `Started instance ${i.metadata.name}`);
     return undefined;
+  }
+
+  /** The Failed event of a workload that cannot be made (retried every NOT_READY_RETRY_MS: the recorder counts the repeats). */
+  private failed(i: Instance, e: InstanceNotReadyError): InstanceNotReadyError {
+    this.event(i, 'Warning', 'Failed', `Error: ${e.reason}: ${e.message}`);
+    return e;
   }
 
   /** Graceful stop (the init's own shutdown), then delete the workload; the instance's disk stays. */
@@ -325,6 +343,7 @@ export class InstanceSync {
     if (st.status !== 'stopped') {
       await this.report(i, { phase: 'Stopping', restartCount: rec.restartCount ?? 0 }, rt);
       await rt.driver.stop(id, this.graceMs(i));
+      this.event(i, 'Normal', 'Stopped', `Stopped instance ${i.metadata.name}`);
     }
     await rt.driver.delete(id);
   }

@@ -21,6 +21,8 @@ import { netnsPath } from '../pod-sandbox.js';
 import type { ExecProcess } from '../runtime/driver.js';
 import type { ProbeResult, ProbeSpec, ProbeTarget } from './handlers.js';
 import { ProbeWorker, type ProbeType } from './worker.js';
+import { noEvents, type EventRecorder } from '../../events/index.js';
+import { asPod, containerFieldPath } from '../../events/pod-ref.js';
 
 /** The kubelet never kills with less: "always give containers a minimal shutdown window to avoid unnecessary SIGKILLs". */
 const MIN_KILL_GRACE_SECONDS = 2;
@@ -34,7 +36,12 @@ export interface ProberDeps {
   /** Sync the Pod with this key again: a probe result changed or a container was killed. */
   requeue(key: string): void;
   log: Logger;
+  /** Where the kubelet's Unhealthy and Killing events go; none when unset. */
+  recorder?: EventRecorder;
 }
+
+/** "Liveness", as the kubelet starts its Unhealthy messages. */
+const probeTitle = (type: ProbeType): string => `${type[0].toUpperCase()}${type.slice(1)}`;
 
 export interface ProbeState {
   /** Running and past its startup probe (ContainerStatus.started). */
@@ -128,16 +135,30 @@ export class Prober {
     const log = this.d.log.child({ pod: o.key, container: o.container });
     const current = (): boolean => this.containers.get(o.id) === cp;
     const podGrace = o.pod.spec?.terminationGracePeriodSeconds as number | undefined;
+    const pod = asPod(o.pod);
+    const fieldPath = containerFieldPath(o.pod, o.container);
+    const recorder = this.d.recorder ?? noEvents;
 
     const add = (type: ProbeType, probe: ProbeSpec, onChange: (ok: boolean, last: ProbeResult) => void): void => {
-      const w = new ProbeWorker({ type, probe, target, startedAtMs, log, onChange: (ok, last) => current() && onChange(ok, last) });
+      const w = new ProbeWorker({
+        type,
+        probe,
+        target,
+        startedAtMs,
+        log,
+        onChange: (ok, last) => current() && onChange(ok, last),
+        // Every failed probe, as the kubelet reports it: the recorder folds the repeats into one Event's count.
+        onFailure: (r) => current() && recorder.event(pod, 'Warning', 'Unhealthy', `${probeTitle(type)} probe failed: ${r.message}`, { fieldPath }),
+      });
       cp.workers.set(type, w);
       w.start();
     };
     const kill = (type: ProbeType, probe: ProbeSpec): void => {
       const grace = Math.max(MIN_KILL_GRACE_SECONDS, probe.terminationGracePeriodSeconds ?? podGrace ?? DEFAULT_POD_GRACE_SECONDS);
       // The kubelet's "Killing" event; the exit then reaches the pod worker (conmon's exit file, or this requeue).
-      log.warn('killing container', { probe: type, reason: `Container ${o.container} failed ${type} probe, will be restarted`, graceSeconds: grace });
+      const reason = `Container ${o.container} failed ${type} probe, will be restarted`;
+      log.warn('killing container', { probe: type, reason, graceSeconds: grace });
+      recorder.event(pod, 'Normal', 'Killing', reason, { fieldPath });
       this.d
         .stop(o.id, grace * 1000)
         .catch((e: Error) => log.warn('cannot stop container after failed probe', { probe: type, error: e.message }))

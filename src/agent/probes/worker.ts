@@ -39,6 +39,8 @@ export interface ProbeWorkerOptions {
   startedAtMs: number;
   /** The result changed (after the thresholds); failed liveness and startup workers are on hold from then on. */
   onChange(success: boolean, last: ProbeResult): void;
+  /** Each failed probe (before thresholds): the kubelet's Unhealthy event. */
+  onFailure?(last: ProbeResult): void;
   log: Logger;
 }
 
@@ -112,9 +114,10 @@ export class ProbeWorker {
     this.streak = r.outcome === this.lastOutcome ? this.streak + 1 : 1;
     this.lastOutcome = r.outcome;
     const ok = r.outcome === 'success';
+    if (!ok) this.o.onFailure?.(r);
     const threshold = ok ? this.timing.successThreshold : this.timing.failureThreshold;
-    // A failure is the kubelet's "Unhealthy" event; with no event recorder in the agent, a log line, once per
-    // streak of failures and reason (a readiness probe that never passes would otherwise log every period).
+    // A failure is also logged (the Unhealthy event goes through onFailure), once per streak of failures and
+    // reason: a readiness probe that never passes would otherwise log every period.
     if (ok) this.loggedFailure = undefined;
     else if (this.streak >= threshold && this.loggedFailure !== r.message) {
       this.loggedFailure = r.message;

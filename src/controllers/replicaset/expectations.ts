@@ -32,6 +32,11 @@ export class Expectations {
     this.byKey.set(key, { adds: 0, deletes: new Set(uids), at: this.now() });
   }
 
+  /** Creations and deletions asked for in one sync (a DaemonSet's may do both at once). */
+  expect(key: string, adds: number, uids: string[]): void {
+    this.byKey.set(key, { adds, deletes: new Set(uids), at: this.now() });
+  }
+
   /** A creation was seen in the informer, or failed (it will never be seen). */
   creationObserved(key: string): void {
     const e = this.byKey.get(key);
