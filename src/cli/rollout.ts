@@ -1,12 +1,14 @@
-// `lodge rollout status|history|undo|restart|pause|resume deployment/NAME`,
-// the client side of rollouts as kubectl has it: the server only ever sees
-// edits of the Deployment (undo copies an old ReplicaSet's template back,
-// restart stamps the template), and status reads what the controller wrote.
+// `lodge rollout status|history|undo|restart|pause|resume deployment/NAME`
+// (status, history, undo and restart also for daemonset/NAME), the client
+// side of rollouts as kubectl has it: the server only ever sees edits of the
+// workload (undo copies an old revision's template back, restart stamps the
+// template), and status reads what the controller wrote.
 import type { Command } from 'commander';
 import type { KubeList } from '../client/client.js';
 import type { KubeObject } from '../apis/types.js';
 import { withContext, type CliContext } from './context.js';
 import { parseDuration } from './duration.js';
+import { daemonSetHistory, daemonSetRolloutStatus, daemonSetUndo, type DaemonSetView } from './rollout-daemonset.js';
 import { workloadTarget, type WorkloadTarget } from './workload-target.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -40,18 +42,20 @@ async function replicaSetsOf(ctx: CliContext, d: Dep): Promise<KubeObject[]> {
 
 const revisionOf = (rs: KubeObject): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
 
+const isDaemonSet = (t: WorkloadTarget): boolean => t.ref.kind === 'DaemonSet';
+
 async function status(ctx: CliContext, t: WorkloadTarget, timeoutMs: number): Promise<void> {
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   let last = '';
   for (;;) {
     const d = await ctx.client.get<Dep>(t.ref, t.name, { namespace: ctx.namespace });
-    const r = rolloutStatus(d);
+    const r = isDaemonSet(t) ? daemonSetRolloutStatus(d as DaemonSetView) : rolloutStatus(d);
     if (r.message !== last) process.stdout.write(`${r.message}\n`);
     last = r.message;
     if (r.done) return;
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new Error('timed out waiting for the condition');
-    // Wait for the next change of this Deployment (bounded, so a quiet watch is re-checked).
+    // Wait for the next change of this workload (bounded, so a quiet watch is re-checked).
     const signal = AbortSignal.timeout(Math.min(remaining, 30_000));
     try {
       for await (const ev of ctx.client.watch<Dep>(t.ref, { namespace: ctx.namespace, fieldSelector: `metadata.name=${t.name}`, resourceVersion: d.metadata.resourceVersion, signal })) {
@@ -64,6 +68,7 @@ async function status(ctx: CliContext, t: WorkloadTarget, timeoutMs: number): Pr
 }
 
 async function history(ctx: CliContext, t: WorkloadTarget, revision?: number): Promise<void> {
+  if (isDaemonSet(t)) return daemonSetHistory(ctx, t, revision);
   const d = await ctx.client.get<Dep>(t.ref, t.name, { namespace: ctx.namespace });
   const sets = (await replicaSetsOf(ctx, d)).sort((a, b) => revisionOf(a) - revisionOf(b));
   if (revision !== undefined) {
@@ -78,6 +83,7 @@ async function history(ctx: CliContext, t: WorkloadTarget, revision?: number): P
 
 /** kubectl's rollback: the template of the ReplicaSet at the revision (default: the one before the current) becomes the Deployment's. */
 async function undo(ctx: CliContext, t: WorkloadTarget, toRevision: number): Promise<void> {
+  if (isDaemonSet(t)) return daemonSetUndo(ctx, t, toRevision);
   const d = await ctx.client.get<Dep>(t.ref, t.name, { namespace: ctx.namespace });
   if (d.spec?.paused) throw new Error(`you cannot rollback a paused deployment; resume it first with 'lodge rollout resume ${t.label}' and try again`);
   const sets = (await replicaSetsOf(ctx, d)).sort((a, b) => revisionOf(b) - revisionOf(a));
@@ -98,20 +104,21 @@ async function mergePatch(ctx: CliContext, t: WorkloadTarget, patch: unknown, ve
 }
 
 export function registerRollout(program: Command): void {
-  const rollout = program.command('rollout').description('Manage the rollout of a Deployment: status, history, undo, restart, pause, resume');
-  const target = async (ctx: CliContext, args: string[]): Promise<WorkloadTarget> => workloadTarget(ctx, args, ['Deployment']);
+  const rollout = program.command('rollout').description('Manage the rollout of a Deployment or DaemonSet: status, history, undo, restart (pause, resume: Deployments)');
+  const target = async (ctx: CliContext, args: string[]): Promise<WorkloadTarget> => workloadTarget(ctx, args, ['Deployment', 'DaemonSet']);
+  const deploymentOnly = async (ctx: CliContext, args: string[]): Promise<WorkloadTarget> => workloadTarget(ctx, args, ['Deployment']);
   rollout
     .command('status')
     .description('Follow a rollout until it completes (fails when its progress deadline is exceeded)')
-    .argument('<target...>', 'deployment/NAME')
+    .argument('<target...>', 'deployment/NAME or daemonset/NAME')
     .option('--timeout <duration>', 'give up after this long, e.g. 2m (0 = no limit)', '0')
     .action(async (args: string[], opts: { timeout: string }, cmd: Command) => {
       await withContext(cmd, async (ctx) => status(ctx, await target(ctx, args), parseDuration(opts.timeout)));
     });
   rollout
     .command('history')
-    .description('List the revisions of a Deployment (its ReplicaSets) with their change-cause')
-    .argument('<target...>', 'deployment/NAME')
+    .description('List the revisions of a Deployment (its ReplicaSets) or DaemonSet (its ControllerRevisions) with their change-cause')
+    .argument('<target...>', 'deployment/NAME or daemonset/NAME')
     .option('--revision <n>', 'show the pod template of one revision')
     .action(async (args: string[], opts: { revision?: string }, cmd: Command) => {
       await withContext(cmd, async (ctx) => history(ctx, await target(ctx, args), opts.revision === undefined ? undefined : Number(opts.revision)));
@@ -119,7 +126,7 @@ export function registerRollout(program: Command): void {
   rollout
     .command('undo')
     .description('Roll back to the previous revision (or --to-revision)')
-    .argument('<target...>', 'deployment/NAME')
+    .argument('<target...>', 'deployment/NAME or daemonset/NAME')
     .option('--to-revision <n>', 'the revision to roll back to (0 = the previous one)', '0')
     .action(async (args: string[], opts: { toRevision: string }, cmd: Command) => {
       await withContext(cmd, async (ctx) => undo(ctx, await target(ctx, args), Number(opts.toRevision)));
@@ -127,7 +134,7 @@ export function registerRollout(program: Command): void {
   rollout
     .command('restart')
     .description('Replace every Pod by a rolling update (stamps the template with the time)')
-    .argument('<target...>', 'deployment/NAME')
+    .argument('<target...>', 'deployment/NAME or daemonset/NAME')
     .action(async (args: string[], _o: unknown, cmd: Command) => {
       await withContext(cmd, async (ctx) =>
         mergePatch(ctx, await target(ctx, args), { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }, 'restarted'),
@@ -139,7 +146,7 @@ export function registerRollout(program: Command): void {
       .description(paused ? 'Stop rolling out template changes' : 'Roll out again after a pause')
       .argument('<target...>', 'deployment/NAME')
       .action(async (args: string[], _o: unknown, cmd: Command) => {
-        await withContext(cmd, async (ctx) => mergePatch(ctx, await target(ctx, args), { spec: { paused } }, paused ? 'paused' : 'resumed'));
+        await withContext(cmd, async (ctx) => mergePatch(ctx, await deploymentOnly(ctx, args), { spec: { paused } }, paused ? 'paused' : 'resumed'));
       });
   }
 }

@@ -2,18 +2,23 @@
 // than the grace period is no longer known to be ready. Its conditions turn
 // Unknown (the agent would have said True or False; nobody knows now) and it
 // gets the node.kubernetes.io/unreachable taints, as Kubernetes' node
-// lifecycle controller does; the scheduler and eviction (a later step) act on
+// lifecycle controller does (node.kubernetes.io/not-ready instead when the
+// agent itself reports Ready=False); the scheduler and taint eviction act on
 // those. When the agent is back, its heartbeat sets the conditions again and
 // this controller removes the taints. The Lease is the only clock read:
 // renewTime versus now, so a missed event costs at most one monitor period.
 import type { KubeObject } from '../apis/types.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { serviceEventRecorder } from '../events/index.js';
 import { rfc3339 } from '../api/resources/clock.js';
+import { NOT_READY_TAINT, UNREACHABLE_TAINT } from '../apis/core/v1/pod-defaults.js';
 
 const MANAGER = 'node-lifecycle-controller';
 const LEASE_NAMESPACE = 'kube-node-lease';
-export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+export { NOT_READY_TAINT, UNREACHABLE_TAINT };
+/** The taints that say why a node is not ready: at most one of them at a time. */
+const READINESS_TAINTS = [NOT_READY_TAINT, UNREACHABLE_TAINT];
 /** Kubernetes' --node-monitor-grace-period default. */
 export const DEFAULT_GRACE_MS = 40_000;
 /** Kubernetes' --node-monitor-period default. */
@@ -55,6 +60,9 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
   if (!nodeType || !leaseType) return;
   const graceMs = o.graceMs ?? DEFAULT_GRACE_MS;
   const log = ctx.log.child({ controller: 'node-lifecycle' });
+  // Kubernetes' node lifecycle controller reports as "node-controller".
+  const recorder = serviceEventRecorder(ctx.svc, { component: 'node-controller', log, signal: ctx.signal });
+  const notReady = (node: KubeObject): void => recorder.event(node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
   const nodes = ctx.informers.for(nodeType);
   const leases = ctx.informers.for(leaseType);
   const queue = new WorkQueue();
@@ -83,7 +91,7 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
     const conditions = (node.status?.conditions as Condition[] | undefined) ?? [];
     const ready = conditions.find((c) => c.type === 'Ready');
     const taints = (node.spec?.taints as Taint[] | undefined) ?? [];
-    const tainted = taints.some((t) => t.key === UNREACHABLE_TAINT);
+    const tainted = taints.some((t) => READINESS_TAINTS.includes(String(t.key)));
 
     if (silent) {
       if (!conditions.length || conditions.some((c) => c.status !== 'Unknown')) {
@@ -101,20 +109,26 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
           };
         });
         await writeStatus(ctx, nodeType, node, next);
+        if (ready?.status !== 'Unknown') notReady(node);
         log.warn('node stopped posting status', { node: name, lastHeard: heard ? new Date(heard).toISOString() : undefined });
       }
-      if (!tainted) {
-        const now = rfc3339();
-        await writeTaints(ctx, nodeType, name, (t) => [...t.filter((x) => x.key !== UNREACHABLE_TAINT), { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: now }, { key: UNREACHABLE_TAINT, effect: 'NoExecute', timeAdded: now }]);
-      }
+      if (readinessTaints(taints, UNREACHABLE_TAINT)) await writeTaints(ctx, nodeType, name, (t) => readinessTaints(t, UNREACHABLE_TAINT) ?? t);
       return;
     }
+    // The agent's own word: Ready=False is not-ready; Unknown (left by this
+    // controller, the agent back but not yet reporting) keeps what is there.
+    if (ready?.status === 'False' && readinessTaints(taints, NOT_READY_TAINT)) {
+      await writeTaints(ctx, nodeType, name, (t) => readinessTaints(t, NOT_READY_TAINT) ?? t);
+      log.warn('node reports not ready', { node: name, reason: ready.reason });
+      notReady(node);
+    }
     if (tainted && ready?.status === 'True') {
-      await writeTaints(ctx, nodeType, name, (t) => t.filter((x) => x.key !== UNREACHABLE_TAINT));
+      await writeTaints(ctx, nodeType, name, (t) => readinessTaints(t, undefined) ?? t);
       log.info('node is back', { node: name });
     }
   };
   await queue.run(sync, (key, err) => log.warn('node lifecycle sync failed', { node: key, error: (err as Error).message }));
+  await recorder.flush();
 }
 
 type NodeType = NonNullable<ReturnType<ControllerContext['registry']['resource']>>;
@@ -132,6 +146,27 @@ async function writeTaints(ctx: ControllerContext, nodeType: NodeType, name: str
   const spec: Record<string, unknown> = { ...current.obj.spec, taints };
   if (!taints.length) delete spec.taints;
   await ctx.svc.update(nodeType, undefined, name, { ...current.obj, spec }, controllerWrite(MANAGER)).catch(ignoreConflict);
+}
+
+/**
+ * The node's taints with `key` (NoSchedule and NoExecute) as its one
+ * readiness taint, or none when `key` is undefined; undefined when they are
+ * so already. A taint already there keeps its timeAdded: taint eviction
+ * counts tolerationSeconds from it, so rewriting it would move every
+ * deadline. As Kubernetes, only the NoExecute taint carries timeAdded.
+ */
+export function readinessTaints(taints: readonly Taint[], key: string | undefined): Taint[] | undefined {
+  const others = taints.filter((t) => !READINESS_TAINTS.includes(t.key));
+  const kept = taints.filter((t) => t.key === key && (t.effect === 'NoSchedule' || t.effect === 'NoExecute'));
+  const want: Taint[] = [];
+  if (key) {
+    const now = rfc3339();
+    want.push(kept.find((t) => t.effect === 'NoSchedule') ?? { key, effect: 'NoSchedule' });
+    want.push(kept.find((t) => t.effect === 'NoExecute') ?? { key, effect: 'NoExecute', timeAdded: now });
+  }
+  const next = [...others, ...want];
+  const same = next.length === taints.length && next.every((t) => taints.includes(t));
+  return same ? undefined : next;
 }
 
 function ignoreConflict(e: unknown): void {

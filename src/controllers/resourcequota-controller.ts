@@ -1,5 +1,5 @@
 // ResourceQuota status: for each namespace with quotas, recount what its
-// objects use (the quota ledger's recount: read the ledger, list the store,
+// objects use (for a scoped quota, only the objects in its scopes) (the quota ledger's recount: read the ledger, list the store,
 // keep in-flight charges) and write status.hard/status.used of every quota
 // when they differ. Level-triggered: informers on the quotas and the counted
 // kinds only say which namespace to look at; the count itself comes from
@@ -10,6 +10,7 @@ import type { KubeObject } from '../apis/types.js';
 import { format } from '../api/admission/quota/amounts.js';
 import { charged } from '../api/admission/quota/ledger.js';
 import type { QuotaAdmission } from '../api/admission/quota/quota-admission.js';
+import { ledgerName, quotaScopes, type ScopedSpec } from '../api/admission/quota/scopes.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
 
@@ -62,7 +63,8 @@ export async function runResourceQuotaController(ctx: ControllerContext, quota: 
       await quota.ledger.remove(ns);
       return;
     }
-    const names = new Set(mine.flatMap((q) => Object.keys((q.spec?.hard ?? {}) as Record<string, string>)));
+    // Each quota counts under its own scopes' ledger names (plain resource names when unscoped).
+    const names = new Set(mine.flatMap((q) => Object.keys((q.spec?.hard ?? {}) as Record<string, string>).map((n) => ledgerName(n, quotaScopes(q.spec as ScopedSpec | undefined)))));
     const record = await quota.ledger.refresh(ns, names);
     if (record.pending.length) queue.addAfter(ns, PENDING_RECHECK_MS);
     for (const cached of mine) {
@@ -70,7 +72,8 @@ export async function runResourceQuotaController(ctx: ControllerContext, quota: 
       const current = (await ctx.svc.tryGet(quotaType, ns, name))?.obj;
       if (!current) continue;
       const hard = { ...((current.spec?.hard ?? {}) as Record<string, string>) };
-      const used = Object.fromEntries(Object.keys(hard).sort().map((n) => [n, format(n, charged(record, n))]));
+      const scopes = quotaScopes(current.spec as ScopedSpec | undefined);
+      const used = Object.fromEntries(Object.keys(hard).sort().map((n) => [n, format(n, charged(record, ledgerName(n, scopes)))]));
       if (same(current.status?.hard, hard) && same(current.status?.used, used)) continue;
       // Pinned to the read resourceVersion: a concurrent edit of the quota fails this and the namespace is synced again.
       await ctx.svc.update(quotaType, ns, name, { ...current, status: { hard, used } }, controllerWrite(MANAGER), 'status');

@@ -24,6 +24,8 @@ import { runCronJobController } from '../controllers/cronjob-controller.js';
 import { runReplicaSetController } from '../controllers/replicaset-controller.js';
 import { runDeploymentController } from '../controllers/deployment-controller.js';
 import { runEventTtlController } from '../controllers/event-ttl-controller.js';
+import { runDaemonSetController } from '../controllers/daemonset-controller.js';
+import { runTaintEvictionController } from '../controllers/taint-eviction-controller.js';
 import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { LeaderElector, leaderIdentity, type LeaderElectionTiming } from '../controllers/runtime/leader-election.js';
@@ -183,10 +185,12 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       'snapshot-schedule': () => runSnapshotScheduleController(ctx),
       replicaset: () => runReplicaSetController(ctx),
       deployment: () => runDeploymentController(ctx),
+      daemonset: () => runDaemonSetController(ctx),
       job: () => runJobController(ctx),
       cronjob: () => runCronJobController(ctx),
       resourcequota: () => runResourceQuotaController(ctx, quota),
       eventttl: () => runEventTtlController(ctx),
+      'taint-eviction-controller': () => runTaintEvictionController(ctx),
     };
     await Promise.allSettled(enabled.map((name) => start[name]()));
     await informers.stopped();

@@ -12,10 +12,12 @@ export const CONTROLLER_NAMES = [
   'snapshot-schedule',
   'replicaset',
   'deployment',
+  'daemonset',
   'job',
   'cronjob',
   'resourcequota',
   'eventttl',
+  'taint-eviction-controller',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 

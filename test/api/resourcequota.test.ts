@@ -207,3 +207,56 @@ test('LimitRange: container defaults are applied before quota, and min/max/ratio
     );
   });
 });
+
+test('scopes: a quota charges only the Pods and Instances in its scopes, status.used counts only them, and bad scopes are 422', async () => {
+  await withEnv(async (e) => {
+    const scoped = (name: string, hard: Record<string, string>, scopes: Record<string, unknown>): Promise<unknown> =>
+      e.svc.create(QUOTAS, e.ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name }, spec: { hard, ...scopes } }, write());
+    await scoped('best-effort', { pods: '1' }, { scopes: ['BestEffort'] });
+    await scoped('sized', { pods: '5', 'requests.cpu': '2' }, { scopeSelector: { matchExpressions: [{ scopeName: 'NotBestEffort', operator: 'Exists' }] } });
+    await scoped('terminating', { pods: '1' }, { scopes: ['Terminating'] });
+    await createPod(e, 'be1');
+    await refused(createPod(e, 'be2'), 403, /^pods "be2" is forbidden: exceeded quota: best-effort, requested: pods=1, used: pods=1, limited: pods=1$/);
+    // Sized Pods and Instances are NotBestEffort: "best-effort" leaves them alone.
+    await createPod(e, 'web', { requests: { cpu: '500m' } });
+    await e.svc.create(INSTANCES, e.ns, { apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name: 'box' }, spec: { type: 'container', image: 'busybox', cpu: '500m' } }, write());
+    const job = (name: string): KubeObject => ({ ...pod(name, { requests: { cpu: '100m' } }), spec: { ...pod(name, { requests: { cpu: '100m' } }).spec, activeDeadlineSeconds: 60 } });
+    await e.svc.create(PODS, e.ns, job('job1'), write());
+    await refused(e.svc.create(PODS, e.ns, job('job2'), write()), 403, /exceeded quota: terminating, requested: pods=1, used: pods=1, limited: pods=1$/);
+    await usedBecomes(e, 'best-effort', { pods: '1' });
+    await usedBecomes(e, 'sized', { pods: '2', 'requests.cpu': '1100m' });
+    await usedBecomes(e, 'terminating', { pods: '1' });
+
+    await refused(scoped('bad1', { 'requests.cpu': '1' }, { scopes: ['BestEffort'] }), 422, /spec\.scopes: Invalid value.*unsupported scope applied to resource: BestEffort does not limit requests\.cpu/);
+    await refused(scoped('bad2', { pods: '1' }, { scopes: ['PriorityClass'] }), 422, /spec\.scopes\[0\]: Unsupported value: "PriorityClass".*priority classes are not supported by Lodge/);
+    await refused(scoped('bad3', { pods: '1' }, { scopeSelector: { matchExpressions: [{ scopeName: 'Terminating', operator: 'In', values: ['x'] }] } }), 422, /spec\.scopeSelector\.matchExpressions\[0\]\.operator: Invalid value: "In": must be 'Exist'/);
+    await refused(scoped('bad4', { pods: '1' }, { scopes: ['Terminating', 'NotTerminating'] }), 422, /spec\.scopes: Invalid value.*conflicting scopes/);
+    const q = (await e.svc.get(QUOTAS, e.ns, 'terminating')).obj;
+    await refused(e.svc.update(QUOTAS, e.ns, 'terminating', { ...q, spec: { ...q.spec, scopes: ['NotTerminating'] } }, write()), 422, /spec\.scopes: Invalid value.*field is immutable/);
+  });
+});
+
+test('LimitRange lodge.dev/Instance: its default wins over the built-in one; min and max refuse in the limit ranger\'s words, naming the field', async () => {
+  await withEnv(async (e) => {
+    const limits = (name: string, item: Record<string, unknown>): Promise<unknown> =>
+      e.svc.create(LIMITS, e.ns, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name }, spec: { limits: [{ type: 'lodge.dev/Instance', ...item }] } }, write());
+    await limits('sizes', { default: { cpu: '2', memory: '2Gi' }, min: { memory: '512Mi' }, max: { cpu: '4', memory: '4Gi' } });
+    const inst = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name }, spec: { image: 'busybox', ...spec } });
+    const create = async (name: string, spec: Record<string, unknown>): Promise<KubeObject> => (await e.svc.create(INSTANCES, e.ns, inst(name, spec), write())).obj;
+    const sizes = (o: KubeObject): string => `${String(o.spec?.cpu)}/${String(o.spec?.memory)}`;
+    assert.equal(sizes(await create('vm-default', { type: 'vm' })), '2/2Gi', 'the LimitRange default, not the built-in 1/1Gi');
+    assert.equal(sizes(await create('vm-own', { type: 'vm', cpu: 1, memory: '1Gi' })), '1/1Gi', 'values the user wrote are kept, even the built-in ones');
+    assert.equal(sizes(await create('ct-default', { type: 'container' })), '2/2Gi');
+    await refused(e.svc.create(INSTANCES, e.ns, inst('big', { type: 'vm', cpu: 8 }), write()), 403, /^instances\.lodge\.dev "big" is forbidden: maximum cpu usage per Instance is 4, but spec\.cpu is 8$/);
+    await refused(e.svc.create(INSTANCES, e.ns, inst('small', { type: 'container', memory: '256Mi' }), write()), 403, /^instances\.lodge\.dev "small" is forbidden: minimum memory usage per Instance is 512Mi, but spec\.memory is 256Mi$/);
+    // A resize is bounded too.
+    const own = (await e.svc.get(INSTANCES, e.ns, 'vm-own')).obj;
+    await refused(e.svc.update(INSTANCES, e.ns, 'vm-own', { ...own, spec: { ...own.spec, cpu: 6 } }, write()), 403, /maximum cpu usage per Instance is 4, but spec\.cpu is 6$/);
+    await refused(limits('ratio', { maxLimitRequestRatio: { cpu: '2' } }), 422, /spec\.limits\[0\]\.maxLimitRequestRatio: Forbidden: may not be specified when `type` is 'lodge\.dev\/Instance'/);
+    await refused(limits('disk', { max: { storage: '1Gi' } }), 422, /spec\.limits\[0\]\.max\[storage\]: Unsupported value: "storage"/);
+    // A default is validated as if the user had written it: a VM needs whole vCPUs.
+    await e.svc.delete(LIMITS, e.ns, 'sizes', {});
+    await limits('half', { default: { cpu: '500m' } });
+    await refused(e.svc.create(INSTANCES, e.ns, inst('vm-half', { type: 'vm' }), write()), 422, /spec\.cpu: Invalid value: "500m": a virtual machine needs a whole number of vCPUs \(the default of a LimitRange/);
+  });
+});

@@ -450,7 +450,8 @@ describe('validation errors', () => {
     assert.deepEqual(admit(newImage, before).errors, []);
     const bound = structuredClone(before);
     bound.spec!.nodeName = 'node-1';
-    bound.spec!.tolerations = [{ key: 'k', operator: 'Exists' }];
+    // Tolerations may only be added to (the created Pod already has the default ones).
+    bound.spec!.tolerations = [...((before.spec!.tolerations as unknown[]) ?? []), { key: 'k', operator: 'Exists' }];
     assert.deepEqual(admit(bound, before).errors, []);
     const newPort = structuredClone(before);
     (newPort.spec!.containers as Array<{ ports: Array<{ containerPort: number }> }>)[0].ports[0].containerPort = 81;

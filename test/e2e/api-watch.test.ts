@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, openWatch, requestFailures, shutdown, startLodge, type ApiResult, type Lodge, type WatchEvent, type WatchStream } from './harness.js';
+import { api, openWatch, requestFailures, shutdown, startLodge, NO_SCHEDULER, type ApiResult, type Lodge, type WatchEvent, type WatchStream } from './harness.js';
 import { apiCaller } from './api-caller.js';
 
 let lodge: Lodge | undefined;
@@ -48,7 +48,7 @@ function increasing(xs: number[]): boolean {
 }
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...NO_SCHEDULER] });
 });
 
 after(async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { requestFailures, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { requestFailures, shutdown, startLodge, NO_SCHEDULER, waitFor, type Lodge } from './harness.js';
 
 let lodge: Lodge | undefined;
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-e2e-client-node-'));
@@ -32,7 +32,7 @@ const pod = (name: string, labels: Record<string, string> = {}): k8s.V1Pod => ({
 const patchAs = (strategy: k8s.PatchStrategy): any => k8s.setHeaderOptions('Content-Type', strategy);
 
 before(async () => {
-  lodge = await startLodge({ dataDir, args: ['--no-agent'] });
+  lodge = await startLodge({ dataDir, args: ['--no-agent', ...NO_SCHEDULER] });
   kc = new k8s.KubeConfig();
   kc.loadFromFile(L().kubeconfig);
   core = kc.makeApiClient(k8s.CoreV1Api);

@@ -1,6 +1,6 @@
-// Deployments with real Pods under runc: kubectl's verbs (create, rollout
-// status/history/undo/restart/pause/resume, scale, set image) and lodge's
-// scale and rollout, against one `lodge up` with its agent.
+// Deployments and DaemonSets with real Pods under runc: kubectl's verbs
+// (create, rollout status/history/undo/restart/pause/resume, scale, set
+// image) and lodge's scale and rollout, against one `lodge up` with its agent.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kubectlOk, runKubectl, waitFor } from './harness.js';
@@ -67,4 +67,78 @@ test('kubectl and lodge drive a Deployment of real Pods through scale, updates, 
   const r = runKubectl(w.lodge, ['delete', 'deployment', 'web', '--cascade=foreground', '--timeout=60s']);
   assert.equal(r.code, 0, r.stderr);
   await waitFor('pods gone', async () => json('get', 'pods', '-l', 'app=web').items.length === 0, 30_000);
+});
+
+test('events: describe shows the Deployment scaling, get events the kubelet starting and backing off containers', async () => {
+  const manifest = JSON.parse(k('create', 'deployment', 'ev', '--image=busybox', '--replicas=1', '--dry-run=client', '-o', 'json', '--', 'sleep', '3600'));
+  manifest.spec.template.spec.terminationGracePeriodSeconds = 1;
+  kubectlOk(w.lodge, ['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  // A container that always fails: restarted at once, then backed off.
+  await w.pods.create('crash', { restartPolicy: 'Always', containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', 'exit 1'] }] });
+  try {
+    assert.match(k('rollout', 'status', 'deployment/ev', '--timeout=60s'), /successfully rolled out/);
+    // kubectl describe finds the Deployment's Events by involvedObject field selectors.
+    await waitFor('ScalingReplicaSet in describe', async () => /Normal\s+ScalingReplicaSet\s+.*Scaled up replica set ev-\w+ from 0 to 1/.test(k('describe', 'deployment', 'ev')));
+    const pod = json('get', 'pods', '-l', 'app=ev').items[0].metadata.name;
+    await waitFor('Created and Started', async () => {
+      const table = k('get', 'events', '--field-selector', `involvedObject.name=${pod}`);
+      return /Normal\s+Created\s+pod\/\S+\s+Created container busybox/.test(table) && /Normal\s+Started\s+pod\/\S+\s+Started container busybox/.test(table);
+    });
+    await waitFor('BackOff', async () => /Warning\s+BackOff\s+pod\/crash\s+Back-off restarting failed container main in pod crash_default\(/.test(k('get', 'events')));
+    assert.match(k('describe', 'pod', 'crash'), /Warning\s+BackOff\s+.*kubelet/);
+  } finally {
+    runKubectl(w.lodge, ['delete', 'pod', 'crash', '--wait=false']);
+    runKubectl(w.lodge, ['delete', 'deployment', 'ev', '--wait=false']);
+  }
+});
+
+// Needs the "daemonset" controller in `lodge up`.
+test('kubectl and lodge roll a DaemonSet of real Pods: one Pod on the node, status, history, undo', async () => {
+  const daemonPods = (): any[] => json('get', 'pods', '-l', 'app=agent').items.filter((p: any) => !p.metadata.deletionTimestamp);
+  const manifest = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent' },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: { metadata: { labels: { app: 'agent' } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'agent', image: 'busybox', command: ['sleep', '3600'] }] } },
+    },
+  };
+  kubectlOk(w.lodge, ['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  try {
+    assert.match(k('rollout', 'status', 'ds/agent', '--timeout=60s'), /daemon set "agent" successfully rolled out/);
+    const first = daemonPods();
+    assert.equal(first.length, 1);
+    assert.equal(first[0].spec.nodeName, `lodge-dep-${process.pid}`);
+    assert.match(k('get', 'ds', 'agent'), /^agent\s+1\s+1\s+1\s+1\s+1\s+<none>\s+/m);
+
+    // A template change rolls the Pod; history then has two revisions.
+    k('set', 'env', 'ds/agent', 'STEP=2');
+    assert.match(k('rollout', 'status', 'ds/agent', '--timeout=60s'), /successfully rolled out/);
+    await waitFor('pod replaced', async () => {
+      const now = daemonPods();
+      return now.length === 1 && now[0].metadata.uid !== first[0].metadata.uid && now[0].spec.containers[0].env?.[0]?.value === '2';
+    });
+    const history = k('rollout', 'history', 'ds/agent');
+    assert.match(history, /^1\s+<none>$/m, history);
+    assert.match(history, /^2\s+<none>$/m, history);
+
+    // kubectl's undo sends revision 1's data back; the first template runs again, as revision 3.
+    assert.match(k('rollout', 'undo', 'ds/agent'), /rolled back/);
+    assert.match(w.cli('rollout', 'status', 'ds/agent', '--timeout', '60s'), /successfully rolled out/);
+    assert.equal(json('get', 'ds', 'agent').spec.template.spec.containers[0].env, undefined);
+    assert.match(w.cli('rollout', 'history', 'daemonset/agent'), /^3\s+<none>$/m);
+    await waitFor('first template running', async () => {
+      const now = daemonPods();
+      return now.length === 1 && now[0].spec.containers[0].env === undefined;
+    });
+    // lodge's undo: back to revision 2's template.
+    assert.match(w.cli('rollout', 'undo', 'ds/agent', '--to-revision', '2'), /rolled back/);
+    assert.match(k('rollout', 'status', 'ds/agent', '--timeout=60s'), /successfully rolled out/);
+    assert.equal(json('get', 'ds', 'agent').spec.template.spec.containers[0].env?.[0]?.value, '2');
+    assert.match(k('describe', 'ds', 'agent'), /Desired Number of Nodes Scheduled: 1/);
+  } finally {
+    runKubectl(w.lodge, ['delete', 'ds', 'agent', '--cascade=foreground', '--timeout=60s']);
+  }
+  await waitFor('pods gone', async () => json('get', 'pods', '-l', 'app=agent').items.length === 0, 30_000);
 });

@@ -99,9 +99,13 @@ process.on('exit', () => {
 /**
  * `lodge up` flags for files about the API and kubectl's output, whose
  * Deployments and ReplicaSets are fixtures to list, patch and delete: their
- * controllers are left out, so no Pods appear beside the ones the test made.
+ * controllers are left out, so no Pods appear beside the ones the test made,
+ * and no scheduler writes a Pod's status (PodScheduled) under the test.
  */
-export const INERT_WORKLOADS = ['--controllers', '*,-deployment,-replicaset'];
+export const INERT_WORKLOADS = ['--controllers', '*,-deployment,-replicaset,-daemonset', '--no-scheduler'];
+
+/** For files that use Pods only as API objects (watch event sequences, client libraries): no scheduler writes their status. */
+export const NO_SCHEDULER = ['--no-scheduler'];
 
 /** Start `lodge up` on a free loopback port; resolves when it prints its ready line. */
 export async function startLodge(o: StartOptions = {}): Promise<Lodge> {

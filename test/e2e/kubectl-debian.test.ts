@@ -77,7 +77,7 @@ describe('Debian kubectl 1.20', () => {
 
   it('discovers every resource (per-group discovery, no aggregated documents)', () => {
     const t = parseTable(ok(['api-resources']));
-    assert.equal(t.rows.length, 21, JSON.stringify(t.rows.map((r) => r.NAME)));
+    assert.equal(t.rows.length, 23, JSON.stringify(t.rows.map((r) => r.NAME)));
     assert.ok(t.rows.some((r) => r.NAME === 'instances' && r.APIVERSION === 'lodge.dev/v1alpha1' && r.KIND === 'Instance'), JSON.stringify(t));
     assert.ok(t.rows.some((r) => r.NAME === 'endpointslices' && r.APIVERSION === 'discovery.k8s.io/v1'), JSON.stringify(t));
   });

@@ -37,6 +37,8 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['services', 'svc', 'v1', true, 'Service'],
   ['deployments', 'deploy', 'apps/v1', true, 'Deployment'],
   ['replicasets', 'rs', 'apps/v1', true, 'ReplicaSet'],
+  ['daemonsets', 'ds', 'apps/v1', true, 'DaemonSet'],
+  ['controllerrevisions', '', 'apps/v1', true, 'ControllerRevision'],
   ['cronjobs', 'cj', 'batch/v1', true, 'CronJob'],
   ['jobs', '', 'batch/v1', true, 'Job'],
   ['leases', '', 'coordination.k8s.io/v1', true, 'Lease'],
@@ -72,7 +74,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 21 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 23 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);

@@ -52,6 +52,9 @@ it('create/get/describe quota, get limitrange, and a create over quota refused',
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /pods "two" is forbidden: failed quota: q: must specify limits\.cpu for: two; requests\.cpu for: two/, refused.stderr);
   ok(['-n', 'team', 'apply', '-f', '-'], 'apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: lr\nspec:\n  limits:\n  - type: Container\n    max:\n      cpu: "1"\n');
+  // Scopes, as kubectl sends and shows them.
+  ok(['-n', 'team', 'create', 'quota', 'be', '--hard=pods=5', '--scopes=BestEffort']);
+  assert.match(ok(['-n', 'team', 'describe', 'quota', 'be']), /^Scopes:\s+BestEffort$/m);
   const lr = parseTable(ok(['-n', 'team', 'get', 'limitrange']));
   assert.deepEqual(lr.columns, ['NAME', 'CREATED AT']);
   assert.match(lr.rows[0]['CREATED AT'], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

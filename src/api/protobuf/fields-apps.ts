@@ -16,6 +16,13 @@ export const appsV1: PackageTables = {
     ReplicaSetSpec: { replicas: 1, selector: 2, template: 3, minReadySeconds: 4 },
     ReplicaSetStatus: { replicas: 1, fullyLabeledReplicas: 2, observedGeneration: 3, readyReplicas: 4, availableReplicas: 5, conditions: 6, terminatingReplicas: 7 },
     ReplicaSetCondition: { type: 1, status: 2, lastTransitionTime: 3, reason: 4, message: 5 },
+    DaemonSet: { metadata: 1, spec: 2, status: 3 },
+    DaemonSetSpec: { selector: 1, template: 2, updateStrategy: 3, minReadySeconds: 4, revisionHistoryLimit: 6 },
+    DaemonSetUpdateStrategy: { type: 1, rollingUpdate: 2 },
+    RollingUpdateDaemonSet: { maxUnavailable: 1, maxSurge: 2 },
+    DaemonSetStatus: { currentNumberScheduled: 1, numberMisscheduled: 2, desiredNumberScheduled: 3, numberReady: 4, observedGeneration: 5, updatedNumberScheduled: 6, numberAvailable: 7, numberUnavailable: 8, collisionCount: 9, conditions: 10 },
+    DaemonSetCondition: { type: 1, status: 2, lastTransitionTime: 3, reason: 4, message: 5 },
+    ControllerRevision: { metadata: 1, data: 2, revision: 3 },
   },
   keepZero: {
     DeploymentSpec: ['replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds'],
@@ -24,7 +31,12 @@ export const appsV1: PackageTables = {
     ReplicaSetSpec: ['replicas'],
     ReplicaSetStatus: ['replicas', 'terminatingReplicas'],
     ReplicaSetCondition: ['type', 'status'],
+    DaemonSetSpec: ['revisionHistoryLimit'],
+    DaemonSetStatus: ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady', 'collisionCount'],
+    DaemonSetCondition: ['type', 'status'],
+    ControllerRevision: ['revision'],
   },
+  opaque: { ControllerRevision: { data: 'RawExtension' } },
 };
 
 export const coordinationV1: PackageTables = {

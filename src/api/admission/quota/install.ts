@@ -15,7 +15,8 @@ export function installQuotaAdmission(service: ResourceService, store: Store): Q
   const quota = new QuotaAdmission(store, registry);
   for (const rt of registry.kinds) {
     if (!rt.namespaced || UNCOUNTED.has(`${rt.group}/${rt.plural}`)) continue;
-    if (rt.group === '' && (rt.plural === 'pods' || rt.plural === 'persistentvolumeclaims')) service.useAllocator(rt, limits.for(rt));
+    if ((rt.group === '' && (rt.plural === 'pods' || rt.plural === 'persistentvolumeclaims')) || (rt.group === 'lodge.dev' && rt.plural === 'instances'))
+      service.useAllocator(rt, limits.for(rt));
     service.useAllocator(rt, quota.for(rt));
   }
   return quota;

@@ -30,6 +30,7 @@ import { KeyExistsError, NotFoundError, RevisionConflictError, type Store } from
 import { decode } from '../../codec.js';
 import { collectionPrefix } from '../../resources/keys.js';
 import { type Amounts } from './amounts.js';
+import { matchesScopes, parseLedgerName } from './scopes.js';
 import { kindsCounting, usageOf } from './usage.js';
 
 const LEDGER_PREFIX = '/registry/quotaledgers/';
@@ -56,7 +57,7 @@ export interface LedgerRecord {
   pending: Charge[];
 }
 
-/** What a namespace holds of `name`: counted usage plus in-flight charges. */
+/** What a namespace holds of `name` (a resource, or a scoped quota's ledger name): counted usage plus in-flight charges. */
 export function charged(l: LedgerRecord, name: string): number {
   let n = l.used[name] ?? 0;
   for (const c of l.pending) n += c.amounts[name] ?? 0;
@@ -100,7 +101,9 @@ export class QuotaLedger {
    */
   async recount(ns: string, prev: LedgerRecord | null, names: Iterable<string>): Promise<LedgerRecord> {
     const covers = [...new Set([...(prev?.covers ?? []), ...names])].sort();
-    const kinds = new Set(covers.flatMap(kindsCounting));
+    // A name may be a scoped quota's ("requests.cpu#NotBestEffort"): only objects in those scopes count toward it.
+    const counted = covers.map((name) => ({ name, ...parseLedgerName(name) }));
+    const kinds = new Set(counted.flatMap((c) => kindsCounting(c.resource)));
     const used: Amounts = {};
     const listed = new Map<string, string | undefined>();
     for (const gp of kinds) {
@@ -109,13 +112,13 @@ export class QuotaLedger {
       for (const obj of await this.listAll(rt, ns)) {
         if (obj.metadata.uid) listed.set(obj.metadata.uid, obj.metadata.resourceVersion);
         const u = usageOf(rt, obj);
-        for (const name of covers) if (u[name] !== undefined) used[name] = (used[name] ?? 0) + u[name];
+        for (const c of counted) if (u[c.resource] !== undefined && matchesScopes(rt, obj, c.scopes)) used[c.name] = (used[c.name] ?? 0) + u[c.resource];
       }
     }
     const now = Date.now();
     // A charge is in the count once its write is settled, or once the list shows its object (past the version an update replaces).
-    const counted = (c: Charge): boolean => c.written || (c.uid !== undefined && listed.has(c.uid) && (c.fromVersion === undefined || listed.get(c.uid) !== c.fromVersion));
-    const pending = (prev?.pending ?? []).filter((c) => !counted(c) && now - c.at < STALE_MS);
+    const inCount = (c: Charge): boolean => c.written || (c.uid !== undefined && listed.has(c.uid) && (c.fromVersion === undefined || listed.get(c.uid) !== c.fromVersion));
+    const pending = (prev?.pending ?? []).filter((c) => !inCount(c) && now - c.at < STALE_MS);
     return { covers, used, pending };
   }
 

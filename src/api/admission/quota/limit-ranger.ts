@@ -2,7 +2,8 @@
 // create: containers without requests/limits get the namespace's defaults
 // (before quota admission charges them), then min, max and
 // maxLimitRequestRatio are enforced per Container, per Pod (summed) and per
-// PersistentVolumeClaim, refused with 403 in Kubernetes' words.
+// PersistentVolumeClaim, refused with 403 in Kubernetes' words. Instances
+// (type lodge.dev/Instance) in instance-limits.ts.
 import type { Container, Pod, ResourceList } from '../../../apis/core/v1/types.js';
 import type { Registry } from '../../../apis/registry.js';
 import type { KubeObject, ResourceType } from '../../../apis/types.js';
@@ -12,6 +13,7 @@ import type { Allocator, Reservation } from '../../resources/resource-service.js
 import { collectionPrefix } from '../../resources/keys.js';
 import { invalid } from '../../status.js';
 import { format, milli } from './amounts.js';
+import { admitInstance, resized } from './instance-limits.js';
 import { admissionForbidden } from './quota-admission.js';
 
 const NOTHING: Reservation = { commit: async () => undefined, rollback: async () => undefined };
@@ -117,11 +119,12 @@ export class LimitRanger {
 
   private async admit(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined): Promise<Reservation> {
     const ns = obj.metadata.namespace;
-    // Kubernetes applies LimitRanges when objects are created; resources of a stored Pod do not change.
-    if (old || !ns) return NOTHING;
+    const instance = rt.group === 'lodge.dev' && rt.plural === 'instances';
+    // Kubernetes applies LimitRanges when objects are created; resources of a stored Pod do not change. An Instance's may (a resize): its bounds hold then too.
+    if (!ns || (old && !(instance && resized(obj, old)))) return NOTHING;
     const items = await this.items(ns);
     if (!items.length) return NOTHING;
-    const errs = rt.plural === 'pods' ? this.pod(rt, obj as Pod, items) : this.claim(obj, items);
+    const errs = rt.plural === 'pods' ? this.pod(rt, obj as Pod, items) : instance ? admitInstance(rt, obj, !old, items) : this.claim(obj, items);
     if (errs.length) throw admissionForbidden(rt, obj.metadata.name, aggregate(errs));
     return NOTHING;
   }

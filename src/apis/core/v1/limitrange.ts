@@ -1,7 +1,9 @@
 // LimitRange: per-object bounds and defaults in a namespace — min, max and
 // limit/request ratio of each Container, Pod and PersistentVolumeClaim, and
-// the requests and limits a container gets when it states none. Enforced
-// by LimitRange admission when Pods and claims are created.
+// the requests and limits a container gets when it states none; and, as
+// Lodge's type lodge.dev/Instance, min, max and default of an Instance's
+// spec.cpu and spec.memory. Enforced by LimitRange admission when Pods,
+// claims and Instances are created (and Instances resized).
 import { column } from '../../columns.js';
 import { arr, obj, str, type Schema } from '../../schema.js';
 import type { FieldError, KubeObject, ResourceType } from '../../types.js';
@@ -14,7 +16,10 @@ import { core, coreGVK, coreRef } from './names.js';
 type Item = { type?: string; default?: Record<string, string>; defaultRequest?: Record<string, string>; min?: Record<string, string>; max?: Record<string, string>; maxLimitRequestRatio?: Record<string, string> };
 type LimitRange = KubeObject & { spec?: { limits?: Item[] } };
 
-const TYPES = ['Container', 'Pod', 'PersistentVolumeClaim'];
+/** Lodge's own item type: bounds and defaults of an Instance's spec.cpu and spec.memory. */
+export const INSTANCE_LIMIT_TYPE = 'lodge.dev/Instance';
+const TYPES = ['Container', 'Pod', 'PersistentVolumeClaim', INSTANCE_LIMIT_TYPE];
+const INSTANCE_RESOURCES = ['cpu', 'memory'];
 
 export const limitRangeDefinitions: Record<string, Schema> = {
   [core('LimitRange')]: kindDefinition(coreGVK('LimitRange'), 'Bounds and defaults of resources per object in a namespace.', {
@@ -26,8 +31,8 @@ export const limitRangeDefinitions: Record<string, Schema> = {
   ),
   [core('LimitRangeItem')]: obj(
     {
-      type: str('What the limits apply to: Container, Pod or PersistentVolumeClaim.'),
-      default: resourceList('Limits a container gets when it sets none (Container only).'),
+      type: str('What the limits apply to: Container, Pod, PersistentVolumeClaim or lodge.dev/Instance.'),
+      default: resourceList('Limits a container gets when it sets none (Container); spec.cpu/spec.memory an Instance gets when it sets none (lodge.dev/Instance).'),
       defaultRequest: resourceList('Requests a container gets when it sets none (Container only).'),
       min: resourceList('Least of each resource a request (and limit) may be.'),
       max: resourceList('Most of each resource a limit (and request) may be.'),
@@ -56,8 +61,15 @@ function validateItem(item: Item, f: string): FieldError[] {
   if (!item.type) return [required(`${f}.type`)];
   if (!TYPES.includes(item.type)) errs.push(notSupported(`${f}.type`, item.type, TYPES));
   if (item.type !== 'Container') {
-    if (item.default) errs.push(forbidden(`${f}.default`, `may not be specified when \`type\` is '${item.type}'`));
+    // An Instance has one size (what it asks for is what it gets): a default, but no separate request nor ratio.
+    if (item.default && item.type !== INSTANCE_LIMIT_TYPE) errs.push(forbidden(`${f}.default`, `may not be specified when \`type\` is '${item.type}'`));
     if (item.defaultRequest) errs.push(forbidden(`${f}.defaultRequest`, `may not be specified when \`type\` is '${item.type}'`));
+  }
+  if (item.type === INSTANCE_LIMIT_TYPE) {
+    if (item.maxLimitRequestRatio)
+      errs.push(forbidden(`${f}.maxLimitRequestRatio`, `may not be specified when \`type\` is '${INSTANCE_LIMIT_TYPE}': an Instance's spec.cpu and spec.memory are both its request and its limit`));
+    for (const k of ['default', 'min', 'max'] as const)
+      for (const n of Object.keys(item[k] ?? {})) if (!INSTANCE_RESOURCES.includes(n)) errs.push(notSupported(`${f}.${k}[${n}]`, n, INSTANCE_RESOURCES));
   }
   const names = new Set(['default', 'defaultRequest', 'min', 'max', 'maxLimitRequestRatio'].flatMap((k) => Object.keys((item as Record<string, Record<string, string> | undefined>)[k] ?? {})));
   for (const n of names) {

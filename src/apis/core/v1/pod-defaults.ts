@@ -1,6 +1,6 @@
 // Pod defaults that need logic beyond the schema's `default` keywords. Used
 // for Pods and for the pod templates of Deployments and ReplicaSets alike.
-import type { Container, PodSpec, ResourceList } from './types.js';
+import type { Container, PodSpec, ResourceList, Toleration } from './types.js';
 import { parseQuantity } from './quantity.js';
 
 /**
@@ -51,6 +51,29 @@ export function applyPodDefaults(spec: PodSpec | undefined): void {
     const requests: ResourceList = (c.resources!.requests ??= {});
     for (const [name, value] of Object.entries(limits)) if (requests[name] === undefined) requests[name] = value;
   }
+}
+
+/** Taints the node lifecycle controller puts on a node whose agent reports Ready=False, or stopped reporting. */
+export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
+export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+/** Kubernetes' --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds. */
+export const DEFAULT_TOLERATION_SECONDS = 300;
+
+/**
+ * Kubernetes' DefaultTolerationSeconds admission, for Pods being created
+ * (never on update: a Pod's tolerations may only grow, and one stored
+ * without them keeps its choice). A Pod rides out a short node outage for
+ * five minutes before taint eviction deletes it, unless it already says how
+ * long it tolerates that taint (or tolerates every key, or every effect).
+ */
+export function applyDefaultTolerations(spec: PodSpec | undefined): void {
+  if (!spec) return;
+  const tolerations: Toleration[] = spec.tolerations ?? [];
+  const covers = (key: string): boolean => tolerations.some((t) => (!t.key || t.key === key) && (!t.effect || t.effect === 'NoExecute'));
+  const added: Toleration[] = [];
+  for (const key of [NOT_READY_TAINT, UNREACHABLE_TAINT])
+    if (!covers(key)) added.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  if (added.length) spec.tolerations = [...tolerations, ...added];
 }
 
 /** Quality of service class from cpu/memory requests and limits. */

@@ -3,7 +3,7 @@ import { ageColumn, column } from '../../columns.js';
 import { kindDefinition } from '../../meta/v1.js';
 import type { KubeObject, ResourceType } from '../../types.js';
 import { coreGVK, coreRef, core } from './names.js';
-import { applyPodDefaults, qosClass } from './pod-defaults.js';
+import { applyDefaultTolerations, applyPodDefaults, qosClass } from './pod-defaults.js';
 import { summarizePod } from './pod-table.js';
 import { validatePodSpec, validatePodSpecUpdate } from './pod-validation.js';
 import type { ContainerState, Pod } from './types.js';
@@ -108,6 +108,7 @@ export const pod: ResourceType = {
   },
   prepareForCreate(o) {
     const p = asPod(o);
+    applyDefaultTolerations(p.spec);
     p.status = { phase: 'Pending', qosClass: qosClass(p.spec) };
   },
   deletion: {

@@ -8,6 +8,26 @@ import { GROUP, VERSION, lodge } from './names.js';
 
 const asInstance = (o: KubeObject): Instance => o as Instance;
 
+export type SizeField = 'cpu' | 'memory';
+
+/**
+ * Which of spec.cpu/spec.memory the built-in defaults below filled in, per
+ * spec object. LimitRange admission runs after these defaults (it is an
+ * allocator: after validation, before the write) and must let a namespace's
+ * LimitRange default win over Lodge's own, yet keep a value the user wrote
+ * even when it equals Lodge's. Remembering it beside the object, not in it,
+ * stores nothing extra. (Moving the built-in default after the limit ranger
+ * instead would leave it out of every write the limit ranger does not see —
+ * updates, a control plane without quota admission — and out of the VM
+ * size validation, which must see the value the VM will get.)
+ */
+const defaultedSizes = new WeakMap<object, ReadonlySet<SizeField>>();
+
+/** The size fields of `spec` that hold Lodge's built-in default, not a value the writer sent. */
+export function sizesDefaultedByLodge(spec: InstanceSpec | undefined): ReadonlySet<SizeField> {
+  return (spec && defaultedSizes.get(spec)) ?? new Set();
+}
+
 /** Sizes and timeouts by type: Incus's defaults for VMs; containers share the host unless limited. */
 export function applyInstanceDefaults(spec: InstanceSpec | undefined): void {
   if (!spec) return;
@@ -17,6 +37,8 @@ export function applyInstanceDefaults(spec: InstanceSpec | undefined): void {
   for (const n of spec.networks) n.network ??= 'default';
   for (const f of spec.forwards ?? []) f.protocol ??= 'TCP';
   if (spec.type === 'vm') {
+    const defaulted = new Set<SizeField>((['cpu', 'memory'] as const).filter((f) => spec[f] === undefined));
+    if (defaulted.size) defaultedSizes.set(spec, defaulted);
     spec.cpu ??= 1;
     spec.memory ??= '1Gi';
     spec.diskSize ??= '10Gi';
