@@ -4,12 +4,13 @@
 // NodeShouldRunDaemonPod). A node that merely gained a NoSchedule taint keeps
 // the Pod it already runs; only an untolerated NoExecute taint evicts it.
 import type { KubeObject } from '../../apis/types.js';
-import type { NodeSpec, NodeStatus, PodSpec, Taint, Toleration } from '../../apis/core/v1/types.js';
+import type { NodeSpec, NodeStatus, PodSpec } from '../../apis/core/v1/types.js';
+import type { NodeSelectorTerm } from '../../scheduler/affinity-types.js';
+import { requiredNodeSelectionMatches } from '../../scheduler/node-selector.js';
+import { firstUntolerated } from '../../scheduler/tolerations.js';
 
 export type Node = KubeObject & { spec?: NodeSpec; status?: NodeStatus };
-
-export type NodeSelectorRequirement = { key?: string; operator?: string; values?: string[] };
-export type NodeSelectorTerm = { matchExpressions?: NodeSelectorRequirement[]; matchFields?: NodeSelectorRequirement[] };
+export type { NodeSelectorTerm };
 export type NodeAffinity = { requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: NodeSelectorTerm[] }; [k: string]: unknown };
 
 export interface NodeFit {
@@ -19,61 +20,10 @@ export interface NodeFit {
   shouldContinueRunning: boolean;
 }
 
-/** Kubernetes' ToleratesTaint: an empty key with Exists tolerates every taint; an empty effect every effect. */
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  if (t.operator === 'Exists') return true;
-  if (!t.operator || t.operator === 'Equal') return (t.value ?? '') === (taint.value ?? '');
-  return false;
-}
-
-function hasUntoleratedTaint(taints: Taint[], tolerations: Toleration[], effects: string[]): boolean {
-  return taints.some((taint) => effects.includes(taint.effect ?? '') && !tolerations.some((t) => tolerates(t, taint)));
-}
-
-function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
-  const values = r.values ?? [];
-  switch (r.operator) {
-    case 'In':
-      return value !== undefined && values.includes(value);
-    case 'NotIn':
-      return value === undefined || !values.includes(value);
-    case 'Exists':
-      return value !== undefined;
-    case 'DoesNotExist':
-      return value === undefined;
-    case 'Gt':
-    case 'Lt': {
-      const have = Number(value);
-      const want = Number(values[0]);
-      if (value === undefined || values.length !== 1 || !Number.isInteger(have) || !Number.isInteger(want)) return false;
-      return r.operator === 'Gt' ? have > want : have < want;
-    }
-    default:
-      return false;
-  }
-}
-
-/** A term matches when all its requirements do; an empty term matches no node. matchFields knows only metadata.name. */
-export function termMatches(term: NodeSelectorTerm, node: Node): boolean {
-  const exprs = term.matchExpressions ?? [];
-  const fields = term.matchFields ?? [];
-  if (!exprs.length && !fields.length) return false;
-  const labels = node.metadata.labels ?? {};
-  return (
-    exprs.every((r) => requirementMatches(r, Object.hasOwn(labels, r.key ?? '') ? labels[r.key ?? ''] : undefined)) &&
-    fields.every((r) => r.key === 'metadata.name' && requirementMatches(r, node.metadata.name))
-  );
-}
-
-/** nodeSelector and the required node affinity terms (ORed) of a Pod spec. */
+/** nodeSelector and the required node affinity terms (ORed) of a Pod spec, as the scheduler reads them. */
 export function requiredAffinityMatches(spec: PodSpec, node: Node): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) if (labels[k] !== v) return false;
   const required = (spec.affinity?.nodeAffinity as NodeAffinity | undefined)?.requiredDuringSchedulingIgnoredDuringExecution;
-  if (!required) return true;
-  return (required.nodeSelectorTerms ?? []).some((t) => termMatches(t, node));
+  return requiredNodeSelectionMatches(spec.nodeSelector, required ? (required.nodeSelectorTerms ?? []) : undefined, node.metadata.labels ?? {}, String(node.metadata.name));
 }
 
 /** `spec` is the daemon Pod's spec as it would be created (its daemon tolerations included). */
@@ -83,6 +33,6 @@ export function nodeFit(spec: PodSpec, node: Node): NodeFit {
   if (!requiredAffinityMatches(spec, node)) return no;
   const taints = node.spec?.taints ?? [];
   const tolerations = spec.tolerations ?? [];
-  if (!hasUntoleratedTaint(taints, tolerations, ['NoSchedule', 'NoExecute'])) return { shouldRun: true, shouldContinueRunning: true };
-  return { shouldRun: false, shouldContinueRunning: !hasUntoleratedTaint(taints, tolerations, ['NoExecute']) };
+  if (!firstUntolerated(taints, tolerations, ['NoSchedule', 'NoExecute'])) return { shouldRun: true, shouldContinueRunning: true };
+  return { shouldRun: false, shouldContinueRunning: !firstUntolerated(taints, tolerations, ['NoExecute']) };
 }
