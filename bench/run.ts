@@ -4,8 +4,10 @@
 // theirs); to give one bench flags the others do not know, run it alone
 // (node dist/bench/NAME.js).
 import { apiMain, commandLine } from './api.js';
+import { deploymentScaleMain } from './deployment-scale.js';
 import { instanceStartMain } from './instance-start.js';
 import { podStartMain } from './pod-start.js';
+import { schedulerMain } from './scheduler.js';
 import { servicePathMain } from './service-path.js';
 import { servicesMain } from './services.js';
 import { snapshotMain } from './snapshot.js';
@@ -17,6 +19,8 @@ const benches: { name: string; main: (argv: string[], command: string) => Promis
   { name: 'snapshot', main: snapshotMain },
   { name: 'service-path', main: servicePathMain },
   { name: 'services', main: servicesMain },
+  { name: 'scheduler', main: schedulerMain },
+  { name: 'deployment-scale', main: deploymentScaleMain },
 ];
 
 async function main(): Promise<void> {

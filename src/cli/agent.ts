@@ -15,6 +15,7 @@ import { stopOnSignal } from './run-until-signal.js';
 import { parseDnsFlags } from '../agent/dns/dns-flags.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../agent/dns/pod-dns-config.js';
 import { DEFAULT_BRIDGE, DEFAULT_CLUSTER_CIDR, DEFAULT_NAT_TABLE } from '../agent/node-network.js';
+import { hollowOptions, runHollow, type HollowCliOptions } from '../hollow/hollow-cli.js';
 
 interface AgentCliOptions {
   server: string;
@@ -34,6 +35,8 @@ interface AgentCliOptions {
   clusterDomain: string;
   dnsUpstream?: string;
 }
+
+type AgentOrHollowOptions = AgentCliOptions & HollowCliOptions;
 
 async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
   let url: URL;
@@ -55,7 +58,7 @@ async function clientFor(o: AgentCliOptions): Promise<KubeClient> {
 }
 
 export function registerAgent(program: Command): void {
-  program
+  const cmd = program
     .command('agent')
     .description("run this host's node agent against a Lodge API server")
     .requiredOption('--server <url>', 'the API server, e.g. https://10.0.0.1:6443')
@@ -73,8 +76,11 @@ export function registerAgent(program: Command): void {
     .option('--bridge <name>', "this host's bridge the workloads are attached to", DEFAULT_BRIDGE)
     .option('--nat-table <name>', "name of Lodge's nftables table (inet family) for NAT and forwarding", DEFAULT_NAT_TABLE)
     .option('--cluster-domain <domain>', 'DNS domain of Services and Pods, as given to lodge up', DEFAULT_CLUSTER_DOMAIN)
-    .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)")
-    .action(async (opts: AgentCliOptions) => {
+    .option('--dns-upstream <addr[:port],...>', "resolvers the cluster DNS forwards other names to (default: the host's /etc/resolv.conf)");
+  hollowOptions(cmd);
+  cmd.action(async (opts: AgentOrHollowOptions) => {
+      // A scale-test tool instead of this host's agent: simulated nodes, nothing run.
+      if (opts.hollow !== undefined) return runHollow(opts, () => clientFor(opts));
       const log = createLogger({ component: 'lodge-agent' });
       const abort = new AbortController();
       let client: KubeClient | undefined;

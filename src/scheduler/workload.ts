@@ -53,6 +53,8 @@ export interface Workload {
 export const DEFAULT_SCHEDULER = 'default-scheduler';
 const DEFAULT_CPU_MILLI = 100;
 const DEFAULT_MEMORY = 200 * 1024 * 1024;
+/** vCPUs per reserved core (KubeVirt's default). */
+export const CPU_ALLOCATION_RATIO = 10;
 
 export function workloadKey(kind: WorkloadKind, ns: string | undefined, name: string): string {
   return `${kind}:${ns ?? ''}/${name}`;
@@ -121,7 +123,9 @@ export function podWorkload(pod: Pod): Workload {
 
 export function instanceWorkload(i: Instance): Workload {
   const spec = i.spec ?? {};
-  const requests: Resources = { cpu: cpuMilli(spec.cpu ?? 1), memory: bytes(spec.memory ?? 0), pods: 1 };
+  // As KubeVirt sizes a VM's Pod: vCPUs are overcommitted (a tenth of a core reserved per vCPU, its default
+  // cpuAllocationRatio of 10), memory is not. A system container without a size reserves nothing, as a Pod without requests.
+  const requests: Resources = { cpu: Math.ceil(cpuMilli(spec.cpu ?? 0) / CPU_ALLOCATION_RATIO), memory: bytes(spec.memory ?? 0), pods: 1 };
   return {
     key: workloadKey('Instance', i.metadata.namespace, String(i.metadata.name)),
     kind: 'Instance',
@@ -130,7 +134,7 @@ export function instanceWorkload(i: Instance): Workload {
     uid: String(i.metadata.uid),
     labels: i.metadata.labels ?? {},
     requests,
-    scoringRequests: requests,
+    scoringRequests: { cpu: requests.cpu || DEFAULT_CPU_MILLI, memory: requests.memory || DEFAULT_MEMORY, pods: 1 },
     nodeSelector: spec.nodeSelector ?? {},
     affinity: {},
     tolerations: [],
