@@ -24,6 +24,21 @@ export class InformerCache {
     this.handlers.push(h);
   }
 
+  /**
+   * Handlers that join an informer already running (client-go's
+   * AddEventHandler on a started informer): every object already in the
+   * cache is handed over as an add first, as a fresh informer's list would.
+   */
+  addHandlersReplaying(h: InformerHandlers): void {
+    this.handlers.push(h);
+    for (const obj of this.cache.values()) h.onAdd?.(obj);
+  }
+
+  removeHandlers(h: InformerHandlers): void {
+    const i = this.handlers.indexOf(h);
+    if (i >= 0) this.handlers.splice(i, 1);
+  }
+
   list(): KubeObject[] {
     return [...this.cache.values()];
   }

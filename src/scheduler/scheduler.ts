@@ -164,7 +164,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     assumedKeys.add(w.uid);
     const p = (async () => {
       try {
-        await bind(ctx.svc, k.rt, obj.metadata.namespace, { name: w.name, uid: w.uid, nodeName: node }, write);
+        await bind(ctx.svc, k.rt, obj.metadata.namespace, { name: w.name, uid: w.uid, nodeName: node }, write, obj);
         queue.done(key);
         reported.delete(w.uid);
         o.events?.event(obj, 'Normal', 'Scheduled', `Successfully assigned ${w.namespace}/${w.name} to ${node}`);

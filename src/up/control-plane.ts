@@ -170,10 +170,12 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   setMaxListeners(0, abort.signal);
   allocator.runRepairLoop(abort.signal);
   const enabled = [...enabledControllers(o.controllers)];
+  // One list+watch (and one decoded copy) per kind for the controllers and the scheduler, through every leadership term.
+  const sharedInformers = new InformerFactory(service, o.log, abort.signal);
   /** The controllers, on their own informers, until `signal` aborts (the process stops, or leadership is lost). */
   const runControllers = async (signal: AbortSignal): Promise<void> => {
     setMaxListeners(0, signal);
-    const informers = new InformerFactory(service, o.log, signal);
+    const informers = sharedInformers.scoped(signal);
     const ctx: ControllerContext = { svc: service, registry, informers, log: o.log, signal };
     const start: Record<ControllerName, () => Promise<void>> = {
       endpoints: () => runEndpointsController(ctx),
@@ -197,7 +199,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
   };
   const runSchedulerTerm = async (signal: AbortSignal): Promise<void> => {
     setMaxListeners(0, signal);
-    const informers = new InformerFactory(service, o.log, signal);
+    const informers = sharedInformers.scoped(signal);
     const events = serviceEventRecorder(service, { component: 'default-scheduler', log: o.log, signal });
     await runScheduler({ svc: service, registry, informers, log: o.log, signal }, { events }).catch((e: Error) => o.log.error('scheduler failed', { error: e.message }));
     await events.flush();
@@ -226,6 +228,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       await agentClient?.close();
       await server.close();
       await Promise.allSettled(controllers);
+      await sharedInformers.stopped();
       await store.close();
       throw new Error(`node agent: ${(e as Error).message}`);
     }
@@ -243,6 +246,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       await agentClient?.close();
       await server.close();
       await Promise.allSettled(controllers);
+      await sharedInformers.stopped();
       await store.close();
     },
   };

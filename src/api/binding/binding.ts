@@ -47,7 +47,8 @@ export function hasBinding(rt: Pick<ResourceType, 'group' | 'plural'>): boolean 
 }
 
 /** Bind one workload to a node: one write, refused with a 409 when it is bound already or being deleted. */
-export async function bind(svc: ResourceService, rt: ResourceType, ns: string | undefined, req: BindingRequest, ctx: WriteContext): Promise<Stored> {
+/** known: the caller's recent copy of the object (a scheduler's informer cache), tried first to save a read. */
+export async function bind(svc: ResourceService, rt: ResourceType, ns: string | undefined, req: BindingRequest, ctx: WriteContext, known?: KubeObject): Promise<Stored> {
   const isPod = rt.group === '' && rt.plural === 'pods';
   return svc.rewrite(
     rt,
@@ -81,5 +82,6 @@ export async function bind(svc: ResourceService, rt: ResourceType, ns: string | 
       return obj;
     },
     ctx,
+    known,
   );
 }

@@ -302,6 +302,18 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
   // Send headers now so clients know the watch is established before any event.
   (res as { flushHeaders?: () => void }).flushHeaders?.();
+  // Events that arrive together (one commit batch) leave together: one TLS record and one syscall, not one per event.
+  const stream = res as unknown as import('node:stream').Writable;
+  let corked = false;
+  const batch = (): void => {
+    if (corked || stream.destroyed || typeof stream.cork !== 'function') return;
+    corked = true;
+    stream.cork();
+    setImmediate(() => {
+      corked = false;
+      stream.uncork();
+    });
+  };
   try {
     for await (const ev of events) {
       if (abort.signal.aborted) break;
@@ -318,6 +330,7 @@ async function watch(req: ApiRequest, res: ApiResponse, route: ResourceRoute, q:
       } else {
         line = `{"type":"${ev.type}","object":${encodedWithRevision(ev.value as string, ev.revision)}}`;
       }
+      batch();
       await writeText(res, `${line}\n`);
     }
   } catch (e) {

@@ -302,7 +302,7 @@ export class ResourceService {
     ns: string | undefined,
     name: string,
     mutate: (current: Stored | null) => Promise<KubeObject | null>,
-    o: { retry: boolean; dryRun: boolean },
+    o: { retry: boolean; dryRun: boolean; known?: Stored },
   ): Promise<{ stored: Stored; created: boolean }> {
     const key = objectKey(rt, ns, name);
     this.forgetNamespace(rt, name);
@@ -323,11 +323,16 @@ export class ResourceService {
     name: string,
     key: string,
     mutate: (current: Stored | null) => Promise<KubeObject | null>,
-    o: { retry: boolean; dryRun: boolean },
+    o: { retry: boolean; dryRun: boolean; known?: Stored },
   ): Promise<{ stored: Stored; created: boolean }> {
     for (let attempt = 0; ; attempt++) {
-      const kv = await this.store.get(key);
-      const current = kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
+      // A caller that holds a recent copy (an informer's) saves the read; if it is stale, the CAS fails and the loop reads.
+      let current: Stored | null;
+      if (attempt === 0 && o.known) current = o.known;
+      else {
+        const kv = await this.store.get(key);
+        current = kv ? { obj: decode(kv.value, kv.revision), revision: kv.revision } : null;
+      }
       const next = await mutate(current);
       if (!next) {
         if (!current) throw notFound(rt, name);
@@ -476,7 +481,7 @@ export class ResourceService {
    * knows to be valid (a node name, a condition) — and it is the scheduler's
    * hot path.
    */
-  async rewrite(rt: ResourceType, ns: string | undefined, name: string, change: (current: KubeObject) => KubeObject, ctx: WriteContext): Promise<Stored> {
+  async rewrite(rt: ResourceType, ns: string | undefined, name: string, change: (current: KubeObject) => KubeObject, ctx: WriteContext, known?: KubeObject): Promise<Stored> {
     const { stored } = await this.guaranteedUpdate(
       rt,
       ns,
@@ -488,7 +493,7 @@ export class ResourceService {
         delete next.metadata.resourceVersion;
         return canonical(next);
       },
-      { retry: true, dryRun: ctx.dryRun },
+      { retry: true, dryRun: ctx.dryRun, known: known?.metadata.resourceVersion ? { obj: known, revision: Number(known.metadata.resourceVersion) } : undefined },
     );
     return stored;
   }

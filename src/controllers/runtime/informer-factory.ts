@@ -44,4 +44,39 @@ export class InformerFactory {
   async stopped(): Promise<void> {
     await Promise.allSettled(this.running);
   }
+
+  /**
+   * The same informers for work that starts and stops while they run on
+   * (a leadership term): its handlers are handed what is cached when they
+   * join and are removed when `signal` aborts. Several terms and the
+   * scheduler thus share one list+watch and one decoded copy per kind.
+   */
+  scoped(signal: AbortSignal): InformerFactory {
+    const parent = this;
+    const used = new Set<Informer>();
+    const views = new Map<ResourceType, Informer>();
+    const scope = Object.create(InformerFactory.prototype) as InformerFactory;
+    scope.for = (rt: ResourceType): Informer => {
+      let view = views.get(rt);
+      if (view) return view;
+      const inf = parent.for(rt);
+      used.add(inf);
+      // A view that is the informer in every way but how handlers join and leave.
+      view = Object.create(inf) as Informer;
+      view.addHandlers = (h) => {
+        if (signal.aborted) return;
+        inf.addHandlersReplaying(h);
+        signal.addEventListener('abort', () => inf.removeHandlers(h), { once: true });
+      };
+      views.set(rt, view);
+      return view;
+    };
+    scope.waitForSync = async () => {
+      await Promise.all([...used].map((i) => i.hasSynced));
+    };
+    // The informers belong to the parent: a scope has nothing of its own to wait for.
+    scope.stopped = async () => {};
+    scope.scoped = (s: AbortSignal) => parent.scoped(AbortSignal.any([signal, s]));
+    return scope;
+  }
 }
