@@ -75,6 +75,7 @@ after(async () => {
     }
   } finally {
     for (const p of agents) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    pods.noteSandboxes(agentDir);
     await shutdown(lodge, dataDir).catch(() => undefined);
     pods.sweepHost([dataDir, agentDir]);
     removeDir(agentDir);

@@ -68,6 +68,11 @@ export class PodFixture {
    * by uid, and any Pod container whose bundle is under one of the data dirs
    * (Pods a controller made, which the fixture never saw).
    */
+  /** Pods the agent of a data dir made sandboxes for (call before the data dir is removed): swept too, even with no container left. */
+  noteSandboxes(dataDir: string): void {
+    for (const uid of sandboxUids(dataDir)) this.uids.add(uid);
+  }
+
   sweepHost(dataDirs: string[]): void {
     const listed = spawnSync('runc', ['--root', RUNC_ROOT, 'list', '-q'], { encoding: 'utf8' }).stdout ?? '';
     const uids = new Set(this.uids);
@@ -75,6 +80,7 @@ export class PodFixture {
       const m = /^p-([0-9a-f-]{36})-/.exec((c as { id: string }).id);
       if (m && dataDirs.some((d) => (c as { bundle: string }).bundle.startsWith(`${d}/`))) uids.add(m[1]!);
     }
+    for (const d of dataDirs) for (const uid of sandboxUids(d)) uids.add(uid);
     for (const uid of uids) {
       for (const id of listed.split('\n').filter((x) => x.startsWith(`p-${uid}-`))) spawnSync('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]);
       spawnSync('ip', ['netns', 'del', `lodge-${uid}`]);
@@ -87,6 +93,12 @@ export class PodFixture {
       }
     }
   }
+}
+
+/** Sandboxes whose containers are gone (exited, or never started) still have their netns: their state dirs under DATA/pods name them. */
+function sandboxUids(dataDir: string): string[] {
+  const podsDir = join(dataDir, 'pods');
+  return existsSync(podsDir) ? readdirSync(podsDir).filter((uid) => /^[0-9a-f-]{36}$/.test(uid)) : [];
 }
 
 /** The driver's container id of a Pod's container. */

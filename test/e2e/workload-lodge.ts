@@ -80,6 +80,7 @@ export function useWorkloadLodge(prefix: string, node: string, o: WorkloadLodgeO
         await pods.deleteAll();
       }
     } finally {
+      pods.noteSandboxes(dataDir);
       await shutdown(lodge, dataDir).catch(() => undefined);
       for (const uid of instances.uids) {
         const pid = qemuPid(uid);
