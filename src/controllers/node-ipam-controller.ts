@@ -35,14 +35,32 @@ export function checkClusterCidr(text: string): Cidr {
 export function nextNodeCidr(cluster: Cidr, used: Cidr[]): Cidr | undefined {
   const count = 1n << BigInt(NODE_CIDR_MASK_SIZE - cluster.prefixLength);
   const step = 1n << BigInt(32 - NODE_CIDR_MASK_SIZE);
+  // Ranges this controller handed out are /24s: a set lookup each. Anything else (set by hand) is checked for overlap.
+  const taken = new Set<bigint>();
+  const other: Cidr[] = [];
+  for (const u of used) {
+    if (u.family === 4 && u.prefixLength === NODE_CIDR_MASK_SIZE) taken.add(u.network);
+    else other.push(u);
+  }
   for (let i = 0n; i < count; i++) {
-    const c: Cidr = { family: 4, network: cluster.network + i * step, prefixLength: NODE_CIDR_MASK_SIZE };
-    if (!used.some((u) => overlaps(u, c))) return c;
+    const network = cluster.network + i * step;
+    if (taken.has(network)) continue;
+    const c: Cidr = { family: 4, network, prefixLength: NODE_CIDR_MASK_SIZE };
+    if (!other.some((u) => overlaps(u, c))) return c;
   }
   return undefined;
 }
 
+/** Parsed podCIDRs by node object (a node's ranges are read again for every other node's assignment). */
+const parsed = new WeakMap<KubeObject, Cidr[]>();
+
 function podCidrsOf(node: KubeObject): Cidr[] {
+  let out = parsed.get(node);
+  if (!out) parsed.set(node, (out = parsePodCidrs(node)));
+  return out;
+}
+
+function parsePodCidrs(node: KubeObject): Cidr[] {
   const spec = node.spec as { podCIDR?: string; podCIDRs?: string[] } | undefined;
   const out: Cidr[] = [];
   for (const t of [spec?.podCIDR, ...(spec?.podCIDRs ?? [])]) {
