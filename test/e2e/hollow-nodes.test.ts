@@ -20,8 +20,6 @@ const PREFIX = `hollow-t${process.pid}`;
 const NODES = Array.from({ length: 5 }, (_, i) => `${PREFIX}-${String(i).padStart(4, '0')}`);
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-hollow-'));
-// The Deployment case needs the scheduler; until it is wired into `lodge up`, it is skipped (see the test's message).
-const schedulerWired = /runScheduler/.test(readFileSync(join(ROOT, 'src', 'up', 'control-plane.ts'), 'utf8'));
 let lodge: Lodge | undefined;
 let hollow: ChildProcess | undefined;
 let hollowExit: Promise<number | null> | undefined;
@@ -126,7 +124,7 @@ describe('lodge agent --hollow', () => {
     assert.equal(r.status, 200, r.text);
   });
 
-  test('an Instance pinned to a hollow node is bound and Running, and let go when deleted', { skip: !schedulerWired && 'the scheduler is not wired into lodge up yet (no runScheduler in src/up/control-plane.ts): nothing binds the Instance' }, async () => {
+  test('an Instance pinned to a hollow node is bound and Running, and let go when deleted', async () => {
     await post(`/apis/lodge.dev/v1alpha1/namespaces/${NS}/instances`, { apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name: 'hollow-inst' }, spec: { type: 'container', image: 'busybox', nodeName: NODES[2] } });
     const path = `/apis/lodge.dev/v1alpha1/namespaces/${NS}/instances/hollow-inst`;
     const i = await waitFor('Instance Running', async () => {
@@ -140,7 +138,7 @@ describe('lodge agent --hollow', () => {
     await waitFor('Instance gone', async () => (await get(path)) === undefined);
   });
 
-  test('a Deployment of 20 with nodeSelector hollow=true spreads over the 5 nodes', { skip: !schedulerWired && 'the scheduler is not wired into lodge up yet (no runScheduler in src/up/control-plane.ts): nothing binds these Pods' }, async () => {
+  test('a Deployment of 20 with nodeSelector hollow=true spreads over the 5 nodes', async () => {
     const labels = { app: 'hollow-deploy' };
     await post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
       apiVersion: 'apps/v1',
@@ -157,13 +155,40 @@ describe('lodge agent --hollow', () => {
     assert.equal(r.status, 200, r.text);
   });
 
-  test('SIGTERM exits cleanly; the nodes then go Unknown (no more heartbeats) but stay registered', async () => {
+  test('SIGTERM exits cleanly; the nodes go Unknown, are tainted unreachable, their Pods are evicted after tolerationSeconds and the replacements wait', async () => {
+    // Two replicas that tolerate an unreachable node for 2 s (instead of the default 300 s).
+    const labels = { app: 'evicted' };
+    const tolerations = [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 }];
+    await post(`/apis/apps/v1/namespaces/${NS}/deployments`, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'evicted' },
+      spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { nodeSelector: { 'lodge.dev/hollow': 'true' }, tolerations, containers: [{ name: 'c', image: 'busybox' }] } } },
+    });
+    const podsOf = async (): Promise<Obj[]> => (await api(lodge!, 'GET', `/api/v1/namespaces/${NS}/pods?labelSelector=app%3Devicted`)).json().items as Obj[];
+    await waitFor('2 available', async () => (await get(`/apis/apps/v1/namespaces/${NS}/deployments/evicted`))?.status?.availableReplicas === 2, 60_000);
+    const before = new Set((await podsOf()).map((p) => p.metadata.uid));
+
     hollow!.kill('SIGTERM');
     assert.equal(await hollowExit, 0, hollowStderr);
     await waitFor('hollow nodes Unknown', async () => {
       const all = await Promise.all(NODES.map((n) => get(`/api/v1/nodes/${n}`)));
       return all.every((n) => n && ready(n) === 'Unknown');
     }, 30_000);
+    const node = await get(`/api/v1/nodes/${NODES[0]}`);
+    assert.ok((node!.spec!.taints as Array<{ key: string; effect: string }>).some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'));
+    // Evicted (deleted by the taint-eviction controller; the hollow kubelet is gone, so they stay terminating), replaced, and the replacements wait.
+    await waitFor('the Pods evicted and replaced by ones that cannot be placed', async () => {
+      const now = await podsOf();
+      const old = now.filter((p) => before.has(p.metadata.uid));
+      const fresh = now.filter((p) => !before.has(p.metadata.uid));
+      const waiting = fresh.filter((p) => /untolerated taint \{node\.kubernetes\.io\/unreachable: \}/.test(p.status?.conditions?.find((c: { type: string }) => c.type === 'PodScheduled')?.message ?? ''));
+      return old.every((p) => (p.metadata as { deletionTimestamp?: string }).deletionTimestamp) && waiting.length === 2;
+    }, 60_000);
+    const evicted = (await podsOf()).find((p) => before.has(p.metadata.uid));
+    if (evicted) assert.equal(evicted.status?.conditions?.find((c: { type: string }) => c.type === 'DisruptionTarget')?.reason, 'DeletionByTaintManager');
+    const r = await api(lodge!, 'DELETE', `/apis/apps/v1/namespaces/${NS}/deployments/evicted?propagationPolicy=Background`);
+    assert.equal(r.status, 200, r.text);
     assert.doesNotMatch(lodge!.logs(), /request failed/);
   });
 });
