@@ -7,11 +7,11 @@
 // Deployment spreads over them.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LODGE_MAIN, ROOT, api, kubectl, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { LODGE_MAIN, api, kubectl, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
 import { fakeBlockSize, fakeNodeBlock, intToIpv4, PodAddressPool } from '../../src/hollow/fake-addresses.js';
 import { Limiter } from '../../src/hollow/limiter.js';
 import { sameStatus } from '../../src/hollow/status-write.js';
