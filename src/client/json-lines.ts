@@ -8,12 +8,15 @@ export async function* parseJsonLines(chunks: AsyncIterable<Uint8Array | string>
   let pending = '';
   for await (const chunk of chunks) {
     pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    // Walk the lines by position and cut the rest off once: a chunk may hold hundreds of events.
+    let from = 0;
     let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl).trim();
-      pending = pending.slice(nl + 1);
+    while ((nl = pending.indexOf('\n', from)) >= 0) {
+      const line = pending.slice(from, nl).trim();
+      from = nl + 1;
       if (line) yield parseLine(line);
     }
+    if (from > 0) pending = pending.slice(from);
   }
   pending += decoder.decode();
   // A server that closes without a final newline still sent a whole object.

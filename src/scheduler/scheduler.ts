@@ -31,7 +31,7 @@ export interface SchedulerEvents {
 export interface SchedulerOptions {
   events?: SchedulerEvents;
   profile?: Profile;
-  /** Bindings in flight at once (default 64). */
+  /** Bindings in flight at once (default 256: they commit together, one store transaction per turn of the event loop). */
   parallelBinds?: number;
 }
 
@@ -47,7 +47,7 @@ interface Kind {
 export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions = {}): Promise<void> {
   const log = ctx.log.child({ component: 'scheduler' });
   const profile = o.profile ?? defaultProfile;
-  const parallel = o.parallelBinds ?? 64;
+  const parallel = o.parallelBinds ?? 256;
   const write = controllerWrite(SCHEDULER_NAME);
   const cache = new SchedulerCache();
   const queue = new SchedulingQueue();
@@ -211,7 +211,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     while (inFlight >= parallel && !ctx.signal.aborted) await new Promise<void>((r) => slotFreed.push(r));
     bindInBackground(k, obj, w, d.node, key);
     // Let watch events and bindings' completions in between decisions.
-    if (++sinceYield >= 32) {
+    if (++sinceYield >= 128) {
       sinceYield = 0;
       await yieldToEvents();
     }
