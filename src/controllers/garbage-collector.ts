@@ -42,9 +42,17 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
     const ref = byUid(uid);
     if (ref) queue.add(keyOf(ref));
   };
+  /**
+   * Objects whose owners were all found alive, by the owner uids they had
+   * then: a later change that keeps the same owners (a Pod's status, every
+   * few seconds per Pod) needs no new look at the owners — an owner that
+   * goes is reported by its own deletion, which re-queues its dependents.
+   */
+  const ownersVerified = new Map<string, string>();
+  const ownersSignature = (o: KubeObject): string => (o.metadata.ownerReferences ?? []).map((r) => r.uid).join(',');
   const interesting = (o: KubeObject): boolean =>
-    Boolean(o.metadata.ownerReferences?.length) ||
-    Boolean(o.metadata.deletionTimestamp && o.metadata.finalizers?.some((f) => f === 'foregroundDeletion' || f === 'orphan'));
+    Boolean(o.metadata.deletionTimestamp && o.metadata.finalizers?.some((f) => f === 'foregroundDeletion' || f === 'orphan')) ||
+    Boolean(o.metadata.ownerReferences?.length && (o.metadata.deletionTimestamp || ownersVerified.get(o.metadata.uid as string) !== ownersSignature(o)));
 
   // Only objects with owners, or with a deletion finalizer the collector
   // serves, need parsing; every other change is skipped on its text. A
@@ -67,8 +75,12 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
   };
   const removed = (o: KubeObject): void => {
     const uid = o.metadata.uid as string;
+    ownersVerified.delete(uid);
     // Its dependents may now be orphans; its owners may be waiting on it.
-    for (const d of dependents.get(uid) ?? []) enqueueUid(d);
+    for (const d of dependents.get(uid) ?? []) {
+      ownersVerified.delete(d);
+      enqueueUid(d);
+    }
     for (const r of o.metadata.ownerReferences ?? []) enqueueUid(r.uid);
     unindex(uid);
   };
@@ -140,13 +152,16 @@ export async function runGarbageCollector(ctx: ControllerContext): Promise<void>
         const rt = ctx.registry.kinds.find((k) => k.kind === o.kind && (k.group ? `${k.group}/${k.version}` : k.version) === o.apiVersion);
         if (!rt) continue;
         const owner = await ctx.svc.tryGet(rt, rt.namespaced ? obj.metadata.namespace : undefined, o.name);
-        if (owner && owner.obj.metadata.uid === o.uid) return;
+        if (owner && owner.obj.metadata.uid === o.uid) {
+          ownersVerified.set(uid, ownersSignature(obj));
+          return;
+        }
       }
       log.info('deleting object whose owners are gone', { kind: ref.rt.kind, namespace: ref.namespace, name: ref.name });
       await deleteQuietly(ref, 'Background');
     } else if (foregroundOwner) {
       await deleteQuietly(ref, 'Foreground');
-    }
+    } else ownersVerified.set(uid, ownersSignature(obj));
   };
 
   const deleteQuietly = async (ref: Ref, policy: 'Foreground' | 'Background'): Promise<void> => {

@@ -76,6 +76,10 @@ export async function runTaintEvictionController(ctx: ControllerContext, o: Tain
   const firstSeen = new Map<string, number>();
 
   const sync = async (key: string): Promise<void> => {
+    // Most Pods are on nodes without NoExecute taints: the caches say so without reading the store (which decides when there are).
+    const cached = pods.cache.get(key);
+    const cachedNode = cached && nodeOf(cached);
+    if (cached && cachedNode && !((nodes.cache.get(cachedNode)?.spec?.taints ?? []) as Taint[]).some((t) => t.effect === 'NoExecute')) return;
     const slash = key.indexOf('/');
     const pod = (await ctx.svc.tryGet(podType, key.slice(0, slash), key.slice(slash + 1)))?.obj as Pod | undefined;
     const nodeName = pod && nodeOf(pod);
