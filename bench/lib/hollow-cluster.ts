@@ -68,10 +68,10 @@ function waitExit(p: ChildProcess, ms: number): Promise<boolean> {
 }
 
 /** Start the control plane and N hollow nodes; resolves once all N are Ready. */
-export async function startHollowCluster(o: { nodes: number; log: (line: string) => void }): Promise<HollowCluster> {
+export async function startHollowCluster(o: { nodes: number; log: (line: string) => void; upArgs?: string[] }): Promise<HollowCluster> {
   // LODGE_BENCH_NODE_ARGS: node flags for lodge up, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where its time goes.
   const nodeArgs = process.env.LODGE_BENCH_NODE_ARGS?.split(' ').filter(Boolean);
-  const lodge = await startLodge({ upArgs: ['--cluster-cidr', BENCH_CLUSTER_CIDR], env: { LODGE_LOG_LEVEL: 'warn' }, readyTimeoutMs: 120_000, nodeArgs });
+  const lodge = await startLodge({ upArgs: ['--cluster-cidr', BENCH_CLUSTER_CIDR, ...(o.upArgs ?? [])], env: { LODGE_LOG_LEVEL: 'warn' }, readyTimeoutMs: 120_000, nodeArgs });
   const prefix = `bench-${process.pid}`;
   const args = [MAIN, 'agent', '--server', lodge.url, '--token-file', join(lodge.dataDir, 'pki', 'admin.token'), '--certificate-authority', join(lodge.dataDir, 'pki', 'ca.crt'), '--hollow', String(o.nodes), '--hollow-prefix', prefix, '--hollow-cleanup'];
   const logFd = openSync(join(lodge.dataDir, 'hollow.log'), 'a');
