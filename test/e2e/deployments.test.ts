@@ -69,7 +69,7 @@ test('kubectl and lodge drive a Deployment of real Pods through scale, updates, 
   await waitFor('pods gone', async () => json('get', 'pods', '-l', 'app=web').items.length === 0, 30_000);
 });
 
-test('events: describe shows the Deployment scaling, get events the kubelet starting and backing off containers', async () => {
+test('events: describe shows the Deployment scaling, get events the scheduler placing and the kubelet starting and backing off containers, describe a Pod that fits nowhere', async () => {
   const manifest = JSON.parse(k('create', 'deployment', 'ev', '--image=busybox', '--replicas=1', '--dry-run=client', '-o', 'json', '--', 'sleep', '3600'));
   manifest.spec.template.spec.terminationGracePeriodSeconds = 1;
   kubectlOk(w.lodge, ['create', '-f', '-'], { input: JSON.stringify(manifest) });
@@ -82,17 +82,24 @@ test('events: describe shows the Deployment scaling, get events the kubelet star
     const pod = json('get', 'pods', '-l', 'app=ev').items[0].metadata.name;
     await waitFor('Created and Started', async () => {
       const table = k('get', 'events', '--field-selector', `involvedObject.name=${pod}`);
-      return /Normal\s+Created\s+pod\/\S+\s+Created container busybox/.test(table) && /Normal\s+Started\s+pod\/\S+\s+Started container busybox/.test(table);
+      return (
+        /Normal\s+Scheduled\s+pod\/\S+\s+Successfully assigned default\/\S+ to \S+/.test(table) &&
+        /Normal\s+Created\s+pod\/\S+\s+Created container busybox/.test(table) &&
+        /Normal\s+Started\s+pod\/\S+\s+Started container busybox/.test(table)
+      );
     });
+    // A Pod that fits nowhere: Pending, and describe says why, per node, as kube-scheduler words it.
+    await w.pods.create('nowhere', { nodeSelector: { 'lodge.dev/no-such-label': 'x' }, containers: [{ name: 'c', image: 'busybox' }] });
+    await waitFor('FailedScheduling', async () => /Warning\s+FailedScheduling\s+.*0\/1 nodes are available: 1 node\(s\) didn't match Pod's node affinity\/selector\./.test(k('describe', 'pod', 'nowhere')));
+    assert.match(k('get', 'pod', 'nowhere'), /nowhere\s+0\/1\s+Pending/);
     await waitFor('BackOff', async () => /Warning\s+BackOff\s+pod\/crash\s+Back-off restarting failed container main in pod crash_default\(/.test(k('get', 'events')));
     assert.match(k('describe', 'pod', 'crash'), /Warning\s+BackOff\s+.*kubelet/);
   } finally {
-    runKubectl(w.lodge, ['delete', 'pod', 'crash', '--wait=false']);
+    runKubectl(w.lodge, ['delete', 'pod', 'crash', 'nowhere', '--wait=false']);
     runKubectl(w.lodge, ['delete', 'deployment', 'ev', '--wait=false']);
   }
 });
 
-// Needs the "daemonset" controller in `lodge up`.
 test('kubectl and lodge roll a DaemonSet of real Pods: one Pod on the node, status, history, undo', async () => {
   const daemonPods = (): any[] => json('get', 'pods', '-l', 'app=agent').items.filter((p: any) => !p.metadata.deletionTimestamp);
   const manifest = {
