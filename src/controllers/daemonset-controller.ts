@@ -16,6 +16,7 @@ import type { ControllerRevision } from '../apis/apps/v1/controllerrevision.js';
 import type { Pod } from '../apis/core/v1/types.js';
 import type { KubeObject } from '../apis/types.js';
 import { jsonEqual } from '../apis/core/v1/equality.js';
+import { ownedPodHandlers } from './owned-pod-handlers.js';
 import { selectorMatches } from '../apis/core/v1/label-selector.js';
 import { claim, controllerRefTo } from './claim.js';
 import { daemonPodTemplate, HASH_LABEL, pinnedToNode } from './daemonset/daemon-pod.js';
@@ -105,12 +106,6 @@ export async function runDaemonSetController(ctx: ControllerContext, o: DaemonSe
   const enqueueAll = (): void => {
     for (const ds of sets.list()) queue.add(keyOf(ds));
   };
-  const podDeleted = (p: KubeObject): void => {
-    const key = ownerKey(p);
-    if (!key) return;
-    expectations.deletionObserved(key, p.metadata.uid as string);
-    queue.add(key);
-  };
 
   sets.addHandlers({
     onAdd: (ds) => queue.add(keyOf(ds)),
@@ -120,25 +115,7 @@ export async function runDaemonSetController(ctx: ControllerContext, o: DaemonSe
       queue.add(keyOf(ds));
     },
   });
-  pods.addHandlers({
-    onAdd: (p) => {
-      const key = ownerKey(p);
-      if (key) {
-        expectations.creationObserved(key);
-        if (p.metadata.deletionTimestamp) expectations.deletionObserved(key, p.metadata.uid as string);
-        queue.add(key);
-      } else if (!controllerOf(p)) enqueueMatching(p);
-    },
-    onUpdate: (old, p) => {
-      if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) return podDeleted(p);
-      const key = ownerKey(p);
-      const oldKey = ownerKey(old);
-      if (key) queue.add(key);
-      if (oldKey && oldKey !== key) queue.add(oldKey);
-      if (!controllerOf(p) && !jsonEqual(old.metadata.labels ?? {}, p.metadata.labels ?? {})) enqueueMatching(p);
-    },
-    onDelete: podDeleted,
-  });
+  pods.addHandlers(ownedPodHandlers({ ownerKey, enqueue: (key) => queue.add(key), enqueueMatching, expectations }));
   revisions.addHandlers({ onAdd: enqueueOwnerOrMatching, onUpdate: (_old, r) => enqueueOwnerOrMatching(r), onDelete: enqueueOwnerOrMatching });
   // Only what decides where daemons run: heartbeats and status do not move Pods.
   const placementOf = (n: KubeObject): unknown => [n.metadata.labels ?? {}, (n as Node).spec?.taints ?? [], (n as Node).spec?.unschedulable ?? false];

@@ -8,6 +8,7 @@ import type { Pod } from '../apis/core/v1/types.js';
 import type { Workload } from '../apis/apps/v1/workload.js';
 import type { KubeObject } from '../apis/types.js';
 import { jsonEqual } from '../apis/core/v1/equality.js';
+import { ownedPodHandlers } from './owned-pod-handlers.js';
 import { selectorMatches } from '../apis/core/v1/label-selector.js';
 import { claim, controllerRefTo } from './claim.js';
 import { Expectations } from './replicaset/expectations.js';
@@ -66,12 +67,6 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
     for (const rs of sets.list() as Workload[])
       if (rs.metadata.namespace === p.metadata.namespace && selectorMatches(rs.spec?.selector, p.metadata.labels)) queue.add(keyOf(rs));
   };
-  const podDeleted = (p: KubeObject): void => {
-    const key = ownerKey(p);
-    if (!key) return;
-    expectations.deletionObserved(key, p.metadata.uid as string);
-    queue.add(key);
-  };
 
   sets.addHandlers({
     onAdd: (rs) => queue.add(keyOf(rs)),
@@ -81,25 +76,7 @@ export async function runReplicaSetController(ctx: ControllerContext, o: Replica
       queue.add(keyOf(rs));
     },
   });
-  pods.addHandlers({
-    onAdd: (p) => {
-      const key = ownerKey(p);
-      if (key) {
-        expectations.creationObserved(key);
-        if (p.metadata.deletionTimestamp) expectations.deletionObserved(key, p.metadata.uid as string);
-        queue.add(key);
-      } else if (!controllerOf(p)) enqueueMatching(p);
-    },
-    onUpdate: (old, p) => {
-      if (p.metadata.deletionTimestamp && !old.metadata.deletionTimestamp) return podDeleted(p);
-      const key = ownerKey(p);
-      const oldKey = ownerKey(old);
-      if (key) queue.add(key);
-      if (oldKey && oldKey !== key) queue.add(oldKey);
-      if (!controllerOf(p) && !jsonEqual(old.metadata.labels ?? {}, p.metadata.labels ?? {})) enqueueMatching(p);
-    },
-    onDelete: podDeleted,
-  });
+  pods.addHandlers(ownedPodHandlers({ ownerKey, enqueue: (key) => queue.add(key), enqueueMatching, expectations }));
   await Promise.all([sets.hasSynced, pods.hasSynced]);
 
   const createPod = async (rs: Workload): Promise<void> => {
