@@ -14,6 +14,7 @@ import { rfc3339 } from '../api/resources/clock.js';
 import { ApiError } from '../api/status.js';
 import { controllerWrite, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import type { Informer } from '../controllers/runtime/informer.js';
+import { metrics } from '../api/metrics/metrics.js';
 import { SchedulerCache } from './cache.js';
 import { fitErrorMessage } from './fit-error.js';
 import { defaultProfile, type Profile } from './profile.js';
@@ -22,6 +23,10 @@ import { scheduleOne } from './schedule-one.js';
 import { boundNode, DEFAULT_SCHEDULER, holdsResources, instanceWorkload, podWorkload, workloadKey, type Workload, type WorkloadKind } from './workload.js';
 
 export const SCHEDULER_NAME = 'lodge-scheduler';
+
+/** kube-scheduler's attempts counter: result scheduled, unschedulable or error. */
+const attempts = metrics.counter('scheduler_schedule_attempts_total', 'Number of attempts to schedule pods, by the result.', ['result', 'profile']);
+const PROFILE = 'default-scheduler';
 
 /** Where the scheduler reports what it did (an event recorder). */
 export interface SchedulerEvents {
@@ -165,11 +170,13 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     const p = (async () => {
       try {
         await bind(ctx.svc, k.rt, obj.metadata.namespace, { name: w.name, uid: w.uid, nodeName: node }, write, obj);
+        attempts.inc({ result: 'scheduled', profile: PROFILE });
         queue.done(key);
         reported.delete(w.uid);
         o.events?.event(obj, 'Normal', 'Scheduled', `Successfully assigned ${w.namespace}/${w.name} to ${node}`);
       } catch (e) {
         cache.forget(w.uid);
+        attempts.inc({ result: 'error', profile: PROFILE });
         const code = e instanceof ApiError ? e.code : 0;
         // Gone, or bound by someone else: nothing to retry. Anything else: again after a back-off.
         if (code === 404 || code === 409) queue.done(key);
@@ -203,6 +210,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     const d = scheduleOne(w, cache, profile, start);
     start = d.totalNodes ? (start + d.evaluated) % d.totalNodes : 0;
     if (!d.node) {
+      attempts.inc({ result: 'unschedulable', profile: PROFILE });
       queue.addUnschedulable(key);
       void reportUnschedulable(k, obj, fitErrorMessage(d.totalNodes, d.reasons));
       continue;

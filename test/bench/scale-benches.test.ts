@@ -36,7 +36,9 @@ describe('bench/scheduler and bench/deployment-scale', () => {
     assert.match(out, /all 20 Pods Running \(watch\)\s+[\d.]+ s/);
     assert.match(out, /lodge up peak RSS \(VmHWM\)\s+\d+ MiB\s+k3s server: 768 MiB \(quoted\)/);
     for (const kind of ['GET Pod', 'GET Node', 'POST ConfigMap', 'DELETE ConfigMap', 'PATCH ConfigMap label', 'single-object reads', 'mutating'])
-      assert.match(out, new RegExp(`API ${kind} p50 / p99 \\([1-9]\\d* calls\\)\\s+[\\d.]+ / [\\d.]+ ms`));
+      assert.match(out, new RegExp(`side client \\(its own connections, TLS included\\): ${kind} p50 / p99 \\([1-9]\\d* calls\\)\\s+[\\d.]+ / [\\d.]+ ms`));
+    assert.match(out, /SLI \(server histogram\): single-object reads p50 \/ p99 \([1-9]\d* calls\)\s+[\d.]+ \/ [\d.]+ ms\s+SLO ≤ 1000 ms: (PASS|FAIL)/);
+    assert.match(out, /SLI \(server histogram\): mutating calls p50 \/ p99 \([1-9]\d* calls\)\s+[\d.]+ \/ [\d.]+ ms\s+SLO ≤ 1000 ms: (PASS|FAIL)/);
     assert.match(out, /Side-client errors: 0\./);
   });
 });

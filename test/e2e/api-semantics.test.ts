@@ -579,6 +579,20 @@ describe('namespaces, dryRun, generateName', () => {
     assert.match(noName.json().message, /metadata\.name/);
   });
 
+  it('/metrics: request latencies and counts labelled as kube-apiserver labels them; watches not timed; only for authenticated callers', async () => {
+    await ok('GET', '/api/v1/namespaces/default/configmaps');
+    await ok('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'metrics-probe' } });
+    assert.equal((await call('GET', '/api/v1/namespaces/default/configmaps/no-such-map')).status, 404);
+    const r = await call('GET', '/metrics');
+    assert.equal(r.status, 200);
+    assert.match(r.text, /^# TYPE apiserver_request_duration_seconds histogram$/m);
+    assert.match(r.text, /^apiserver_request_duration_seconds_bucket\{verb="LIST",group="",resource="configmaps",subresource="",scope="namespace",le="0\.005"\} \d+$/m);
+    assert.match(r.text, /^apiserver_request_duration_seconds_count\{verb="POST",group="",resource="configmaps",subresource="",scope="namespace"\} [1-9]\d*$/m);
+    assert.match(r.text, /^apiserver_request_total\{verb="GET",group="",resource="configmaps",subresource="",scope="resource",code="404"\} [1-9]\d*$/m);
+    assert.doesNotMatch(r.text, /apiserver_request_duration_seconds_count\{verb="WATCH"/);
+    assert.equal((await call('GET', '/metrics', { token: null })).status, 401);
+  });
+
   it('no request answered 500 (no "request failed" in the log)', () => {
     assert.deepEqual(requestFailures(L()), []);
   });

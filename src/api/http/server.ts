@@ -2,6 +2,8 @@
 // admin bearer token or a client certificate signed by Lodge's CA, then
 // routing to discovery, OpenAPI and resource handlers.
 import { timingSafeEqual } from 'node:crypto';
+import { observeRequest } from './request-metrics.js';
+import { metrics } from '../metrics/metrics.js';
 import http2, { type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from '../../apis/registry.js';
@@ -77,6 +79,12 @@ export function authenticate(req: ApiRequest, token: string): string | null {
   return null;
 }
 
+/** /metrics in Prometheus' text format (as kube-apiserver serves it, to authenticated callers). */
+function sendMetrics(res: ApiResponse): void {
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  res.end(metrics.render());
+}
+
 export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
   const server: Http2SecureServer = http2.createSecureServer({
     key: c.tls.key,
@@ -97,13 +105,16 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
   });
   const serve = async (req: ApiRequest, res: ApiResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://lodge.invalid');
+    const started = performance.now();
     try {
       if (!PUBLIC.has(url.pathname) && !authenticate(req, c.token)) throw unauthorized();
+      if (url.pathname === '/metrics' && req.method === 'GET') return sendMetrics(res);
       if (await handleMeta(req, res, url, c.registry)) return;
       const route = parseRoute(c.registry, url.pathname);
       switch (route.kind) {
         case 'resource': {
           const { rt, namespace: ns, name, subresource } = route.route;
+          observeRequest(req, res, { resource: rt.plural, group: rt.group, namespace: ns, name, subresource, query: url.searchParams }, started);
           // Instances' console and console log: served here, as resource-handler knows only generic subresources.
           if (name && isInstanceType(rt) && subresource === 'log') return await handleInstanceLog(req, res, { rt, ns, name, q: url.searchParams }, c.service, c.nodeConsole);
           if (name && isInstanceType(rt) && subresource === 'console') return await handleConsoleWithoutUpgrade(req.method, rt, ns, name, c.service);
