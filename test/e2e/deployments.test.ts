@@ -149,3 +149,28 @@ test('kubectl and lodge roll a DaemonSet of real Pods: one Pod on the node, stat
   }
   await waitFor('pods gone', async () => json('get', 'pods', '-l', 'app=agent').items.length === 0, 30_000);
 });
+
+test('kubectl cordon, drain (through pods/eviction) and uncordon: evicted Pods come back once the node takes Pods again', async () => {
+  const node = `lodge-dep-${process.pid}`;
+  const manifest = JSON.parse(k('create', 'deployment', 'drained', '--image=busybox', '--replicas=2', '--dry-run=client', '-o', 'json', '--', 'sleep', '3600'));
+  manifest.spec.template.spec.terminationGracePeriodSeconds = 1;
+  kubectlOk(w.lodge, ['create', '-f', '-'], { input: JSON.stringify(manifest) });
+  try {
+    assert.match(k('rollout', 'status', 'deployment/drained', '--timeout=60s'), /successfully rolled out/);
+    const before = json('get', 'pods', '-l', 'app=drained').items.map((p: any) => p.metadata.name);
+    const out = k('drain', node, '--ignore-daemonsets', '--timeout=60s');
+    for (const p of before) assert.match(out, new RegExp(`pod/${p} evicted`));
+    assert.match(out, /drained/);
+    assert.match(k('get', 'node', node), /SchedulingDisabled/);
+    // The replacements wait: the only node is cordoned.
+    await waitFor('replacements Pending, unschedulable', async () => {
+      const pods = json('get', 'pods', '-l', 'app=drained').items.filter((p: any) => !p.metadata.deletionTimestamp);
+      return pods.length === 2 && pods.every((p: any) => !before.includes(p.metadata.name) && /1 node\(s\) were unschedulable/.test(p.status?.conditions?.find((c: any) => c.type === 'PodScheduled')?.message ?? ''));
+    }, 60_000);
+    k('uncordon', node);
+    assert.match(k('rollout', 'status', 'deployment/drained', '--timeout=60s'), /successfully rolled out/);
+  } finally {
+    runKubectl(w.lodge, ['uncordon', node]);
+    runKubectl(w.lodge, ['delete', 'deployment', 'drained', '--wait=false']);
+  }
+});

@@ -118,8 +118,8 @@ describe('scheduler', () => {
     assert.match(await unschedulable('ssd-cordoned'), /1 node\(s\) were unschedulable/);
     await pod('ssd-tolerant', { spec: { nodeSelector: { disk: 'ssd' }, tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] } });
     assert.equal(await boundTo('ssd-tolerant'), 'big');
-    const cordoned = (await env.svc.get(nodes, undefined, 'big')).obj;
-    await env.svc.update(nodes, undefined, 'big', { ...cordoned, spec: { ...cordoned.spec, unschedulable: false } }, write);
+    // As `kubectl uncordon` does it: a patch that removes the field.
+    await env.svc.patch(nodes, undefined, 'big', 'merge', { spec: { unschedulable: null } }, { ...write, force: false });
     assert.equal(await boundTo('ssd-cordoned'), 'big', 'uncordoned: the waiting Pod is placed');
     await removePods();
   });

@@ -23,6 +23,8 @@ export const discoveryOptions: DiscoveryOptions = {
     if (rt.kind === 'Instance' && rt.group === 'lodge.dev') subs.push({ name: 'portforward', kind: { group: 'lodge.dev', version: rt.version, kind: 'InstancePortForwardOptions' }, verbs: ['create', 'get'] });
     // Where a scheduler places a workload (a Binding names the node).
     if ((rt.kind === 'Pod' && rt.group === '') || (rt.kind === 'Instance' && rt.group === 'lodge.dev')) subs.push({ name: 'binding', kind: { group: '', version: 'v1', kind: 'Binding' }, verbs: ['create'] });
+    // kubectl drain evicts through it.
+    if (rt.kind === 'Pod' && rt.group === '') subs.push({ name: 'eviction', kind: { group: 'policy', version: 'v1', kind: 'Eviction' }, verbs: ['create'] });
     if (rt.scale) subs.push({ name: 'scale', kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] });
     return subs;
   },
