@@ -15,6 +15,14 @@ import { bootstrapNamespaces } from '../../src/up/bootstrap.js';
 import type { Logger } from '../../src/util/log.js';
 import { removeDir, waitFor } from '../e2e/harness.js';
 
+/** The controllers' logger in tests: warnings only with LODGE_LOG_LEVEL set, errors always (they mean a bug). */
+export const quietLog: Logger = {
+  info: () => {},
+  warn: (m, f) => void (process.env.LODGE_LOG_LEVEL && process.stderr.write(`${JSON.stringify({ m, ...f })}\n`)),
+  error: (m, f) => void process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
+  child: () => quietLog,
+};
+
 export interface Running {
   stop(): Promise<void>;
 }

@@ -11,17 +11,11 @@ import type { KubeObject, ResourceType } from '../../src/apis/types.js';
 import { runDaemonSetController } from '../../src/controllers/daemonset-controller.js';
 import { Expectations } from '../../src/controllers/replicaset/expectations.js';
 import { controllerWrite, InformerFactory } from '../../src/controllers/runtime/informer-factory.js';
-import type { Logger } from '../../src/util/log.js';
-import { ControllerEnv, eventually, type Running } from './controller-env.js';
+import { ControllerEnv, eventually, type Running, quietLog } from './controller-env.js';
 
 const NS = 'default';
 const write = controllerWrite('daemonset-test');
-const quiet: Logger = {
-  info: () => {},
-  warn: (m, f) => process.env.LODGE_LOG_LEVEL && process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  error: (m, f) => process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  child: () => quiet,
-};
+const quiet = quietLog;
 
 let env: ControllerEnv;
 let controller: Running;

@@ -11,15 +11,9 @@ import type { ResourceType } from '../../src/apis/types.js';
 import { runNodeLifecycleController } from '../../src/controllers/node-lifecycle-controller.js';
 import { controllerWrite } from '../../src/controllers/runtime/informer-factory.js';
 import { runTaintEvictionController } from '../../src/controllers/taint-eviction-controller.js';
-import type { Logger } from '../../src/util/log.js';
-import { ControllerEnv, eventually } from './controller-env.js';
+import { ControllerEnv, eventually, quietLog } from './controller-env.js';
 
-const quiet: Logger = {
-  info: () => {},
-  warn: (m, f) => process.env.LODGE_LOG_LEVEL && process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  error: (m, f) => process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  child: () => quiet,
-};
+const quiet = quietLog;
 const NS = 'default';
 const write = controllerWrite('taint-eviction-test');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -12,20 +12,14 @@ import { runDeploymentController } from '../../src/controllers/deployment-contro
 import { runGarbageCollector } from '../../src/controllers/garbage-collector.js';
 import { runReplicaSetController } from '../../src/controllers/replicaset-controller.js';
 import { controllerWrite, type ControllerContext } from '../../src/controllers/runtime/informer-factory.js';
-import { ControllerEnv, eventually, type Running } from './controller-env.js';
+import { ControllerEnv, eventually, type Running, quietLog } from './controller-env.js';
 
 export type { Running };
-import type { Logger } from '../../src/util/log.js';
 
 export const NS = 'default';
 export const write = controllerWrite('workload-test');
 
-const quiet: Logger = {
-  info: () => {},
-  warn: (m, f) => process.env.LODGE_LOG_LEVEL && process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  error: (m, f) => process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  child: () => quiet,
-};
+const quiet = quietLog;
 
 
 export class WorkloadEnv {

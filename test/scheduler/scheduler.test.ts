@@ -11,16 +11,10 @@ import { fitErrorMessage } from '../../src/scheduler/fit-error.js';
 import { feasibleNodesToFind } from '../../src/scheduler/schedule-one.js';
 import { bind } from '../../src/api/binding/binding.js';
 import { ApiError } from '../../src/api/status.js';
-import type { Logger } from '../../src/util/log.js';
-import { ControllerEnv, eventually, type Running } from '../controllers/controller-env.js';
+import { ControllerEnv, eventually, type Running, quietLog } from '../controllers/controller-env.js';
 
 const write = controllerWrite('scheduler-test');
-const quiet: Logger = {
-  info: () => {},
-  warn: (m, f) => process.env.LODGE_LOG_LEVEL && process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  error: (m, f) => process.stderr.write(`${JSON.stringify({ m, ...f })}\n`),
-  child: () => quiet,
-};
+const quiet = quietLog;
 
 let env: ControllerEnv;
 let nodes: ResourceType;
