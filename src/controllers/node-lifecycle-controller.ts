@@ -10,6 +10,7 @@
 import type { KubeObject } from '../apis/types.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { markPodsNotReady, PodsByNode } from './mark-pods-not-ready.js';
 import { serviceEventRecorder } from '../events/index.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { NOT_READY_TAINT, UNREACHABLE_TAINT } from '../apis/core/v1/pod-defaults.js';
@@ -65,6 +66,11 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
   const notReady = (node: KubeObject): void => recorder.event(node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
   const nodes = ctx.informers.for(nodeType);
   const leases = ctx.informers.for(leaseType);
+  const podsByNode = new PodsByNode(ctx.informers.for(ctx.registry.resource('', 'v1', 'pods')!));
+  const markNotReady = async (name: string): Promise<void> => {
+    const n = await markPodsNotReady(ctx, podsByNode, name, MANAGER);
+    if (n) log.info('pods marked not ready', { node: name, pods: n });
+  };
   const queue = new WorkQueue();
   nodes.addHandlers({ onAdd: (n) => queue.add(String(n.metadata.name)), onUpdate: (_o, n) => queue.add(String(n.metadata.name)) });
   leases.addHandlers({
@@ -113,6 +119,7 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
         log.warn('node stopped posting status', { node: name, lastHeard: heard ? new Date(heard).toISOString() : undefined });
       }
       if (readinessTaints(taints, UNREACHABLE_TAINT)) await writeTaints(ctx, nodeType, name, (t) => readinessTaints(t, UNREACHABLE_TAINT) ?? t);
+      await markNotReady(name);
       return;
     }
     // The agent's own word: Ready=False is not-ready; Unknown (left by this
@@ -122,6 +129,7 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
       log.warn('node reports not ready', { node: name, reason: ready.reason });
       notReady(node);
     }
+    if (ready?.status === 'False') await markNotReady(name);
     if (tainted && ready?.status === 'True') {
       await writeTaints(ctx, nodeType, name, (t) => readinessTaints(t, undefined) ?? t);
       log.info('node is back', { node: name });
