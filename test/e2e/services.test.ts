@@ -194,13 +194,15 @@ test('Instances are endpoints too; publishNotReadyAddresses; selectorless Endpoi
 
 test('deleting a namespace releases the cluster IPs of its Services', async () => {
   await send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
-  const s = await send('POST', '/api/v1/namespaces/tmp/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: 31050 }] } });
+  // The node port is allocated, not chosen: a fixed one could already be held by a Service of an earlier test.
+  const s = await send('POST', '/api/v1/namespaces/tmp/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } });
   const ip = s.spec.clusterIP;
+  const nodePort = s.spec.ports[0].nodePort;
   await send('DELETE', '/api/v1/namespaces/tmp');
   await waitFor('namespace gone', async () => (await api(lodge, 'GET', '/api/v1/namespaces/tmp')).status === 404, 30_000);
-  const again = await send('POST', `${NS}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reuse' }, spec: { type: 'NodePort', clusterIP: ip, ports: [{ port: 80, nodePort: 31050 }] } });
+  const again = await send('POST', `${NS}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'reuse' }, spec: { type: 'NodePort', clusterIP: ip, ports: [{ port: 80, nodePort }] } });
   assert.equal(again.spec.clusterIP, ip);
-  assert.equal(again.spec.ports[0].nodePort, 31050);
+  assert.equal(again.spec.ports[0].nodePort, nodePort);
 });
 
 test('kubectl expose a Pod creates a Service whose endpoints follow it', async () => {
