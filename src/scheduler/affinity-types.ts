@@ -28,3 +28,13 @@ export type Affinity = {
     preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[];
   };
 };
+
+export type TopologySpreadConstraint = {
+  maxSkew?: number;
+  topologyKey?: string;
+  whenUnsatisfiable?: 'DoNotSchedule' | 'ScheduleAnyway' | string;
+  labelSelector?: LabelSelector;
+  minDomains?: number;
+  nodeAffinityPolicy?: 'Honor' | 'Ignore' | string;
+  matchLabelKeys?: string[];
+};

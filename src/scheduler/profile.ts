@@ -10,6 +10,7 @@ import { balancedAllocation, leastAllocated, nodeResourcesFit } from './plugins/
 import { nodeUnschedulable } from './plugins/node-unschedulable.js';
 import { ownerSpread } from './plugins/spread.js';
 import { taintTolerationFilter, taintTolerationScore } from './plugins/taint-toleration.js';
+import { topologySpreadFilter, topologySpreadScore } from './plugins/topology-spread.js';
 import { vmAcceleratorScore, vmRuntimeFilter } from './plugins/vm-runtime.js';
 
 export interface Profile {
@@ -18,6 +19,6 @@ export interface Profile {
 }
 
 export const defaultProfile: Profile = {
-  filters: [nodeUnschedulable, nodeName, taintTolerationFilter, nodeAffinityFilter, vmRuntimeFilter, nodePorts, nodeResourcesFit, interPodAffinityFilter],
-  scores: [leastAllocated, balancedAllocation, taintTolerationScore, nodeAffinityScore, interPodAffinityScore, ownerSpread, imageLocality, vmAcceleratorScore],
+  filters: [nodeUnschedulable, nodeName, taintTolerationFilter, nodeAffinityFilter, vmRuntimeFilter, nodePorts, nodeResourcesFit, topologySpreadFilter, interPodAffinityFilter],
+  scores: [leastAllocated, balancedAllocation, taintTolerationScore, nodeAffinityScore, interPodAffinityScore, topologySpreadScore, ownerSpread, imageLocality, vmAcceleratorScore],
 };

@@ -6,7 +6,7 @@ import type { Container, Pod, Toleration } from '../apis/core/v1/types.js';
 import { parseQuantity } from '../apis/core/v1/quantity.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../apis/types.js';
-import type { Affinity } from './affinity-types.js';
+import type { Affinity, TopologySpreadConstraint } from './affinity-types.js';
 
 export type WorkloadKind = 'Pod' | 'Instance';
 
@@ -37,6 +37,8 @@ export interface Workload {
   scoringRequests: Resources;
   nodeSelector: Record<string, string>;
   affinity: Affinity;
+  /** A Pod's spec.topologySpreadConstraints. */
+  spread: TopologySpreadConstraint[];
   tolerations: Toleration[];
   hostPorts: HostPort[];
   images: string[];
@@ -112,6 +114,7 @@ export function podWorkload(pod: Pod): Workload {
     scoringRequests: podRequests(pod, true),
     nodeSelector: spec.nodeSelector ?? {},
     affinity: (spec.affinity ?? {}) as Affinity,
+    spread: (spec.topologySpreadConstraints ?? []) as TopologySpreadConstraint[],
     tolerations: spec.tolerations ?? [],
     hostPorts: podHostPorts(pod),
     images: [...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((c) => c.image ?? '').filter(Boolean),
@@ -137,6 +140,7 @@ export function instanceWorkload(i: Instance): Workload {
     scoringRequests: { cpu: requests.cpu || DEFAULT_CPU_MILLI, memory: requests.memory || DEFAULT_MEMORY, pods: 1 },
     nodeSelector: spec.nodeSelector ?? {},
     affinity: {},
+    spread: [],
     tolerations: [],
     hostPorts: (spec.forwards ?? []).map((f) => ({ protocol: f.protocol ?? 'TCP', hostIP: f.hostIP || '0.0.0.0', port: Number(f.hostPort) })).filter((p) => p.port > 0),
     images: spec.image ? [spec.image] : [],

@@ -152,6 +152,36 @@ describe('scheduler', () => {
     await env.svc.delete(nodes, undefined, 'spare', {} as never);
   });
 
+  test('topologySpreadConstraints: DoNotSchedule keeps zones within maxSkew (a node without the label is out), ScheduleAnyway prefers the emptier zone', async () => {
+    await node('zx', { labels: { zone: 'x', spread: 'yes' } });
+    await node('zy', { labels: { zone: 'y', spread: 'yes' } });
+    await node('nozone', { labels: { spread: 'yes' } });
+    const constraint = (when: string): Record<string, unknown> => ({ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: when, labelSelector: { matchLabels: { app: 's' } } });
+    const spec = (when: string): Record<string, unknown> => ({ nodeSelector: { spread: 'yes' }, topologySpreadConstraints: [constraint(when)] });
+    for (let i = 0; i < 4; i++) {
+      await pod(`s-${i}`, { labels: { app: 's' }, spec: spec('DoNotSchedule') });
+      await boundTo(`s-${i}`);
+    }
+    const where = await Promise.all([0, 1, 2, 3].map((i) => boundTo(`s-${i}`)));
+    assert.deepEqual([...where].sort(), ['zx', 'zx', 'zy', 'zy'], where.join(','));
+    // Zone y cordoned: one more fits in x (3 vs 2), the next would make the skew 2.
+    const zy = (await env.svc.get(nodes, undefined, 'zy')).obj;
+    await env.svc.update(nodes, undefined, 'zy', { ...zy, spec: { ...zy.spec, unschedulable: true } }, write);
+    await pod('s-4', { labels: { app: 's' }, spec: spec('DoNotSchedule') });
+    assert.equal(await boundTo('s-4'), 'zx');
+    await pod('s-5', { labels: { app: 's' }, spec: spec('DoNotSchedule') });
+    assert.equal(
+      await unschedulable('s-5'),
+      "0/6 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label), 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.",
+    );
+    // ScheduleAnyway: placed, and where the fewest are (the label-less node counts as the worst).
+    await env.svc.patch(nodes, undefined, 'zy', 'merge', { spec: { unschedulable: null } }, { ...write, force: false });
+    await pod('soft', { labels: { app: 's' }, spec: spec('ScheduleAnyway') });
+    assert.equal(await boundTo('soft'), 'zy');
+    await removePods();
+    for (const n of ['zx', 'zy', 'nozone']) await env.svc.delete(nodes, undefined, n, {} as never);
+  });
+
   test('Instances: VMs only on nodes that run QEMU, spec.nodeName as a filter, status.nodeName through instances/binding', async () => {
     const create = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
       env.svc.create(instances, 'default', { apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name }, spec: { image: 'busybox', ...spec } }, write);

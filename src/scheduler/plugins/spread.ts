@@ -4,7 +4,7 @@
 import type { ScorePlugin } from '../framework.js';
 
 export const ownerSpread: ScorePlugin = {
-  name: 'PodTopologySpread',
+  name: 'DefaultPodTopologySpread',
   skip: (state) => !state.workload.ownerUid,
   weight: 2,
   normalize: 'reverse',
