@@ -9,6 +9,7 @@ import type { KubeObject } from '../../src/apis/types.js';
 import type { KubeClient } from '../../src/client/client.js';
 import { LEASES } from '../../src/client/refs.js';
 import { hasStatus } from '../../src/client/errors.js';
+import { microTime } from '../../src/api/resources/clock.js';
 import { sleep } from './stats.js';
 
 /** Timings for `lodge up` that make a hand-over take about a second instead of Kubernetes' 15 s. */
@@ -17,7 +18,6 @@ export const SCHEDULER_HOLD_ARGS = ['--leader-elect-lease-duration', '3s', '--le
 const STAND_DOWN_MS = 3000;
 const HOLDER = 'lodge-bench-backlog-hold';
 
-const microTime = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class SchedulerHold {
   private held = true;

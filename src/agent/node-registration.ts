@@ -6,7 +6,7 @@ import { LEASES, NODES } from '../client/refs.js';
 import { NODE_SERVER_CA_ANNOTATION } from './node-server/serving-cert.js';
 import type { Logger } from '../util/log.js';
 import type { HostInfo } from './host-info.js';
-import { rfc3339 } from '../api/resources/clock.js';
+import { microTime, rfc3339 } from '../api/resources/clock.js';
 import { hasStatus } from '../client/errors.js';
 
 export const MANAGER = 'lodge-agent';
@@ -15,10 +15,6 @@ export const LEASE_NAMESPACE = 'kube-node-lease';
 export const DEFAULT_LEASE_DURATION_SECONDS = 40;
 
 
-/** Lease times are MicroTime: RFC 3339 with microseconds. */
-function microTime(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /** One entry of Node status.images. */
 export interface NodeImage {

@@ -2,41 +2,11 @@
 // its agent says Ready=False), the Pods bound to it are marked Ready=False,
 // so Services stop sending them traffic at once rather than when they are
 // evicted minutes later. The agent sets Ready again when it is back.
+import type { Condition } from '../apis/core/v1/types.js';
 import type { KubeObject } from '../apis/types.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
-import type { Informer } from './runtime/informer.js';
-
-type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: string | null };
-
-/** Pod keys by the node they are bound to, kept from the Pod informer. */
-export class PodsByNode {
-  private readonly byNode = new Map<string, Set<string>>();
-
-  constructor(private readonly pods: Informer) {
-    const key = (p: KubeObject): string => `${p.metadata.namespace}/${p.metadata.name}`;
-    const node = (p: KubeObject): string | undefined => (p.spec as { nodeName?: string } | undefined)?.nodeName || undefined;
-    const put = (p: KubeObject, add: boolean): void => {
-      const n = node(p);
-      if (!n) return;
-      let set = this.byNode.get(n);
-      if (add) (set ??= this.byNode.set(n, new Set()).get(n)!).add(key(p));
-      else if (set?.delete(key(p)) && !set.size) this.byNode.delete(n);
-    };
-    pods.addHandlers({
-      onAdd: (p) => put(p, true),
-      onUpdate: (o, p) => {
-        put(o, false);
-        put(p, true);
-      },
-      onDelete: (p) => put(p, false),
-    });
-  }
-
-  on(node: string): KubeObject[] {
-    return [...(this.byNode.get(node) ?? [])].map((k) => this.pods.cache.get(k)).filter((p): p is KubeObject => p !== undefined);
-  }
-}
+import type { PodsByNode } from './pods-by-node.js';
 
 /** Mark the node's Pods that are Ready as not Ready; returns how many were written. */
 export async function markPodsNotReady(ctx: ControllerContext, podsByNode: PodsByNode, node: string, manager: string): Promise<number> {

@@ -10,7 +10,8 @@
 import type { KubeObject } from '../apis/types.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
-import { markPodsNotReady, PodsByNode } from './mark-pods-not-ready.js';
+import { markPodsNotReady } from './mark-pods-not-ready.js';
+import { PodsByNode } from './pods-by-node.js';
 import { serviceEventRecorder } from '../events/index.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { NOT_READY_TAINT, UNREACHABLE_TAINT } from '../apis/core/v1/pod-defaults.js';

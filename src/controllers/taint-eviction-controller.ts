@@ -14,6 +14,7 @@ import type { Pod, Taint } from '../apis/core/v1/types.js';
 import type { KubeObject } from '../apis/types.js';
 import { type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { PodsByNode } from './pods-by-node.js';
 import { evictionDecision, taintId } from './taint-eviction/eviction-deadline.js';
 import { evictPod } from './taint-eviction/evict-pod.js';
 
@@ -39,30 +40,17 @@ export async function runTaintEvictionController(ctx: ControllerContext, o: Tain
   const pods = ctx.informers.for(podType);
 
   // Pod keys by node name, so a Node's change reaches only its Pods.
-  const podsOnNode = new Map<string, Set<string>>();
-  const index = (p: KubeObject, add: boolean): void => {
-    const node = nodeOf(p);
-    if (!node) return;
-    let set = podsOnNode.get(node);
-    if (add) (set ??= podsOnNode.set(node, new Set()).get(node)!).add(keyOf(p));
-    else if (set?.delete(keyOf(p)) && !set.size) podsOnNode.delete(node);
-  };
+  const podsOnNode = new PodsByNode(pods);
   pods.addHandlers({
-    onAdd: (p) => {
-      index(p, true);
-      queue.add(keyOf(p));
-    },
+    onAdd: (p) => queue.add(keyOf(p)),
     onUpdate: (old, p) => {
-      index(old, false);
-      index(p, true);
       // Binding is what puts a Pod on a tainted node; later Pod changes (status) decide nothing new.
       if (nodeOf(old) !== nodeOf(p) || JSON.stringify(old.spec?.tolerations) !== JSON.stringify(p.spec?.tolerations)) queue.add(keyOf(p));
     },
-    onDelete: (p) => index(p, false),
   });
   const noExecute = (n: KubeObject): string => JSON.stringify(((n.spec?.taints ?? []) as Taint[]).filter((t) => t.effect === 'NoExecute'));
   const queueNode = (n: KubeObject): void => {
-    for (const key of podsOnNode.get(String(n.metadata.name)) ?? []) queue.add(key);
+    for (const key of podsOnNode.keysOn(String(n.metadata.name))) queue.add(key);
   };
   nodes.addHandlers({
     onAdd: queueNode,

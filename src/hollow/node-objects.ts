@@ -2,7 +2,7 @@
 // mark it simulated, the capacity it was given, a Ready condition, made-up
 // addresses and versions) and the Lease it renews in kube-node-lease.
 import type { KubeObject } from '../apis/types.js';
-import { rfc3339 } from '../api/resources/clock.js';
+import { microTime, rfc3339 } from '../api/resources/clock.js';
 import { LEASE_NAMESPACE } from '../agent/node-registration.js';
 
 export const HOLLOW_LABEL = 'lodge.dev/hollow';
@@ -82,10 +82,6 @@ export function hollowNodeStatus(n: HollowNodeSpec, current: KubeObject | undefi
   };
 }
 
-/** Lease times are MicroTime: RFC 3339 with microseconds. */
-function microTime(ms = Date.now()): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 export function hollowLease(name: string, nodeUid: string | undefined, leaseDurationSeconds: number): KubeObject {
   return {

@@ -6,7 +6,7 @@
 // waiting, with a PodScheduled=False (or Scheduled=False) condition and a
 // FailedScheduling event saying why, per node.
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import type { Pod } from '../apis/core/v1/types.js';
+import type { Condition, Pod } from '../apis/core/v1/types.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject, ResourceType } from '../apis/types.js';
 import { bind } from '../api/binding/binding.js';
@@ -40,7 +40,6 @@ export interface SchedulerOptions {
   parallelBinds?: number;
 }
 
-type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: string | null };
 
 interface Kind {
   kind: WorkloadKind;

@@ -4,6 +4,7 @@
 // condition, and refuses what Kubernetes refuses: a workload already bound,
 // one being deleted, or — with a uid precondition — a different object of
 // the same name.
+import type { Condition } from '../../apis/core/v1/types.js';
 import type { KubeObject, ResourceType } from '../../apis/types.js';
 import { rfc3339 } from '../resources/clock.js';
 import type { ResourceService, Stored, WriteContext } from '../resources/resource-service.js';
@@ -17,7 +18,6 @@ export interface BindingRequest {
   nodeName: string;
 }
 
-type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: string | null };
 
 /** Read a Binding body ({metadata: {name, uid}, target: {kind: Node, name}}), naming the field that is wrong. */
 export function parseBinding(body: unknown, nameInUrl: string | undefined): BindingRequest {

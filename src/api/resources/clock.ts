@@ -11,6 +11,11 @@ export function rfc3339(ms: number = Date.now()): string {
   return cachedText;
 }
 
+/** metav1.MicroTime (Lease acquire/renew times, Events' eventTime): RFC 3339 with microseconds, UTC. */
+export function microTime(ms: number = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 const NAME_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
 /** The 5-character suffix Kubernetes appends to generateName. */
 export function nameSuffix(): string {

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../../apis/types.js';
 import type { ResourceService } from '../../api/resources/resource-service.js';
 import { ApiError } from '../../api/status.js';
+import { microTime } from '../../api/resources/clock.js';
 import type { Logger } from '../../util/log.js';
 import { controllerWrite } from './informer-factory.js';
 
@@ -44,7 +45,6 @@ export interface LeaderElectionConfig {
 
 type LeaseSpec = { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
 
-const microTime = (ms = Date.now()): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 let bootId: string | undefined;
 function thisBoot(): string {

@@ -126,7 +126,7 @@ export type ContainerStatus = {
   containerID?: string;
 };
 
-export type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string };
+export type Condition = { type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string; lastProbeTime?: string | null };
 
 export type PodStatus = {
   phase?: string;
