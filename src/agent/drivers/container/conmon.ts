@@ -89,8 +89,11 @@ export function conmonArgs(l: ConmonLaunch): string[] {
 export interface PendingConmon {
   /** Let conmon fork and create the container; resolves with the container's pid. */
   proceed(): Promise<number>;
-  /** Kill a conmon that was never told to proceed. A no-op afterwards. */
-  abort(): void;
+  /**
+   * Kill a conmon that was never told to proceed; resolves once it has exited,
+   * so a reverted create leaves no monitor behind. A no-op afterwards.
+   */
+  abort(): Promise<void>;
 }
 
 export function spawnConmon(l: ConmonLaunch): PendingConmon {
@@ -141,6 +144,7 @@ export function spawnConmon(l: ConmonLaunch): PendingConmon {
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   // The first conmon process exits as soon as it has forked the daemon; a
   // non-zero exit before that means it refused its arguments.
+  const exitedP = new Promise<void>((res) => child.once('exit', () => res()));
   child.on('exit', (code, signal) => {
     exited = true;
     if (code !== 0) exit = `conmon exited ${code ?? signal}`;
@@ -179,10 +183,12 @@ export function spawnConmon(l: ConmonLaunch): PendingConmon {
       start.end('0');
       return result;
     },
-    abort(): void {
-      if (released || exited || settled) return;
+    async abort(): Promise<void> {
+      if (released || exited || child.pid === undefined) return;
       // Still the first process, blocked on the start pipe: it has forked nothing yet.
+      // Wait before fail(): it unrefs the child, and an unref'd child's exit would not keep the loop alive.
       child.kill('SIGKILL');
+      await exitedP;
       fail('aborted');
     },
   };
