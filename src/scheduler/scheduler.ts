@@ -5,7 +5,6 @@
 // decision does not wait for the write. A workload that fits nowhere keeps
 // waiting, with a PodScheduled=False (or Scheduled=False) condition and a
 // FailedScheduling event saying why, per node.
-import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { Condition, Pod } from '../apis/core/v1/types.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject, ResourceType } from '../apis/types.js';
@@ -15,6 +14,7 @@ import { ApiError } from '../api/status.js';
 import { controllerWrite, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import type { Informer } from '../controllers/runtime/informer.js';
 import { metrics } from '../api/metrics/metrics.js';
+import { TimeSlice } from '../util/time-slice.js';
 import { SchedulerCache } from './cache.js';
 import { fitErrorMessage } from './fit-error.js';
 import { defaultProfile, type Profile } from './profile.js';
@@ -194,7 +194,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
   };
 
   let start = 0;
-  let sinceYield = 0;
+  const slice = new TimeSlice();
   for (;;) {
     const key = await queue.pop();
     if (key === undefined) break;
@@ -217,11 +217,8 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     cache.assume(w, d.node);
     while (inFlight >= parallel && !ctx.signal.aborted) await new Promise<void>((r) => slotFreed.push(r));
     bindInBackground(k, obj, w, d.node, key);
-    // Let watch events and bindings' completions in between decisions.
-    if (++sinceYield >= 128) {
-      sinceYield = 0;
-      await yieldToEvents();
-    }
+    // Let requests, watch events and bindings' completions in between decisions.
+    await slice.maybeYield();
   }
   await Promise.allSettled([...bindings]);
   log.info('scheduler stopped');

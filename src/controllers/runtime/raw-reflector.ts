@@ -7,6 +7,7 @@ import type { ResourceType } from '../../apis/types.js';
 import type { ResourceService } from '../../api/resources/resource-service.js';
 import { watchResources } from '../../api/resources/watch.js';
 import type { Logger } from '../../util/log.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 export type RawChange = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -18,6 +19,7 @@ export interface RawHandlers {
 
 export async function runRawReflector(svc: ResourceService, rt: ResourceType, h: RawHandlers, log: Logger, signal: AbortSignal): Promise<void> {
   let backoff = 100;
+  const slice = new TimeSlice();
   while (!signal.aborted) {
     try {
       const listed = await svc.list(rt, undefined, {});
@@ -28,6 +30,8 @@ export async function runRawReflector(svc: ResourceService, rt: ResourceType, h:
         if (ev.type === 'ERROR') break; // compacted: re-list
         if (ev.type === 'BOOKMARK') continue;
         h.onChange(ev.type, ev.value as string, ev.revision);
+        // A commit of thousands of writes arrives as one burst of events; their handlers must not hold requests for all of it.
+        await slice.maybeYield();
       }
     } catch (e) {
       if (signal.aborted) return;

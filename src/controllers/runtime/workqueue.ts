@@ -2,6 +2,8 @@
 // never processed by two workers at once, and re-queued with exponential
 // back-off when its handler fails. Level-triggered: the key is all a worker
 // gets; it reads the current state itself.
+import { TimeSlice } from '../../util/time-slice.js';
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
@@ -47,10 +49,12 @@ export class WorkQueue {
   /** Run `workers` loops until stop(). Errors re-queue the key with back-off (5 ms doubling to 30 s). */
   async run(handler: (key: string) => Promise<void>, onError: (key: string, err: unknown) => void, workers = 1): Promise<void> {
     const loop = async (): Promise<void> => {
+      const slice = new TimeSlice();
       while (!this.stopped) {
         const key = this.queue.shift();
         if (key === undefined) {
           await new Promise<void>((resolve) => this.idle.push(resolve));
+          slice.restart();
           continue;
         }
         this.queued.delete(key);
@@ -67,6 +71,8 @@ export class WorkQueue {
           this.processing.delete(key);
           if (this.dirty.delete(key)) this.add(key);
         }
+        // Syncs that write nothing settle in microtasks: without this a backlog would hold the API's requests.
+        await slice.maybeYield();
       }
     };
     await Promise.all(Array.from({ length: workers }, loop));

@@ -36,6 +36,8 @@ export interface SqliteStoreOptions {
   pollIntervalMs?: number;
 }
 
+/** Writes per group commit at most (see flush()). */
+const MAX_BATCH_WRITES = 128;
 /** Revisions deleted per compaction transaction: keeps the write lock short. */
 const COMPACT_WINDOW = 10000;
 
@@ -167,8 +169,13 @@ export class SqliteStore implements Store {
 
   private flush(): void {
     this.flushScheduled = false;
-    const batch = this.pending;
-    this.pending = [];
+    // A bounded batch: the acknowledgements' continuations run right after the
+    // commit, and the rest waits one turn so requests are read in between.
+    const batch = this.pending.splice(0, MAX_BATCH_WRITES);
+    if (this.pending.length) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
     if (!batch.length) return;
     const outcomes: Array<{ revision: number; row: LogRow } | { error: unknown }> = [];
     try {

@@ -1,0 +1,35 @@
+// Cooperative time slicing for background loops that share the API server's
+// one event loop (controllers' work queues, the scheduler, informers). A loop
+// whose steps settle in microtasks (a sync that writes nothing, a decision
+// from the cache) never gives the poll phase a turn on its own: thousands of
+// such steps in a row hold every HTTP request waiting. Each loop yields once
+// it has run for its budget, so a request waits at most about one budget per
+// busy loop, not for a whole backlog.
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
+/** What a background loop may run before letting I/O in: short enough for API latency, long enough that yielding costs little. */
+export const DEFAULT_SLICE_MS = 4;
+
+export class TimeSlice {
+  private start = performance.now();
+
+  constructor(private readonly budgetMs = DEFAULT_SLICE_MS) {}
+
+  /** True once this slice has run for its budget. */
+  get due(): boolean {
+    return performance.now() - this.start >= this.budgetMs;
+  }
+
+  /** Yield to the event loop if the budget is spent; a new slice starts after. */
+  async maybeYield(): Promise<void> {
+    if (!this.due) return;
+    await nextTurn();
+    this.start = performance.now();
+  }
+
+  /** The loop waited for something real (the event loop ran meanwhile): start a new slice. */
+  restart(): void {
+    this.start = performance.now();
+  }
+}
