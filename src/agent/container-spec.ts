@@ -12,6 +12,11 @@ export interface PodContainer extends EnvContainer {
   args?: string[];
   workingDir?: string;
   volumeMounts?: VolumeMount[];
+  /** Keep stdin open for attaching clients (kubectl attach -i, kubectl run -i); stdinOnce: close it after the first session. */
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  /** Run on a terminal (kubectl run -t): one output stream, resizable through attach. */
+  tty?: boolean;
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';

@@ -398,6 +398,9 @@ export class PodWorker {
       ready: this.netnsReady.get(uid),
       mounts: [...mounts, ...this.networkFileMounts(uid, mounts)],
       logPath: this.d.sandboxes.logPath(uid, c.name, rec.restartCount),
+      // kubectl attach and kubectl run -i/-t: conmon holds the terminal and stdin, as the runtime does for the kubelet.
+      ...(c.tty ? { terminal: true } : {}),
+      ...(c.stdin ? { stdin: true, stdinOnce: c.stdinOnce === true } : {}),
     }));
     this.containerEvent(pod, c.name, 'Normal', 'Created', `Created container ${c.name}`);
     await this.startContainer(pod, c, id);

@@ -177,6 +177,12 @@ describe('lodge agent (separate process)', () => {
     const missing = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', '/no/such/program'], { encoding: 'utf8', timeout: 60_000 });
     assert.notEqual(missing.status, 0);
     assert.match(missing.stderr, /no such file|not found|executable/i);
+    // Attach as well: the main process's stdio (conmon's attach socket), over a WebSocket to the node server.
+    await pods.create('remote-reader', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', stdin: true, stdinOnce: true, command: ['sh', '-c', 'while read l; do echo "got $l"; done; echo eof'] }] });
+    await pods.waitFor('remote-reader', 'running', (p) => containerStatus(p)?.state?.running);
+    const attached = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'attach', '-i', 'remote-reader'], { encoding: 'utf8', input: 'remote\n', timeout: 60_000 });
+    assert.equal(attached.status, 0, attached.stderr);
+    assert.match(attached.stdout, /got remote\neof\n/, attached.stdout + attached.stderr);
     // Port-forward too: the API server dials the agent's node server, which connects to the Pod's address.
     const httpd = spawnSync(KUBECTL, ['--kubeconfig', lodge!.kubeconfig, 'exec', 'remote-sleeper', '--', 'sh', '-c', 'mkdir -p /w && echo pf-remote > /w/index.html && httpd -p 8080 -h /w'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(httpd.status, 0, httpd.stderr);

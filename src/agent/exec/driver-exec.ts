@@ -6,7 +6,7 @@
 import { containerId } from '../container-spec.js';
 import { ExecFailedError, WorkloadNotFoundError, type ExecProcess, type InstanceDriver } from '../runtime/driver.js';
 import { instanceId } from '../instances/ids.js';
-import { ExecUnavailableError, type ExecTarget, type NodeExec, type NodeExecOptions } from './node-exec.js';
+import { ExecUnavailableError, type ExecTarget, type NodeAttachOptions, type NodeExec, type NodeExecOptions } from './node-exec.js';
 
 export class DriverNodeExec implements NodeExec {
   private readonly instanceDrivers: InstanceDriver[];
@@ -44,5 +44,17 @@ export class DriverNodeExec implements NodeExec {
       }
     }
     throw new ExecUnavailableError('container', `container not found ("${container}")`);
+  }
+
+  async attach(_nodeName: string, target: Extract<ExecTarget, { kind: 'pod' }>, opts: NodeAttachOptions): Promise<ExecProcess> {
+    const id = containerId(target.uid, target.container);
+    if (!this.driver.attach) throw new ExecUnavailableError('notRunning', `container ${target.container}: this node's runtime cannot attach`);
+    try {
+      return await this.driver.attach(id, { stdin: opts.stdin });
+    } catch (e) {
+      if (e instanceof WorkloadNotFoundError) throw new ExecUnavailableError('container', `container not found ("${target.container}")`);
+      if (e instanceof ExecFailedError) throw new ExecUnavailableError('notRunning', `container ${target.container} is not running: ${e.reason}`);
+      throw e;
+    }
   }
 }

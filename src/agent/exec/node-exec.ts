@@ -38,6 +38,19 @@ export interface NodeExec {
    * fails to start at all makes the returned process's wait() reject.
    */
   exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess>;
+  /**
+   * Attach to a Pod container's main process (pods/attach): its output from
+   * now on, and its stdin with opts.stdin. Ending stdin tells the container
+   * the client is done with input (a stdinOnce container's stdin closes);
+   * kill() detaches. wait() resolves when the container ended or the session
+   * was detached. Rejects with ExecUnavailableError as exec does.
+   */
+  attach?(nodeName: string, target: Extract<ExecTarget, { kind: 'pod' }>, opts: NodeAttachOptions): Promise<ExecProcess>;
+}
+
+export interface NodeAttachOptions {
+  /** The client writes to the process's stdin (kubectl attach -i). */
+  stdin: boolean;
 }
 
 /** The exec sources of the nodes this process knows, by node name. */
@@ -59,5 +72,12 @@ export class NodeExecRegistry implements NodeExec {
     const source = this.sources.get(nodeName) ?? this.fallback;
     if (!source) return Promise.reject(new ExecUnavailableError('node', `no exec source is registered for node "${nodeName}"`));
     return source.exec(nodeName, target, opts);
+  }
+
+  attach(nodeName: string, target: Extract<ExecTarget, { kind: 'pod' }>, opts: NodeAttachOptions): Promise<ExecProcess> {
+    const source = this.sources.get(nodeName) ?? this.fallback;
+    if (!source) return Promise.reject(new ExecUnavailableError('node', `no exec source is registered for node "${nodeName}"`));
+    if (!source.attach) return Promise.reject(new ExecUnavailableError('node', `the exec source for node "${nodeName}" cannot attach`));
+    return source.attach(nodeName, target, opts);
   }
 }

@@ -34,6 +34,16 @@ export function parseExecPath(pathname: string): ExecTarget | undefined {
   return inst ? { kind: 'instance', uid: decodeURIComponent(inst[1]!) } : undefined;
 }
 
+/** Path of an attach on the node server (/attach/pod/UID/CONTAINER); the query carries stdin. Framed as exec; the end is {"exitCode": 0} once the session is over. */
+export function attachPath(target: Extract<ExecTarget, { kind: 'pod' }>, o: { stdin: boolean }): string {
+  return `/attach/pod/${encodeURIComponent(target.uid)}/${encodeURIComponent(target.container)}${o.stdin ? '?stdin=true' : ''}`;
+}
+
+export function parseAttachPath(pathname: string): Extract<ExecTarget, { kind: 'pod' }> | undefined {
+  const m = /^\/attach\/pod\/([^/]+)\/([^/]+)$/.exec(pathname);
+  return m ? { kind: 'pod', uid: decodeURIComponent(m[1]!), container: decodeURIComponent(m[2]!) } : undefined;
+}
+
 export function frame(channel: number, data: Buffer | string): Buffer {
   const body = typeof data === 'string' ? Buffer.from(data) : data;
   return Buffer.concat([Buffer.of(channel), body]);
@@ -45,14 +55,19 @@ export async function serveExec(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  m: { target: ExecTarget; query: URLSearchParams },
+  m: { target: ExecTarget; query: URLSearchParams; attach?: boolean },
   deps: { nodeName: string; exec: NodeExec; wss: WebSocketServer; log: Logger },
 ): Promise<void> {
   const command = m.query.getAll('command');
-  if (!command.length) return refuseUpgrade(socket, 400, 'BadRequest', 'no command given');
+  if (!m.attach && !command.length) return refuseUpgrade(socket, 400, 'BadRequest', 'no command given');
+  if (m.attach && (m.target.kind !== 'pod' || !deps.exec.attach)) return refuseUpgrade(socket, 404, 'NotFound', 'this node cannot attach to that target');
   let proc: ExecProcess;
   try {
-    proc = await deps.exec.exec(deps.nodeName, m.target, { command, tty: m.query.get('tty') === 'true', stdin: m.query.get('stdin') === 'true' });
+    const stdin = m.query.get('stdin') === 'true';
+    proc =
+      m.attach && m.target.kind === 'pod' && deps.exec.attach
+        ? await deps.exec.attach(deps.nodeName, m.target, { stdin })
+        : await deps.exec.exec(deps.nodeName, m.target, { command, tty: m.query.get('tty') === 'true', stdin });
   } catch (e) {
     if (e instanceof ExecUnavailableError) return refuseUpgrade(socket, e.reason === 'notRunning' ? 409 : 404, e.reason, e.message);
     return refuseUpgrade(socket, 500, 'InternalError', (e as Error).message);
@@ -77,7 +92,7 @@ function relay(ws: WebSocket, p: ExecProcess, log: Logger): void {
       }
     }
   });
-  // The caller went away: the process goes too, as the API server's exec does it.
+  // The caller went away: the process goes too, as the API server's exec does it (an attach detaches).
   ws.on('close', () => {
     if (!ended) p.kill();
   });

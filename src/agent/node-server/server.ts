@@ -16,7 +16,7 @@ import type { NodeExec } from '../exec/node-exec.js';
 import type { NodeConsole } from '../console/node-console.js';
 import { parseConsolePath, serveConsole, serveConsoleLog } from './console-stream.js';
 import { LogUnavailableError, type LogOptions, type NodeLogs } from '../logs/node-logs.js';
-import { parseExecPath, serveExec } from './exec-stream.js';
+import { parseAttachPath, parseExecPath, serveExec } from './exec-stream.js';
 import type { ServingCert } from './serving-cert.js';
 import type { NodeBackup } from '../backup/node-backup.js';
 import { parseBackupPath, serveBackup } from './backup-stream.js';
@@ -94,12 +94,13 @@ export async function startNodeServer(o: NodeServerOptions): Promise<NodeServer>
       });
       return;
     }
-    const target = parseExecPath(url.pathname);
+    const attachTarget = parseAttachPath(url.pathname);
+    const target = attachTarget ?? parseExecPath(url.pathname);
     if (!target) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
     }
-    serveExec(req, socket, head, { target, query: url.searchParams }, { nodeName: o.nodeName, exec: o.exec, wss, log: o.log }).catch((e: Error) => {
+    serveExec(req, socket, head, { target, query: url.searchParams, attach: attachTarget !== undefined }, { nodeName: o.nodeName, exec: o.exec, wss, log: o.log }).catch((e: Error) => {
       o.log.warn('node server exec failed', { path: url.pathname, error: e.message });
       socket.destroy();
     });

@@ -76,6 +76,14 @@ export interface WorkloadSpec {
    */
   terminal?: boolean;
   /**
+   * Keep the process's stdin open for attaching clients (a Pod container's
+   * `stdin: true`): what they write reaches it. Without it stdin is
+   * /dev/null (a terminal still takes what they type).
+   */
+  stdin?: boolean;
+  /** With stdin: close it when the first attached client is done with it (the container's `stdinOnce`). */
+  stdinOnce?: boolean;
+  /**
    * The signal that asks the workload's PID 1 to shut down (default
    * SIGTERM). systemd ignores SIGTERM as PID 1 and halts on SIGRTMIN+3, as
    * `docker stop` of a systemd container needs STOPSIGNAL SIGRTMIN+3.
@@ -261,6 +269,16 @@ export interface InstanceDriver {
    * detaches; the workload goes on. Throws WorkloadNotFoundError for an unknown id.
    */
   console?(id: string): Promise<Duplex>;
+  /**
+   * Attach to a running workload's main process (pods/attach): its output
+   * from now on, and with opts.stdin its input (the workload must have been
+   * created with `stdin` for that to reach the process). Ending the stdin
+   * stream is the client being done with input; kill() detaches and the
+   * workload goes on; wait() resolves when either the workload ended or the
+   * session was detached. Throws WorkloadNotFoundError for an unknown id,
+   * ExecFailedError when it is not running.
+   */
+  attach?(id: string, opts: { stdin: boolean }): Promise<ExecProcess>;
   /** Set the console's size (a terminal's rows and columns); a no-op where the console has none (a VM's serial port). */
   resizeConsole?(id: string, cols: number, rows: number): Promise<void>;
 }

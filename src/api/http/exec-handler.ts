@@ -84,6 +84,48 @@ export async function resolveExec(rt: ResourceType, ns: string | undefined, name
   return r;
 }
 
+/** Whether a kind has the attach subresource: Pods (an Instance's console is instances/console). */
+export function hasAttach(rt: ResourceType): boolean {
+  return rt.kind === 'Pod' && rt.group === '';
+}
+
+/**
+ * pods/attach, checked as the apiserver and kubelet check it: the container
+ * (the only one when unnamed), the node, the phase; input only into a
+ * container that keeps a stdin (stdin: true), as nothing would read it
+ * otherwise. The terminal is the container's (tty cannot change after it
+ * started); the request's tty only says which streams the client opens.
+ */
+export async function resolveAttach(rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<ExecRequest> {
+  const pod = (await svc.get(rt, ns, name)).obj;
+  const containers = (pod.spec?.containers as Array<{ name: string; stdin?: boolean; tty?: boolean }> | undefined) ?? [];
+  let container = q.get('container') ?? '';
+  if (!container) {
+    if (containers.length === 0) throw badRequest(`pod ${name} does not have a container`);
+    if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`);
+    container = containers[0]!.name;
+  }
+  const spec = containers.find((c) => c.name === container);
+  if (!spec) throw badRequest(`container ${container} is not valid for pod ${name}`);
+  const opts = { stdin: flag(q, 'stdin'), stdout: flag(q, 'stdout'), stderr: flag(q, 'stderr'), tty: flag(q, 'tty') };
+  if (!opts.stdin && !opts.stdout && !opts.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  const nodeName = pod.spec?.nodeName as string | undefined;
+  if (!nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+  const phase = pod.status?.phase as string | undefined;
+  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot attach a container in a completed pod; current phase is ${phase}`);
+  if (opts.stdin && !spec.stdin) throw badRequest(`unable to upgrade connection: container ${container} in pod ${name} was not created with stdin: true, so it has no stdin to attach to; attach without -i/--stdin, or create the container with stdin: true`);
+  const st = (pod.status?.containerStatuses as ContainerStatus[] | undefined)?.find((s) => s.name === container);
+  if (!st?.state?.running) throw badRequest(`unable to upgrade connection: container not found ("${container}")`);
+  return { pod, target: { kind: 'pod', uid: String(pod.metadata.uid), container }, nodeName, container, command: [], attach: true, ...opts };
+}
+
+/** pods/attach without an upgrade: the request's own errors first, then the upgrade it needs. */
+export async function handleAttachWithoutUpgrade(req: ApiRequest, rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed(`the server does not allow ${req.method} on ${rt.plural}/attach`);
+  await resolveAttach(rt, ns, name, q, svc);
+  throw badRequest('Upgrade request required');
+}
+
 /** pods/exec without an upgrade (a plain GET or POST, HTTP/2): the request's own errors first, as the apiserver does. */
 export async function handleExecWithoutUpgrade(req: ApiRequest, rt: ResourceType, ns: string | undefined, name: string, q: URLSearchParams, svc: ResourceService): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed(`the server does not allow ${req.method} on ${rt.plural}/exec`);
@@ -134,13 +176,14 @@ export async function handleExecUpgrade(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  target: { rt: ResourceType; ns: string | undefined; name: string; q: URLSearchParams },
+  target: { rt: ResourceType; ns: string | undefined; name: string; q: URLSearchParams; subresource?: 'exec' | 'attach' },
   deps: { svc: ResourceService; nodeExec: NodeExec | undefined; wss: WebSocketServer; log: Logger },
 ): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed(`the server does not allow ${req.method} on ${target.rt.plural}/exec`);
-  const x = await resolveExec(target.rt, target.ns, target.name, target.q, deps.svc);
+  const sub = target.subresource ?? 'exec';
+  if (req.method !== 'GET' && req.method !== 'POST') throw methodNotAllowed(`the server does not allow ${req.method} on ${target.rt.plural}/${sub}`);
+  const x = sub === 'attach' ? await resolveAttach(target.rt, target.ns, target.name, target.q, deps.svc) : await resolveExec(target.rt, target.ns, target.name, target.q, deps.svc);
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-  const log = deps.log.child({ subresource: `${target.rt.plural}/exec` });
+  const log = deps.log.child({ subresource: `${target.rt.plural}/${sub}` });
 
   if (upgrade === 'spdy/3.1') {
     const offered = headerList(req.headers['x-stream-protocol-version']);
@@ -155,7 +198,7 @@ export async function handleExecUpgrade(
     return;
   }
   if (upgrade !== 'websocket') {
-    throw badRequest(`unable to upgrade connection: ${upgrade ? `${req.headers.upgrade} is not supported` : 'Upgrade request required'}; exec speaks WebSocket (${WEBSOCKET_EXEC_PROTOCOLS.join(', ')}) or SPDY/3.1 (${SPDY_EXEC_PROTOCOLS.join(', ')})`);
+    throw badRequest(`unable to upgrade connection: ${upgrade ? `${req.headers.upgrade} is not supported` : 'Upgrade request required'}; ${sub} speaks WebSocket (${WEBSOCKET_EXEC_PROTOCOLS.join(', ')}) or SPDY/3.1 (${SPDY_EXEC_PROTOCOLS.join(', ')})`);
   }
   const protocol = chooseProtocol(offeredProtocols(req));
   if (!protocol) throw badRequest(`unable to upgrade connection: none of the offered subprotocols [${offeredProtocols(req).join(' ')}] is supported; supported: [${EXEC_PROTOCOLS.join(' ')}]`);
@@ -163,7 +206,7 @@ export async function handleExecUpgrade(
 
   deps.wss.handleUpgrade(req, socket, head, (ws) => {
     void serveExecWebSocket(ws, protocol, x, nodeExec, log.child({ transport: 'websocket' })).catch((e: Error) => {
-      log.error('exec relay failed', { pod: x.pod.metadata.name, container: x.container, error: e.stack ?? e.message });
+      log.error(`${sub} relay failed`, { pod: x.pod.metadata.name, container: x.container, error: e.stack ?? e.message });
       ws.terminate();
     });
   });

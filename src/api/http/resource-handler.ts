@@ -9,7 +9,7 @@ import { parseRevision, watchResources } from '../resources/watch.js';
 import type { NodeLogs } from '../../agent/logs/node-logs.js';
 import { ApiError, badRequest, methodNotAllowed, notFound } from '../status.js';
 import { PROTOBUF_MEDIA_TYPE, ProtobufError, decodeKubernetesProtobuf } from '../protobuf/index.js';
-import { handleExecWithoutUpgrade, hasExec } from './exec-handler.js';
+import { handleAttachWithoutUpgrade, handleExecWithoutUpgrade, hasAttach, hasExec } from './exec-handler.js';
 import { handleLog } from './log-handler.js';
 import { handleScale } from './scale-handler.js';
 import { handleBinding } from './binding-handler.js';
@@ -88,6 +88,7 @@ export async function handleResource(req: ApiRequest, res: ApiResponse, route: R
   if (rt.namespaced && !ns && name) throw notFound(rt, name);
   if (subresource === 'log' && rt.kind === 'Pod' && rt.group === '' && name) return handleLog(req, res, rt, ns, name, q, svc, nodeLogs);
   if (subresource === 'exec' && hasExec(rt) && name) return handleExecWithoutUpgrade(req, rt, ns, name, q, svc);
+  if (subresource === 'attach' && hasAttach(rt) && name) return handleAttachWithoutUpgrade(req, rt, ns, name, q, svc);
   if (subresource === 'eviction' && rt.kind === 'Pod' && rt.group === '' && name) return handleEviction(req, res, rt, ns, name, svc);
   if (subresource === 'binding' && hasBinding(rt) && name) return handleBinding(req, res, rt, ns, name, writeContext(req, q, 'unknown'), svc);
   if (subresource === 'scale' && rt.scale && name) return handleScale(req, res, rt, ns, name, writeContext(req, q, 'unknown'), svc);

@@ -17,7 +17,7 @@ import type { Logger } from '../../util/log.js';
 import type { ResourceService } from '../resources/resource-service.js';
 import { ApiError, badRequest, unauthorized } from '../status.js';
 import type { ApiRequest } from './body.js';
-import { handleExecUpgrade, hasExec, rejectUpgrade } from './exec-handler.js';
+import { handleExecUpgrade, hasAttach, hasExec, rejectUpgrade } from './exec-handler.js';
 import { handlePortForwardUpgrade, handlePortForwardWithoutUpgrade } from './portforward-handler.js';
 import { hasPortForward } from '../portforward/resolve.js';
 import type { NodePortForward } from '../../agent/portforward/node-port-forward.js';
@@ -149,7 +149,8 @@ export async function startApiServer(c: ApiServerConfig): Promise<ApiServer> {
       const { rt, namespace: ns, name, subresource } = route.route;
       if (subresource === 'console' && isInstanceType(rt) && name) return await handleConsoleUpgrade(req, socket, head, { rt, ns, name }, { svc: c.service, nodeConsole: c.nodeConsole, wss, log });
       if (subresource === 'portforward' && hasPortForward(rt) && name) return await handlePortForwardUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodePortForward: c.nodePortForward, log });
-      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec, pods/portforward, instances/exec, instances/portforward and instances/console do`);
+      if (subresource === 'attach' && hasAttach(rt) && name) return await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams, subresource: 'attach' }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
+      if (subresource !== 'exec' || !hasExec(rt) || !name) throw badRequest(`unable to upgrade connection: ${url.pathname} does not support upgrades; only pods/exec, pods/attach, pods/portforward, instances/exec, instances/portforward and instances/console do`);
       await handleExecUpgrade(req, socket, head, { rt, ns, name, q: url.searchParams }, { svc: c.service, nodeExec: c.nodeExec, wss, log });
     } catch (e) {
       if (!(e instanceof ApiError)) log.error('upgrade failed', { method: req.method, path: url.pathname, error: (e as Error)?.stack ?? String(e) });

@@ -3,8 +3,8 @@
 // to the ExecProcess the pods/exec handler relays to the client.
 import { PassThrough, Writable } from 'node:stream';
 import { WebSocket, type RawData } from 'ws';
-import { ExecUnavailableError, describeTarget, type ExecProcess, type ExecTarget, type NodeExec, type NodeExecOptions } from '../../agent/exec/node-exec.js';
-import { EXEC_CHANNEL, execPath, frame } from '../../agent/node-server/exec-stream.js';
+import { ExecUnavailableError, describeTarget, type ExecProcess, type ExecTarget, type NodeAttachOptions, type NodeExec, type NodeExecOptions } from '../../agent/exec/node-exec.js';
+import { attachPath, EXEC_CHANNEL, execPath, frame } from '../../agent/node-server/exec-stream.js';
 import { ExecFailedError } from '../../agent/runtime/driver.js';
 import type { KubeObject } from '../../apis/types.js';
 import { nodeEndpoint, nodeRefusal } from './node-connection.js';
@@ -15,12 +15,21 @@ export class RemoteNodeExec implements NodeExec {
     private readonly token: string,
   ) {}
 
-  async exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess> {
+  exec(nodeName: string, target: ExecTarget, opts: NodeExecOptions): Promise<ExecProcess> {
+    return this.open(nodeName, target, execPath(target, opts), opts);
+  }
+
+  /** pods/attach: the same WebSocket framing at /attach/... (exec-stream.ts); the output has two streams unless the container has a terminal, which the node's stderr frames then simply never carry. */
+  attach(nodeName: string, target: Extract<ExecTarget, { kind: 'pod' }>, opts: NodeAttachOptions): Promise<ExecProcess> {
+    return this.open(nodeName, target, attachPath(target, opts), { command: [], tty: false, stdin: opts.stdin });
+  }
+
+  private async open(nodeName: string, target: ExecTarget, path: string, opts: NodeExecOptions): Promise<ExecProcess> {
     const node = await this.getNode(nodeName);
     if (!node) throw new ExecUnavailableError('node', `node "${nodeName}" not found`);
     const ep = nodeEndpoint(node);
     if (typeof ep === 'string') throw new ExecUnavailableError('node', ep);
-    const url = `wss://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}${execPath(target, opts)}`;
+    const url = `wss://${ep.host.includes(':') ? `[${ep.host}]` : ep.host}:${ep.port}${path}`;
     const ws = new WebSocket(url, { ca: ep.caPem, headers: { authorization: `Bearer ${this.token}` }, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

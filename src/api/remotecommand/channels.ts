@@ -1,4 +1,4 @@
-// Kubernetes' remote command protocol (pods/exec, later pods/attach) over
+// Kubernetes' remote command protocol (pods/exec and pods/attach) over
 // WebSocket: each binary message starts with its channel byte. Shared by the
 // API server's exec handler and `lodge exec`.
 export const REMOTECOMMAND_CHANNEL = {

@@ -7,7 +7,7 @@
 // transport then reports that outcome in its own framing.
 import type { Readable } from 'node:stream';
 import type { KubeObject } from '../../apis/types.js';
-import type { ExecProcess, ExecTarget, NodeExec } from '../../agent/exec/node-exec.js';
+import { ExecUnavailableError, type ExecProcess, type ExecTarget, type NodeExec } from '../../agent/exec/node-exec.js';
 import type { ExecResult } from './outcome.js';
 import type { TerminalSize } from './terminal-size.js';
 
@@ -23,6 +23,12 @@ export interface ExecRequest {
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
+  /**
+   * pods/attach: no command; the session attaches to the container's main
+   * process (NodeExec.attach), and hanging up detaches instead of killing.
+   * It ends, successfully, when the container ends.
+   */
+  attach?: boolean;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -70,7 +76,11 @@ export class ExecSession {
   async run(output: ExecOutput): Promise<ExecResult> {
     let p: ExecProcess;
     try {
-      p = await this.nodeExec.exec(this.x.nodeName, this.x.target, { command: this.x.command, tty: this.x.tty, stdin: this.x.stdin });
+      const t = this.x.target;
+      if (this.x.attach && t.kind === 'pod') {
+        if (!this.nodeExec.attach) throw new ExecUnavailableError('node', 'this server cannot attach to containers');
+        p = await this.nodeExec.attach(this.x.nodeName, t, { stdin: this.x.stdin });
+      } else p = await this.nodeExec.exec(this.x.nodeName, t, { command: this.x.command, tty: this.x.tty, stdin: this.x.stdin });
     } catch (e) {
       return e as Error;
     }

@@ -41,6 +41,15 @@ export interface ConmonLaunch {
    */
   terminal?: boolean;
   /**
+   * Give the container a stdin conmon holds open and feeds from its attach
+   * clients (--stdin; without a terminal it is a pipe). conmon closes it as
+   * soon as one client that attached is done (shut its writing down or
+   * left) unless stdinOnce is false (--leave-stdin-open): Kubernetes'
+   * stdinOnce, exactly. With a terminal that closes conmon's input end of
+   * the terminal.
+   */
+  stdin?: { once: boolean };
+  /**
    * Bring the container back from a checkpoint instead of creating it:
    * conmon runs `runc restore --detach --image-path <imageDir> --work-path
    * <bundle>` (so CRIU's restore.log lands in the bundle) where it would run
@@ -74,8 +83,10 @@ export function conmonArgs(l: ConmonLaunch): string[] {
     '--container-pidfile', l.containerPidFile,
     '--conmon-pidfile', l.conmonPidFile,
     '--log-path', `k8s-file:${l.logPath}`,
-    // No --stdin: with it, conmon closes the terminal when the last attach client leaves.
+    // --stdin only when asked (a Pod container's stdin: true): with it, and without
+    // --leave-stdin-open, conmon closes the input (the terminal's, too) when an attach client leaves.
     ...(l.terminal ? ['--terminal'] : []),
+    ...(l.stdin ? ['--stdin', ...(l.stdin.once ? [] : ['--leave-stdin-open'])] : []),
     ...(l.restore ? ['--restore', l.restore.imageDir, ...RESTORE_OPTS.flatMap((o) => ['--runtime-opt', o])] : []),
   ];
 }

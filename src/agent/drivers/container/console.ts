@@ -21,16 +21,16 @@ import { Duplex } from 'node:stream';
 
 /** conmon's stream numbers on the attach socket (conmon's STDOUT_PIPE, STDERR_PIPE). */
 const ATTACH_STDOUT = 2;
-const ATTACH_STDERR = 3;
+export const ATTACH_STDERR = 3;
 /** conmon reads the terminal 8 KiB at a time; a larger buffer takes every message whole. */
-const SOCAT_BUFFER = 65536;
+export const SOCAT_BUFFER = 65536;
 
 /** "< 2026/01/01 00:00:00.000000000  length=6 from=0 to=5": one transfer from the socket (the right-hand address). */
 const HEADER = /^([<>]) \S+ \S+\s+length=(\d+) from=\d+ to=\d+\s*$/;
 const HEX_LINE = /^(?: [0-9a-f]{2})+\s*$/;
 /** socat's own log lines at notice level (-d -d): "DATE TIME socat[PID] N starting data transfer loop ...". */
-const READY = /socat\[\d+\] N starting data transfer loop/;
-const SOCAT_ERROR = /socat\[\d+\] [EF] (.*)$/;
+export const READY = /socat\[\d+\] N starting data transfer loop/;
+export const SOCAT_ERROR = /socat\[\d+\] [EF] (.*)$/;
 
 /** Turns socat's -x dump into the payloads of the messages the socket sent. */
 export class HexDumpReader {
@@ -41,7 +41,8 @@ export class HexDumpReader {
   private message: number[] = [];
 
   constructor(
-    private readonly onMessage: (data: Buffer) => void,
+    /** stream: conmon's number for it (2 stdout, 3 stderr). */
+    private readonly onMessage: (data: Buffer, stream: number) => void,
     private readonly onLog: (line: string) => void,
   ) {}
 
@@ -76,7 +77,7 @@ export class HexDumpReader {
     this.want = 0;
     this.message = [];
     if (!this.fromSocket || !msg.length) return;
-    if (msg[0] === ATTACH_STDOUT || msg[0] === ATTACH_STDERR) this.onMessage(msg.subarray(1));
+    if (msg[0] === ATTACH_STDOUT || msg[0] === ATTACH_STDERR) this.onMessage(msg.subarray(1), msg[0]);
   }
 }
 

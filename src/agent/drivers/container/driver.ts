@@ -25,6 +25,7 @@ import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
 import { checkCriu, criuLogTail, findCriu, type CriuAvailability } from './criu.js';
 import { attachConsole, resizeTerminal } from './console.js';
+import { attachContainer } from './attach.js';
 import { startExec } from './exec.js';
 import { probeHost } from './host.js';
 import { Layout, validateId, type ContainerPaths, type ContainerRecord } from './layout.js';
@@ -157,7 +158,7 @@ export class ContainerDriver implements InstanceDriver {
     const revert = new Reverter(this.log.child({ id: spec.id, op: 'create' }));
     try {
       revert.add('remove state dir', () => this.removeStateDir(p));
-      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}), ...(spec.stopSignal && spec.stopSignal !== 'SIGTERM' ? { stopSignal: spec.stopSignal } : {}), ...(spec.restoreFrom ? { restoredFrom: spec.restoreFrom } : {}) };
+      const record: ContainerRecord = { id: spec.id, node: spec.node, cgroupsPath, logPath: spec.logPath, createdAt: new Date().toISOString(), ...(spec.terminal ? { terminal: true } : {}), ...(spec.stdin ? { stdin: true } : {}), ...(spec.stopSignal && spec.stopSignal !== 'SIGTERM' ? { stopSignal: spec.stopSignal } : {}), ...(spec.restoreFrom ? { restoredFrom: spec.restoreFrom } : {}) };
       // A caller's persistent upper layer (a system container's) lives outside the state dir, so delete keeps it.
       const upper = spec.rootfs.upperDir ?? p.upper;
       const work = spec.rootfs.workDir ?? p.work;
@@ -187,6 +188,7 @@ export class ContainerDriver implements InstanceDriver {
         conmonPidFile: p.conmonPid,
         timeoutMs: this.opts.createTimeoutMs ?? 30_000,
         terminal: spec.terminal,
+        ...(spec.stdin ? { stdin: { once: spec.stdinOnce === true } } : {}),
         ...(spec.restoreFrom ? { restore: { imageDir: spec.restoreFrom } } : {}),
       });
       revert.add('abort monitor', () => conmon.abort());
@@ -393,6 +395,16 @@ export class ContainerDriver implements InstanceDriver {
     if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; its console is there only while it runs`);
     if (!this.socatPath) throw new ExecFailedError(id, "a console needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
     return attachConsole(this.socatPath, p.attachSocket, id);
+  }
+
+  /** A running container's main process, through conmon's attach socket (pods/attach); see attach.ts. */
+  async attach(id: string, opts: { stdin: boolean }): Promise<ExecProcess> {
+    const p = await this.existing(id);
+    const record = (await this.readRecord(p)) as ContainerRecord;
+    const st = await this.liveState(id, p, record);
+    if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; attaching needs it running`);
+    if (!this.socatPath) throw new ExecFailedError(id, "attaching needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
+    return attachContainer({ socatPath: this.socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, stdin: opts.stdin, tty: record.terminal === true, what: id });
   }
 
   async resizeConsole(id: string, cols: number, rows: number): Promise<void> {

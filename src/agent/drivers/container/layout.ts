@@ -86,6 +86,8 @@ export interface ContainerRecord {
   createdAt: string;
   /** Runs on a terminal conmon holds (a system container's console). */
   terminal?: boolean;
+  /** conmon keeps the process's stdin open for attached clients (conmon --stdin). */
+  stdin?: boolean;
   /** What stop() sends first, when not SIGTERM (systemd: SIGRTMIN+3); kept here since stop() gets only the id. */
   stopSignal?: StopSignal;
   /** Brought back from this checkpoint image dir (runc restore) rather than started fresh: it runs as soon as it is created. */
