@@ -6,6 +6,7 @@ import * as batch from './batch/v1/index.js';
 import * as coordination from './coordination/v1/index.js';
 import * as discovery from './discovery/v1/index.js';
 import * as lodge from './lodge/v1alpha1/index.js';
+import * as policy from './policy/v1/index.js';
 import type { Schema } from './schema.js';
 import { apiVersionOf, type ResourceType } from './types.js';
 
@@ -71,6 +72,6 @@ export class Registry {
 
 let defaultRegistry: Registry | undefined;
 export function registry(): Registry {
-  defaultRegistry ??= new Registry([core, apps, batch, coordination, discovery, lodge]);
+  defaultRegistry ??= new Registry([core, apps, batch, coordination, discovery, lodge, policy]);
   return defaultRegistry;
 }

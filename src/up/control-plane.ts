@@ -26,6 +26,7 @@ import { runDeploymentController } from '../controllers/deployment-controller.js
 import { runEventTtlController } from '../controllers/event-ttl-controller.js';
 import { runDaemonSetController } from '../controllers/daemonset-controller.js';
 import { runTaintEvictionController } from '../controllers/taint-eviction-controller.js';
+import { runDisruptionController } from '../controllers/disruption-controller.js';
 import { checkClusterCidr, DEFAULT_CLUSTER_CIDR, runNodeIpamController } from '../controllers/node-ipam-controller.js';
 import { InformerFactory, type ControllerContext } from '../controllers/runtime/informer-factory.js';
 import { LeaderElector, leaderIdentity, type LeaderElectionTiming } from '../controllers/runtime/leader-election.js';
@@ -193,6 +194,7 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
       resourcequota: () => runResourceQuotaController(ctx, quota),
       eventttl: () => runEventTtlController(ctx),
       'taint-eviction-controller': () => runTaintEvictionController(ctx),
+      disruption: () => runDisruptionController(ctx),
     };
     await Promise.allSettled(enabled.map((name) => start[name]()));
     await informers.stopped();

@@ -18,6 +18,7 @@ export const CONTROLLER_NAMES = [
   'resourcequota',
   'eventttl',
   'taint-eviction-controller',
+  'disruption',
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 

@@ -43,6 +43,7 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['jobs', '', 'batch/v1', true, 'Job'],
   ['leases', '', 'coordination.k8s.io/v1', true, 'Lease'],
   ['endpointslices', '', 'discovery.k8s.io/v1', true, 'EndpointSlice'],
+  ['poddisruptionbudgets', 'pdb', 'policy/v1', true, 'PodDisruptionBudget'],
   ['images', 'img', 'lodge.dev/v1alpha1', false, 'Image'],
   ['instances', 'inst', 'lodge.dev/v1alpha1', true, 'Instance'],
   ['networks', 'net', 'lodge.dev/v1alpha1', false, 'Network'],
@@ -74,7 +75,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 23 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 24 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);

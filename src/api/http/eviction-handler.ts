@@ -1,11 +1,14 @@
-// POST .../pods/NAME/eviction: delete a Pod the way `kubectl drain` asks,
-// with the Eviction's DeleteOptions. Lodge has no PodDisruptionBudgets yet,
-// so every eviction is allowed (Kubernetes allows those a budget does not
-// cover); answered, as the apiserver does, with a Status of 201 Success.
+// POST .../pods/NAME/eviction: evict a Pod the way `kubectl drain` asks, with
+// the Eviction's DeleteOptions, honouring the PodDisruptionBudget that covers
+// it (src/api/eviction/evict.ts). Answered as the apiserver does: a Status of
+// 201 Success; 429 TooManyRequests (with Retry-After when the budget is still
+// being processed) when the budget allows no disruption now; a 500 Status
+// when several budgets cover the Pod.
 import type { ResourceType } from '../../apis/types.js';
 import { parseEviction } from '../eviction/eviction-body.js';
+import { evictPod } from '../eviction/evict.js';
 import type { ResourceService } from '../resources/resource-service.js';
-import { badRequest, methodNotAllowed } from '../status.js';
+import { ApiError, badRequest, methodNotAllowed } from '../status.js';
 import { mediaType, readBody, type ApiRequest } from './body.js';
 import { sendJson, type ApiResponse } from './respond.js';
 
@@ -14,6 +17,20 @@ export async function handleEviction(req: ApiRequest, res: ApiResponse, rt: Reso
   const ev = parseEviction(await readBody(req), mediaType(req));
   if (ev.name && ev.name !== name) throw badRequest(`name in URL does not match name in Eviction object: ${name} != ${ev.name}`);
   if (ev.namespace && ev.namespace !== ns) throw badRequest(`namespace in URL does not match namespace in Eviction object: ${ns} != ${ev.namespace}`);
-  await svc.delete(rt, ns, name, ev.deleteOptions);
+  let result;
+  try {
+    result = await evictPod(svc, rt, ns, name, ev.deleteOptions);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 429) {
+      const after = e.details?.retryAfterSeconds;
+      sendJson(res, 429, e.toStatus(), after ? { headers: { 'retry-after': String(after) } } : {});
+      return;
+    }
+    throw e;
+  }
+  if (!result.ok) {
+    sendJson(res, result.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: result.message, code: result.code });
+    return;
+  }
   sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
 }
