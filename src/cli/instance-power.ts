@@ -8,6 +8,7 @@
 //  restart: a new lodge.dev/restartedAt, acted on once by the agent.
 //  pause|resume: spec.paused.
 import type { Command } from 'commander';
+import { stopPatch } from './instance-stop-patch.js';
 import { LAST_RUN_STRATEGY, RESTARTED_AT, STOP_GRACE_PERIOD } from '../apis/lodge/v1alpha1/instance-annotations.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeClient } from '../client/client.js';
@@ -65,11 +66,7 @@ export function registerInstancePower(program: Command): void {
     async (name: string, opts: WaitOptions & { force?: boolean }, cmd: Command) => {
       await withContext(cmd, async (ctx) => {
         const i = await getInstance(ctx.client, ctx.namespace, name);
-        const current = i.spec?.runStrategy ?? 'Always';
-        const annotations: Record<string, string | null> = { [STOP_GRACE_PERIOD]: opts.force ? '0' : null };
-        // Stopping twice must not forget the strategy to come back to.
-        if (current !== 'Halted') annotations[LAST_RUN_STRATEGY] = current;
-        await patch(ctx.client, ctx.namespace, name, { metadata: { annotations }, spec: { runStrategy: 'Halted' } });
+        await patch(ctx.client, ctx.namespace, name, stopPatch(i, opts.force ? 0 : -1));
         process.stdout.write(`instance.lodge.dev/${name} stopping\n`);
         if (!opts.wait) return;
         await waitForInstance(ctx.client, ctx.namespace, name, 'Stopped', (x) => x.status?.phase === 'Stopped' && x.status.reason === 'Halted', parseDuration(opts.timeout));

@@ -24,6 +24,7 @@ import { registerForward } from './forward.js';
 import { registerNetwork } from './network.js';
 import { registerScale } from './scale.js';
 import { registerRollout } from './rollout.js';
+import { registerNodeMaintenance } from './node-maintenance.js';
 
 export function buildProgram(): Command {
   const program = new Command('lodge')
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerNetwork(program);
   registerScale(program);
   registerRollout(program);
+  registerNodeMaintenance(program);
   return program;
 }
 
