@@ -6,12 +6,12 @@
 // (the scheduler binds it) runs and is let go when deleted, and a
 // Deployment spreads over them.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { LODGE_MAIN, api, kubectl, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { api, kubectl, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { startHollowAgent, type HollowAgent } from './hollow-agent.js';
 import { fakeBlockSize, fakeNodeBlock, intToIpv4, PodAddressPool } from '../../src/hollow/fake-addresses.js';
 import { Limiter } from '../../src/hollow/limiter.js';
 import { sameStatus } from '../../src/hollow/status-write.js';
@@ -21,9 +21,7 @@ const NODES = Array.from({ length: 5 }, (_, i) => `${PREFIX}-${String(i).padStar
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-hollow-'));
 let lodge: Lodge | undefined;
-let hollow: ChildProcess | undefined;
-let hollowExit: Promise<number | null> | undefined;
-let hollowStderr = '';
+let hollow: HollowAgent | undefined;
 
 type Obj = { metadata: { name: string; uid: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, any>; status?: Record<string, any> };
 const ready = (n: Obj): string | undefined => n.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
@@ -39,25 +37,11 @@ const post = async (path: string, body: unknown): Promise<Obj> => {
 
 before(async () => {
   lodge = await startLodge({ dataDir, args: ['--no-agent', '--node-monitor-grace-period', '4'] });
-  hollow = spawn(process.execPath, [LODGE_MAIN, 'agent', '--server', lodge.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--hollow', '5', '--hollow-prefix', PREFIX, '--node-lease-duration', '4'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LODGE_LOG_LEVEL: 'warn' },
-  });
-  hollowExit = new Promise((res) => hollow!.once('exit', (code) => res(code)));
-  hollow.stderr!.on('data', (d: Buffer) => (hollowStderr += d.toString()));
-  let out = '';
-  hollow.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('hollow agent ready line', async () => {
-    if (hollow!.exitCode !== null) throw new Error(`hollow agent exited ${hollow!.exitCode}: ${hollowStderr}`);
-    return /5 hollow nodes ready/.test(out);
-  }, 30_000);
+  hollow = await startHollowAgent(lodge, dataDir, 5, PREFIX, ['--node-lease-duration', '4']);
 });
 
 after(async () => {
-  if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-    hollow.kill('SIGKILL');
-    await hollowExit;
-  }
+  await hollow?.kill();
   await shutdown(lodge, dataDir);
 });
 
@@ -169,8 +153,8 @@ describe('lodge agent --hollow', () => {
     await waitFor('2 available', async () => (await get(`/apis/apps/v1/namespaces/${NS}/deployments/evicted`))?.status?.availableReplicas === 2, 60_000);
     const before = new Set((await podsOf()).map((p) => p.metadata.uid));
 
-    hollow!.kill('SIGTERM');
-    assert.equal(await hollowExit, 0, hollowStderr);
+    hollow!.proc.kill('SIGTERM');
+    assert.equal(await hollow!.exited, 0, hollow!.stderr());
     await waitFor('hollow nodes Unknown', async () => {
       const all = await Promise.all(NODES.map((n) => get(`/api/v1/nodes/${n}`)));
       return all.every((n) => n && ready(n) === 'Unknown');

@@ -7,21 +7,19 @@
 // nodes (the drained node keeps only its DaemonSet Pod), and a drain that
 // stops an Instance as `lodge stop` does.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { LODGE_MAIN, api, lodgeCli, shutdown, startLodge, waitFor, type Lodge, type RunResult } from './harness.js';
+import { api, lodgeCli, shutdown, startLodge, waitFor, type Lodge, type RunResult } from './harness.js';
+import { startHollowAgent, type HollowAgent } from './hollow-agent.js';
 
 const PREFIX = `drain-t${process.pid}`;
 const [N0, N1, N2] = [0, 1, 2].map((i) => `${PREFIX}-${String(i).padStart(4, '0')}`);
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-drain-'));
 let lodge: Lodge | undefined;
-let hollow: ChildProcess | undefined;
-let hollowExit: Promise<number | null> | undefined;
-let hollowStderr = '';
+let hollow: HollowAgent | undefined;
 
 type Obj = { metadata: { name: string; uid: string; namespace?: string; annotations?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: Array<{ kind: string }> }; spec?: Record<string, any>; status?: Record<string, any> };
 
@@ -48,18 +46,7 @@ const ownerKind = (p: Obj): string | undefined => p.metadata.ownerReferences?.[0
 
 before(async () => {
   lodge = await startLodge({ dataDir, args: ['--no-agent'] });
-  hollow = spawn(process.execPath, [LODGE_MAIN, 'agent', '--server', lodge.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--hollow', '3', '--hollow-prefix', PREFIX], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LODGE_LOG_LEVEL: 'warn' },
-  });
-  hollowExit = new Promise((res) => hollow!.once('exit', (code) => res(code)));
-  hollow.stderr!.on('data', (d: Buffer) => (hollowStderr += d.toString()));
-  let out = '';
-  hollow.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('hollow agent ready line', async () => {
-    if (hollow!.exitCode !== null) throw new Error(`hollow agent exited ${hollow!.exitCode}: ${hollowStderr}`);
-    return /3 hollow nodes ready/.test(out);
-  }, 30_000);
+  hollow = await startHollowAgent(lodge, dataDir, 3, PREFIX);
   // A DaemonSet: one Pod on each hollow node, which drain must leave (or refuse over).
   const labels = { app: 'drain-ds' };
   await post(`/apis/apps/v1/namespaces/${NS}/daemonsets`, {
@@ -75,10 +62,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-    hollow.kill('SIGKILL');
-    await hollowExit;
-  }
+  await hollow?.kill();
   await shutdown(lodge, dataDir);
 });
 

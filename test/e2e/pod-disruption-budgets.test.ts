@@ -6,21 +6,19 @@
 // as the budget allows, and completes once replacements are ready on the
 // other node.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { LODGE_MAIN, api, kubectl, parseTable, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { api, kubectl, parseTable, shutdown, startLodge, waitFor, type Lodge } from './harness.js';
+import { startHollowAgent, type HollowAgent } from './hollow-agent.js';
 
 const PREFIX = `pdb-t${process.pid}`;
 const NODES = [`${PREFIX}-0000`, `${PREFIX}-0001`];
 const NS = 'default';
 const dataDir = mkdtempSync(join(tmpdir(), 'lodge-pdb-'));
 let lodge: Lodge | undefined;
-let hollow: ChildProcess | undefined;
-let hollowExit: Promise<number | null> | undefined;
-let hollowStderr = '';
+let hollow: HollowAgent | undefined;
 
 type Obj = { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec?: Record<string, any>; status?: Record<string, any> };
 
@@ -40,18 +38,7 @@ const evict = (name: string): ReturnType<typeof api> =>
 
 before(async () => {
   lodge = await startLodge({ dataDir, args: ['--no-agent'] });
-  hollow = spawn(process.execPath, [LODGE_MAIN, 'agent', '--server', lodge.url, '--token-file', join(dataDir, 'pki', 'admin.token'), '--certificate-authority', join(dataDir, 'pki', 'ca.crt'), '--hollow', '2', '--hollow-prefix', PREFIX], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LODGE_LOG_LEVEL: 'warn' },
-  });
-  hollowExit = new Promise((res) => hollow!.once('exit', (code) => res(code)));
-  hollow.stderr!.on('data', (d: Buffer) => (hollowStderr += d.toString()));
-  let out = '';
-  hollow.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor('hollow agent ready line', async () => {
-    if (hollow!.exitCode !== null) throw new Error(`hollow agent exited ${hollow!.exitCode}: ${hollowStderr}`);
-    return /2 hollow nodes ready/.test(out);
-  }, 30_000);
+  hollow = await startHollowAgent(lodge, dataDir, 2, PREFIX);
 });
 
 after(async () => {
@@ -59,10 +46,7 @@ after(async () => {
     kubectl(lodge, ['delete', 'deployment', 'web', '--wait=false', '--ignore-not-found']);
     kubectl(lodge, ['delete', 'pdb', 'web', '--wait=false', '--ignore-not-found']);
   }
-  if (hollow && hollow.exitCode === null && hollow.signalCode === null) {
-    hollow.kill('SIGKILL');
-    await hollowExit;
-  }
+  await hollow?.kill();
   await shutdown(lodge, dataDir);
 });
 
