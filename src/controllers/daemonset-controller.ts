@@ -31,6 +31,7 @@ import { podTemplateHash } from './deployment/hash.js';
 import { Expectations } from './replicaset/expectations.js';
 import { controllerOf } from './replicaset/pods.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
+import { slowStart } from './runtime/slow-start.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { serviceEventRecorder } from '../events/index.js';
 
@@ -51,19 +52,6 @@ const codeOf = (e: unknown): number | undefined => (e as { code?: number }).code
 function staleOnConflict(e: unknown): never {
   if (codeOf(e) === 409 || codeOf(e) === 404) throw new Stale((e as Error).message);
   throw e;
-}
-
-/** Run `n` creations in batches of 1, 2, 4, …, stopping at the first batch with a failure (Kubernetes' slowStartBatch). */
-async function slowStart(n: number, create: (i: number) => Promise<void>): Promise<{ created: number; error?: Error }> {
-  let done = 0;
-  for (let batch = 1; done < n; batch *= 2) {
-    const size = Math.min(batch, n - done);
-    const results = await Promise.allSettled(Array.from({ length: size }, (_, j) => create(done + j)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    done += results.filter((r) => r.status === 'fulfilled').length;
-    if (failed) return { created: done, error: failed.reason as Error };
-  }
-  return { created: done };
 }
 
 export async function runDaemonSetController(ctx: ControllerContext, o: DaemonSetControllerOptions = {}): Promise<void> {

@@ -15,6 +15,7 @@ import { Expectations } from './replicaset/expectations.js';
 import { controllerOf, deletionOrder, isActive } from './replicaset/pods.js';
 import { computeStatus } from './replicaset/status.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
+import { slowStart } from './runtime/slow-start.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { serviceEventRecorder } from '../events/index.js';
 
@@ -27,19 +28,6 @@ export interface ReplicaSetControllerOptions {
 }
 
 const keyOf = (o: KubeObject): string => `${o.metadata.namespace}/${o.metadata.name}`;
-
-/** Create `n` Pods in batches of 1, 2, 4, …, stopping at the first batch with a failure (Kubernetes' slowStartBatch): a failing template costs one error, not n. */
-async function slowStart(n: number, create: () => Promise<void>): Promise<{ created: number; error?: Error }> {
-  let done = 0;
-  for (let batch = 1; done < n; batch *= 2) {
-    const size = Math.min(batch, n - done);
-    const results = await Promise.allSettled(Array.from({ length: size }, create));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    done += results.filter((r) => r.status === 'fulfilled').length;
-    if (failed) return { created: done, error: failed.reason as Error };
-  }
-  return { created: done };
-}
 
 export async function runReplicaSetController(ctx: ControllerContext, o: ReplicaSetControllerOptions = {}): Promise<void> {
   const rsType = ctx.registry.resource('apps', 'v1', 'replicasets');
