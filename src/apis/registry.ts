@@ -7,6 +7,7 @@ import * as coordination from './coordination/v1/index.js';
 import * as discovery from './discovery/v1/index.js';
 import * as lodge from './lodge/v1alpha1/index.js';
 import * as policy from './policy/v1/index.js';
+import * as scheduling from './scheduling/v1/index.js';
 import type { Schema } from './schema.js';
 import { apiVersionOf, type ResourceType } from './types.js';
 
@@ -72,6 +73,6 @@ export class Registry {
 
 let defaultRegistry: Registry | undefined;
 export function registry(): Registry {
-  defaultRegistry ??= new Registry([core, apps, batch, coordination, discovery, lodge, policy]);
+  defaultRegistry ??= new Registry([core, apps, batch, coordination, discovery, lodge, policy, scheduling]);
   return defaultRegistry;
 }

@@ -1,5 +1,6 @@
 // The scheduling queue, after kube-scheduler's: workloads waiting for a
-// decision in arrival order (active); those that fit nowhere wait
+// decision, highest priority first and in arrival order within a priority
+// (active: kube-scheduler's PrioritySort); those that fit nowhere wait
 // (unschedulable) until something changes in the cluster that could make
 // them fit — a node added or changed, a workload gone — or a periodic flush,
 // and never retry sooner than their back-off (1 s doubling to 10 s).
@@ -8,8 +9,19 @@ const MAX_BACKOFF_MS = 10_000;
 /** An unschedulable workload is looked at again at least this often, whatever happens. */
 const FLUSH_MS = 30_000;
 
+/** One waiting workload in the active heap: higher priority first, then earlier arrival. */
+interface Entry {
+  key: string;
+  priority: number;
+  seq: number;
+}
+
+const before = (a: Entry, b: Entry): boolean => a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+
 export class SchedulingQueue {
-  private readonly active: string[] = [];
+  /** A binary heap ordered by `before`. */
+  private readonly active: Entry[] = [];
+  private seq = 0;
   private readonly activeSet = new Set<string>();
   private readonly unschedulable = new Map<string, number>(); // key → when it failed
   private readonly attempts = new Map<string, number>();
@@ -18,7 +30,8 @@ export class SchedulingQueue {
   private readonly flush: NodeJS.Timeout;
   private stopped = false;
 
-  constructor() {
+  /** priorityOf: a workload's priority by its key (0 when not given or unknown). */
+  constructor(private readonly priorityOf: (key: string) => number = () => 0) {
     this.flush = setInterval(() => this.moveAllToActive(), FLUSH_MS);
     this.flush.unref();
   }
@@ -69,7 +82,7 @@ export class SchedulingQueue {
   async pop(): Promise<string | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
-      const key = this.active.shift();
+      const key = this.shift();
       if (key !== undefined) {
         this.activeSet.delete(key);
         return key;
@@ -107,7 +120,36 @@ export class SchedulingQueue {
   private push(key: string): void {
     if (this.stopped || this.activeSet.has(key)) return;
     this.activeSet.add(key);
-    this.active.push(key);
+    const h = this.active;
+    h.push({ key, priority: this.priorityOf(key), seq: this.seq++ });
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
     this.waiting.shift()?.();
+  }
+
+  /** Take the first of the heap. */
+  private shift(): string | undefined {
+    const h = this.active;
+    const top = h[0];
+    if (!top) return undefined;
+    const last = h.pop()!;
+    if (h.length) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top.key;
   }
 }

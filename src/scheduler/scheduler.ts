@@ -4,7 +4,11 @@
 // and binds through the binding subresource in the background, so the next
 // decision does not wait for the write. A workload that fits nowhere keeps
 // waiting, with a PodScheduled=False (or Scheduled=False) condition and a
-// FailedScheduling event saying why, per node.
+// FailedScheduling event saying why, per node. Higher priorities are decided
+// first; one that fits nowhere may preempt lower-priority Pods
+// (preemption.ts): they are deleted, it is nominated to their node
+// (status.nominatedNodeName), and that room is held for it against
+// workloads of lower priority until it is placed.
 import type { Condition, Pod } from '../apis/core/v1/types.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject, ResourceType } from '../apis/types.js';
@@ -19,7 +23,11 @@ import { SchedulerCache } from './cache.js';
 import { fitErrorMessage } from './fit-error.js';
 import { defaultProfile, type Profile } from './profile.js';
 import { SchedulingQueue } from './queue.js';
+import type { NodeInfo } from './node-info.js';
 import { scheduleOne } from './schedule-one.js';
+import { eligibleToPreempt, findPreemption, preemptionMessage, type PdbInfo } from './preemption.js';
+import { preemptPod } from './preempt-victims.js';
+import type { LabelSelector } from '../apis/core/v1/types.js';
 import { boundNode, DEFAULT_SCHEDULER, holdsResources, instanceWorkload, podWorkload, workloadKey, type Workload, type WorkloadKind } from './workload.js';
 
 export const SCHEDULER_NAME = 'lodge-scheduler';
@@ -41,6 +49,13 @@ export interface SchedulerOptions {
 }
 
 
+/** What a preemption attempt decided: a node and its victims, or why no node would do. */
+interface Preempted {
+  node?: string;
+  victims?: Workload[];
+  reasons?: Map<string, number>;
+}
+
 interface Kind {
   kind: WorkloadKind;
   rt: ResourceType;
@@ -54,7 +69,13 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
   const parallel = o.parallelBinds ?? 256;
   const write = controllerWrite(SCHEDULER_NAME);
   const cache = new SchedulerCache();
-  const queue = new SchedulingQueue();
+  /** A waiting workload's priority, from the informers' copy: the queue pops higher first. */
+  const priorityOf = (key: string): number => {
+    const colon = key.indexOf(':');
+    const obj = byKind.get(key.slice(0, colon) as WorkloadKind)?.informer.cache.get(key.slice(colon + 1));
+    return Number((obj?.spec as { priority?: number } | undefined)?.priority ?? 0);
+  };
+  const queue = new SchedulingQueue(priorityOf);
   const nodeType = ctx.registry.resource('', 'v1', 'nodes')!;
   const nsType = ctx.registry.resource('', 'v1', 'namespaces')!;
   const podType = ctx.registry.resource('', 'v1', 'pods')!;
@@ -62,8 +83,15 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
   const kinds: Kind[] = [{ kind: 'Pod', rt: podType, informer: ctx.informers.for(podType), workload: (p) => podWorkload(p as Pod) }];
   if (instanceType) kinds.push({ kind: 'Instance', rt: instanceType, informer: ctx.informers.for(instanceType), workload: (i) => instanceWorkload(i as Instance) });
   const byKind = new Map(kinds.map((k) => [k.kind, k]));
+  const podKind = kinds[0];
   const nodes = ctx.informers.for(nodeType);
   const namespaces = ctx.informers.for(nsType);
+  const pdbType = ctx.registry.resource('policy', 'v1', 'poddisruptionbudgets');
+  const pdbs = pdbType ? ctx.informers.for(pdbType) : undefined;
+  /** Workloads nominated to a node by a preemption and not placed yet, by uid: that room is held for them. */
+  const nominated = new Map<string, { workload: Workload; node: string }>();
+  /** Victims each preemptor waits for, by the preemptor's uid: it does not preempt again while they are still there. */
+  const pendingVictims = new Map<string, Set<string>>();
 
   /** Does this object wait for this scheduler? */
   const waits = (k: Kind, obj: KubeObject): boolean => {
@@ -82,6 +110,11 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
   const observe = (k: Kind, obj: KubeObject): void => {
     const node = boundNode(k.kind, obj);
     const uid = String(obj.metadata.uid);
+    const nominatedTo = (obj.status as { nominatedNodeName?: string } | undefined)?.nominatedNodeName;
+    if (node || obj.metadata.deletionTimestamp) {
+      nominated.delete(uid);
+      pendingVictims.delete(uid);
+    } else if (nominatedTo) nominated.set(uid, { workload: k.workload(obj), node: nominatedTo });
     if (node) {
       if (holdsResources(k.kind, obj)) cache.bound(k.workload(obj), node);
       else if (cache.isPlaced(uid)) {
@@ -100,6 +133,8 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
       onDelete: (obj) => {
         const uid = String(obj.metadata.uid);
         cache.released(uid);
+        nominated.delete(uid);
+        pendingVictims.delete(uid);
         queue.done(workloadKey(k.kind, obj.metadata.namespace, String(obj.metadata.name)));
         queue.moveAllToActive();
       },
@@ -137,23 +172,30 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
 
   /** Conditions already reported as unschedulable, so an unchanged reason is not written again. */
   const reported = new Map<string, string>();
-  const reportUnschedulable = async (k: Kind, obj: KubeObject, message: string): Promise<void> => {
+  /** `nominate`: a preemption made room on this node (written in the same status update, as kube-scheduler does); null clears a nomination. */
+  const reportUnschedulable = async (k: Kind, obj: KubeObject, message: string, nominate?: string | null): Promise<void> => {
     o.events?.event(obj, 'Warning', 'FailedScheduling', message);
     const uid = String(obj.metadata.uid);
-    if (reported.get(uid) === message) return;
-    const status = (obj.status ?? {}) as { conditions?: Condition[]; phase?: string };
+    const status = (obj.status ?? {}) as { conditions?: Condition[]; phase?: string; nominatedNodeName?: string };
+    const nominatedNodeName = nominate === undefined ? status.nominatedNodeName : nominate ?? undefined;
+    const seen = `${message}\n${nominatedNodeName ?? ''}`;
+    if (reported.get(uid) === seen) return;
     const type = k.kind === 'Pod' ? 'PodScheduled' : 'Scheduled';
     const was = status.conditions?.find((c) => c.type === type);
-    if (was?.status === 'False' && was.reason === 'Unschedulable' && was.message === message) {
-      reported.set(uid, message);
+    if (was?.status === 'False' && was.reason === 'Unschedulable' && was.message === message && status.nominatedNodeName === nominatedNodeName) {
+      reported.set(uid, seen);
       return;
     }
     const cond: Condition = { type, status: 'False', reason: 'Unschedulable', message, lastTransitionTime: was?.status === 'False' && was.lastTransitionTime ? was.lastTransitionTime : rfc3339() };
     if (k.kind === 'Pod') cond.lastProbeTime = null;
-    const next: KubeObject = { ...obj, status: { ...status, phase: status.phase ?? 'Pending', conditions: [...(status.conditions ?? []).filter((c) => c.type !== type), cond] } };
+    const { nominatedNodeName: _was, ...rest } = status;
+    const next: KubeObject = {
+      ...obj,
+      status: { ...rest, phase: status.phase ?? 'Pending', conditions: [...(status.conditions ?? []).filter((c) => c.type !== type), cond], ...(nominatedNodeName ? { nominatedNodeName } : {}) },
+    };
     try {
       await ctx.svc.update(k.rt, obj.metadata.namespace, String(obj.metadata.name), next, write, 'status');
-      reported.set(uid, message);
+      reported.set(uid, seen);
     } catch (e) {
       // Changed or gone meanwhile: the next attempt reports again.
       if (!(e instanceof ApiError && (e.code === 409 || e.code === 404))) log.warn('cannot record unschedulable', { workload: `${obj.metadata.namespace}/${String(obj.metadata.name)}`, error: (e as Error).message });
@@ -193,6 +235,69 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     void p.finally(() => bindings.delete(p));
   };
 
+  /** Put nominated workloads of at least w's priority on their nodes for this decision; the caller takes them off. */
+  const holdNominated = (w: Workload): Array<{ info: NodeInfo; uid: string }> => {
+    const held: Array<{ info: NodeInfo; uid: string }> = [];
+    for (const [uid, n] of nominated) {
+      if (uid === w.uid || n.workload.priority < w.priority || cache.isPlaced(uid)) continue;
+      const info = cache.nodes.get(n.node);
+      if (!info || info.workloads.has(uid)) continue;
+      info.add(n.workload);
+      held.push({ info, uid });
+    }
+    return held;
+  };
+
+  const budgets = (): PdbInfo[] =>
+    (pdbs?.list() ?? []).map((p) => {
+      const spec = (p.spec ?? {}) as { selector?: LabelSelector };
+      const status = (p.status ?? {}) as { disruptionsAllowed?: number; disruptedPods?: Record<string, unknown> };
+      return { namespace: String(p.metadata.namespace), selector: spec.selector, disruptionsAllowed: status.disruptionsAllowed ?? 0, disruptedPods: status.disruptedPods };
+    });
+
+  /**
+   * After a workload fit nowhere: undefined when it may not preempt now (its policy is Never, or it waits for the
+   * victims of its last preemption to go); else the node and victims chosen, or why there are none.
+   */
+  const preempt = (w: Workload): Preempted | undefined => {
+    const pending = pendingVictims.get(w.uid);
+    if (pending) {
+      for (const v of pending) if (!cache.isPlaced(v)) pending.delete(v);
+      if (pending.size) return undefined;
+      pendingVictims.delete(w.uid);
+    }
+    if (!eligibleToPreempt(w, cache, nominated.get(w.uid)?.node)) return undefined;
+    const r = findPreemption(w, cache, profile, budgets());
+    if (!r.candidate) return { reasons: r.reasons };
+    return { node: r.candidate.node, victims: r.candidate.victims };
+  };
+
+  /** Nominate w to the node and delete the victims, in the background. */
+  const carryOut = (w: Workload, node: string, victims: Workload[]): void => {
+    nominated.set(w.uid, { workload: w, node });
+    pendingVictims.set(w.uid, new Set(victims.map((v) => v.uid)));
+    // Lower-priority workloads nominated to that node lose the room they were promised.
+    for (const [uid, n] of nominated) {
+      if (uid === w.uid || n.node !== node || n.workload.priority >= w.priority) continue;
+      // Its status keeps the name until its next attempt, which clears or replaces it.
+      nominated.delete(uid);
+    }
+    log.info('preempting', { workload: `${w.namespace}/${w.name}`, priority: w.priority, node, victims: victims.map((v) => `${v.namespace}/${v.name}`) });
+    for (const v of victims) {
+      const victim = podKind.informer.cache.get(`${v.namespace}/${v.name}`);
+      if (!victim || String(victim.metadata.uid) !== v.uid) continue;
+      void (async () => {
+        try {
+          if (await preemptPod(ctx.svc, podType, victim, SCHEDULER_NAME, DEFAULT_SCHEDULER))
+            o.events?.event(victim, 'Normal', 'Preempted', `Preempted by pod ${w.uid} on node ${node}`);
+        } catch (e) {
+          log.warn('cannot preempt', { victim: `${v.namespace}/${v.name}`, error: (e as Error).message });
+          pendingVictims.get(w.uid)?.delete(v.uid);
+        }
+      })();
+    }
+  };
+
   let start = 0;
   const slice = new TimeSlice();
   for (;;) {
@@ -206,12 +311,29 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     const { k, obj } = found;
     const w = k.workload(obj);
     if (cache.isPlaced(w.uid)) continue; // its binding is in flight
-    const d = scheduleOne(w, cache, profile, start);
+    // Room nominated to workloads of at least this priority is theirs while this one is decided (and preempts).
+    const held = holdNominated(w);
+    let d: ReturnType<typeof scheduleOne>;
+    let outcome: Preempted | undefined;
+    try {
+      d = scheduleOne(w, cache, profile, start);
+      if (!d.node) outcome = preempt(w);
+    } finally {
+      for (const h of held) h.info.remove(h.uid);
+    }
     start = d.totalNodes ? (start + d.evaluated) % d.totalNodes : 0;
     if (!d.node) {
       attempts.inc({ result: 'unschedulable', profile: PROFILE });
       queue.addUnschedulable(key);
-      void reportUnschedulable(k, obj, fitErrorMessage(d.totalNodes, d.reasons));
+      const message = fitErrorMessage(d.totalNodes, d.reasons);
+      if (outcome?.node) {
+        carryOut(w, outcome.node, outcome.victims ?? []);
+        void reportUnschedulable(k, obj, message, outcome.node);
+      } else if (outcome?.reasons) {
+        // Preemption found no room: a nomination it had is void (kube-scheduler clears it).
+        nominated.delete(w.uid);
+        void reportUnschedulable(k, obj, `${message} ${preemptionMessage(d.totalNodes, outcome.reasons)}`, null);
+      } else void reportUnschedulable(k, obj, message, nominated.get(w.uid)?.node);
       continue;
     }
     cache.assume(w, d.node);

@@ -50,6 +50,14 @@ export interface Workload {
   vm: boolean;
   /** The scheduler profile it asks for (a Pod's spec.schedulerName). */
   schedulerName: string;
+  /** spec.priority (resolved from its PriorityClass at admission; 0 when unset): the queue pops higher first, preemption removes lower. */
+  priority: number;
+  /** spec.preemptionPolicy: Never keeps it from preempting anything. */
+  preemptionPolicy: string;
+  /** Being deleted (deletionTimestamp set): it still holds its resources, but is no preemption victim any more. */
+  terminating: boolean;
+  /** status.nominatedNodeName: the node a preemption freed (is freeing) for it. */
+  nominatedNodeName?: string;
 }
 
 export const DEFAULT_SCHEDULER = 'default-scheduler';
@@ -121,6 +129,10 @@ export function podWorkload(pod: Pod): Workload {
     ownerUid: controllerOwner(pod),
     vm: false,
     schedulerName: spec.schedulerName || DEFAULT_SCHEDULER,
+    priority: spec.priority ?? 0,
+    preemptionPolicy: (spec as { preemptionPolicy?: string }).preemptionPolicy ?? 'PreemptLowerPriority',
+    terminating: Boolean(pod.metadata.deletionTimestamp),
+    nominatedNodeName: pod.status?.nominatedNodeName || undefined,
   };
 }
 
@@ -148,6 +160,10 @@ export function instanceWorkload(i: Instance): Workload {
     nodeName: spec.nodeName || undefined,
     vm: spec.type === 'vm',
     schedulerName: DEFAULT_SCHEDULER,
+    priority: spec.priority ?? 0,
+    preemptionPolicy: spec.preemptionPolicy ?? 'PreemptLowerPriority',
+    terminating: Boolean(i.metadata.deletionTimestamp),
+    nominatedNodeName: i.status?.nominatedNodeName || undefined,
   };
 }
 

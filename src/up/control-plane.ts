@@ -17,6 +17,7 @@ import { ServiceAllocator } from '../api/allocation/service-allocator.js';
 import { runNamespaceController } from '../controllers/namespace-controller.js';
 import { runResourceQuotaController } from '../controllers/resourcequota-controller.js';
 import { installQuotaAdmission } from '../api/admission/quota/install.js';
+import { bootstrapPriorityClasses, installPriorityAdmission } from '../api/admission/priority.js';
 import { runNodeLifecycleController } from '../controllers/node-lifecycle-controller.js';
 import { runSnapshotScheduleController } from '../controllers/snapshot-schedule-controller.js';
 import { runJobController } from '../controllers/job-controller.js';
@@ -127,9 +128,12 @@ export async function startControlPlane(o: UpOptions): Promise<ControlPlane> {
     throw e;
   }
   service.useAllocator(registry.resource('', 'v1', 'services')!, allocator);
+  // Pods' and Instances' priority from their PriorityClass, before quota (which may charge by class).
+  installPriorityAdmission(service, store);
   // After the Service allocator: LimitRange defaults, then quota charges, on every namespaced kind.
   const quota = installQuotaAdmission(service, store);
   await bootstrapNamespaces(service);
+  await bootstrapPriorityClasses(service);
   // The 10th address of the range, as kubeadm gives CoreDNS (10.96.0.10 by default); agents read it from the Service.
   await bootstrapClusterDnsService(service, allocator.range.at(10), o.log);
   await bootstrapDefaultNetwork(service, clusterCIDR, o.log);

@@ -509,7 +509,7 @@ describe('protobuf bodies: captured from kubectl 1.33', () => {
 });
 
 describe('protobuf field tables', () => {
-  const kinds = ['Namespace', 'ConfigMap', 'Secret', 'Service', 'Pod', 'Deployment', 'ReplicaSet', 'Endpoints', 'Event', 'Node', 'PersistentVolumeClaim', 'Lease', 'PodDisruptionBudget'];
+  const kinds = ['Namespace', 'ConfigMap', 'Secret', 'Service', 'Pod', 'Deployment', 'ReplicaSet', 'Endpoints', 'Event', 'Node', 'PersistentVolumeClaim', 'Lease', 'PodDisruptionBudget', 'PriorityClass'];
 
   /** JSON names a definition's table can fill, embedded structs included. */
   function tableNames(definition: string): Set<string> {

@@ -228,11 +228,39 @@ test('scopes: a quota charges only the Pods and Instances in its scopes, status.
     await usedBecomes(e, 'terminating', { pods: '1' });
 
     await refused(scoped('bad1', { 'requests.cpu': '1' }, { scopes: ['BestEffort'] }), 422, /spec\.scopes: Invalid value.*unsupported scope applied to resource: BestEffort does not limit requests\.cpu/);
-    await refused(scoped('bad2', { pods: '1' }, { scopes: ['PriorityClass'] }), 422, /spec\.scopes\[0\]: Unsupported value: "PriorityClass".*priority classes are not supported by Lodge/);
+    await refused(scoped('bad2', { pods: '1' }, { scopes: ['CrossNamespacePodAffinity'] }), 422, /spec\.scopes\[0\]: Unsupported value: "CrossNamespacePodAffinity".*cross-namespace pod affinity is not supported by Lodge/);
     await refused(scoped('bad3', { pods: '1' }, { scopeSelector: { matchExpressions: [{ scopeName: 'Terminating', operator: 'In', values: ['x'] }] } }), 422, /spec\.scopeSelector\.matchExpressions\[0\]\.operator: Invalid value: "In": must be 'Exist'/);
     await refused(scoped('bad4', { pods: '1' }, { scopes: ['Terminating', 'NotTerminating'] }), 422, /spec\.scopes: Invalid value.*conflicting scopes/);
     const q = (await e.svc.get(QUOTAS, e.ns, 'terminating')).obj;
     await refused(e.svc.update(QUOTAS, e.ns, 'terminating', { ...q, spec: { ...q.spec, scopes: ['NotTerminating'] } }, write()), 422, /spec\.scopes: Invalid value.*field is immutable/);
+  });
+});
+
+test('PriorityClass scope: In, NotIn, Exists and DoesNotExist on spec.priorityClassName, for Pods and Instances', async () => {
+  await withEnv(async (e) => {
+    const scoped = (name: string, hard: Record<string, string>, scopes: Record<string, unknown>): Promise<unknown> =>
+      e.svc.create(QUOTAS, e.ns, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name }, spec: { hard, ...scopes } }, write());
+    const expr = (operator: string, values?: string[]): Record<string, unknown> => ({ scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator, ...(values ? { values } : {}) }] } });
+    await scoped('high-only', { pods: '1' }, expr('In', ['high']));
+    await scoped('not-high', { pods: '2' }, expr('NotIn', ['high']));
+    await scoped('any-class', { pods: '3' }, { scopes: ['PriorityClass'] });
+    await scoped('no-class', { pods: '1' }, expr('DoesNotExist'));
+    const classed = (name: string, cls?: string): KubeObject => ({ ...pod(name), spec: { ...pod(name).spec, ...(cls ? { priorityClassName: cls } : {}) } });
+    await e.svc.create(PODS, e.ns, classed('h1', 'high'), write());
+    await refused(e.svc.create(PODS, e.ns, classed('h2', 'high'), write()), 403, /^pods "h2" is forbidden: exceeded quota: high-only, requested: pods=1, used: pods=1, limited: pods=1$/);
+    await e.svc.create(PODS, e.ns, classed('l1', 'low'), write());
+    await e.svc.create(PODS, e.ns, classed('plain1'), write());
+    await refused(e.svc.create(PODS, e.ns, classed('plain2'), write()), 403, /exceeded quota: no-class/);
+    // Instances are in the scope by their class too.
+    await scoped('no-high-instances', { 'count/instances.lodge.dev': '0' }, expr('In', ['high']));
+    const inst = (name: string, cls: string): KubeObject => ({ apiVersion: 'lodge.dev/v1alpha1', kind: 'Instance', metadata: { name }, spec: { type: 'container', image: 'busybox', priorityClassName: cls } });
+    await refused(e.svc.create(INSTANCES, e.ns, inst('box', 'high'), write()), 403, /^instances\.lodge\.dev "box" is forbidden: exceeded quota: no-high-instances/);
+    await e.svc.create(INSTANCES, e.ns, inst('box', 'low'), write());
+    await usedBecomes(e, 'high-only', { pods: '1' });
+    await usedBecomes(e, 'not-high', { pods: '2' });
+    await usedBecomes(e, 'any-class', { pods: '2' });
+    await usedBecomes(e, 'no-class', { pods: '1' });
+    await refused(scoped('bad', { pods: '1' }, expr('In')), 422, /values: Required value/);
   });
 });
 

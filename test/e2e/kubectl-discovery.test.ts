@@ -44,6 +44,7 @@ const KINDS: Array<[string, string, string, boolean, string]> = [
   ['leases', '', 'coordination.k8s.io/v1', true, 'Lease'],
   ['endpointslices', '', 'discovery.k8s.io/v1', true, 'EndpointSlice'],
   ['poddisruptionbudgets', 'pdb', 'policy/v1', true, 'PodDisruptionBudget'],
+  ['priorityclasses', 'pc', 'scheduling.k8s.io/v1', false, 'PriorityClass'],
   ['images', 'img', 'lodge.dev/v1alpha1', false, 'Image'],
   ['instances', 'inst', 'lodge.dev/v1alpha1', true, 'Instance'],
   ['networks', 'net', 'lodge.dev/v1alpha1', false, 'Network'],
@@ -75,7 +76,7 @@ describe('kubectl version', () => {
 });
 
 describe('kubectl api-resources', () => {
-  it('lists all 24 kinds with short names, group/version, scope and kind', () => {
+  it('lists all 25 kinds with short names, group/version, scope and kind', () => {
     const out = ok(['api-resources']);
     const t = parseTable(out);
     assert.deepEqual(t.columns, ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND'], out);
@@ -93,7 +94,7 @@ describe('kubectl api-resources', () => {
     const lodgeGroup = ok(['api-resources', '--api-group=lodge.dev', '-o', 'name']).trim().split('\n').sort();
     assert.deepEqual(lodgeGroup, ['images.lodge.dev', 'instances.lodge.dev', 'networks.lodge.dev', 'snapshots.lodge.dev']);
     const cluster = ok(['api-resources', '--namespaced=false', '-o', 'name']).trim().split('\n').sort();
-    assert.deepEqual(cluster, ['images.lodge.dev', 'namespaces', 'networks.lodge.dev', 'nodes']);
+    assert.deepEqual(cluster, ['images.lodge.dev', 'namespaces', 'networks.lodge.dev', 'nodes', 'priorityclasses.scheduling.k8s.io']);
   });
 
   it('lists the verbs of each resource (-o wide)', () => {

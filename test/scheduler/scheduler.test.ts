@@ -83,7 +83,7 @@ describe('scheduler', () => {
     assert.equal(await boundTo('needs-4-cpu'), 'big');
     await pod('needs-64-cpu', { cpu: '64', memory: '32Gi' });
     const msg = await unschedulable('needs-64-cpu');
-    assert.equal(msg, '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 Insufficient cpu, 2 Insufficient memory.');
+    assert.equal(msg, '0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 Insufficient cpu, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.');
     assert.ok(events.some((e) => e.name === 'needs-64-cpu' && e.type === 'Warning' && e.reason === 'FailedScheduling' && e.message === msg));
     assert.ok(events.some((e) => e.name === 'needs-4-cpu' && e.reason === 'Scheduled' && e.message === 'Successfully assigned default/needs-4-cpu to big'));
     // Room appears (a bigger node joins): the waiting Pod is placed without being touched.
@@ -102,7 +102,7 @@ describe('scheduler', () => {
     assert.equal(await boundTo('by-name'), 'small');
     await pod('not-a', { spec: { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }] } } } } });
     // Only the tainted node is in zone b: without a toleration, nowhere.
-    assert.equal(await unschedulable('not-a'), "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 node(s) didn't match Pod's node affinity/selector.");
+    assert.equal(await unschedulable('not-a'), "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
     await pod('db', { spec: { nodeSelector: { zone: 'b' }, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }] } });
     assert.equal(await boundTo('db'), 'tainted');
     // Cordoned: only a Pod tolerating node.kubernetes.io/unschedulable goes there.
@@ -172,7 +172,7 @@ describe('scheduler', () => {
     await pod('s-5', { labels: { app: 's' }, spec: spec('DoNotSchedule') });
     assert.equal(
       await unschedulable('s-5'),
-      "0/6 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label), 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.",
+      "0/6 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label), 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/6 nodes are available: 1 No preemption victims found for incoming pod, 5 Preemption is not helpful for scheduling.",
     );
     // ScheduleAnyway: placed, and where the fewest are (the label-less node counts as the worst).
     await env.svc.patch(nodes, undefined, 'zy', 'merge', { spec: { unschedulable: null } }, { ...write, force: false });
@@ -198,7 +198,7 @@ describe('scheduler', () => {
       const c = (((await env.svc.get(instances, 'default', 'too-big')).obj.status as { conditions?: Array<{ type: string; status: string; message?: string }> } | undefined)?.conditions ?? []).find((x) => x.type === 'Scheduled');
       return c?.status === 'False' ? c.message : undefined;
     });
-    assert.equal(msg, '0/3 nodes are available: 1 Insufficient memory, 1 node(s) cannot run virtual machines (no QEMU), 1 node(s) had untolerated taint {dedicated: db}.');
+    assert.equal(msg, '0/3 nodes are available: 1 Insufficient memory, 1 node(s) cannot run virtual machines (no QEMU), 1 node(s) had untolerated taint {dedicated: db}. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.');
   });
 
   test('the binding subresource refuses a second binding, a deleted object and a uid mismatch', async () => {

@@ -5,6 +5,7 @@ import { batchV1 } from './fields-batch.js';
 import { coreV1 } from './fields-core.js';
 import { metaV1 } from './fields-meta.js';
 import { policyV1 } from './fields-policy.js';
+import { schedulingV1 } from './fields-scheduling.js';
 
 /** Messages whose JSON is not an object of their fields. */
 export type OpaqueKind = 'FieldsV1' | 'RawExtension';
@@ -44,7 +45,7 @@ export interface MessageInfo {
   opaque: Map<string, OpaqueKind>;
 }
 
-export const PACKAGES: PackageTables[] = [metaV1, coreV1, appsV1, batchV1, coordinationV1, policyV1];
+export const PACKAGES: PackageTables[] = [metaV1, coreV1, appsV1, batchV1, coordinationV1, policyV1, schedulingV1];
 
 let index: Map<string, MessageInfo> | undefined;
 

@@ -17,7 +17,7 @@ type Quota = KubeObject & { spec?: ScopedSpec & { hard?: Record<string, string> 
 const SCOPES = ['Terminating', 'NotTerminating', 'BestEffort', 'NotBestEffort', 'PriorityClass', 'CrossNamespacePodAffinity'];
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 /** The scopes Lodge serves (what each matches: api/admission/quota/scopes.ts). */
-export const SUPPORTED_SCOPES = ['BestEffort', 'NotBestEffort', 'NotTerminating', 'Terminating'] as const;
+export const SUPPORTED_SCOPES = ['BestEffort', 'NotBestEffort', 'NotTerminating', 'PriorityClass', 'Terminating'] as const;
 export type Scope = (typeof SUPPORTED_SCOPES)[number];
 export interface ScopeRequirement {
   scopeName?: string;
@@ -39,7 +39,6 @@ export function scopeLimits(scope: Scope, resource: string): boolean {
 }
 /** Scopes Kubernetes has that need something Lodge does not serve. */
 const UNSERVED: Record<string, string> = {
-  PriorityClass: 'priority classes are not supported by Lodge',
   CrossNamespacePodAffinity: 'cross-namespace pod affinity is not supported by Lodge',
 };
 
@@ -127,7 +126,8 @@ function validateScopes(spec: NonNullable<Quota['spec']>): FieldError[] {
     else if (UNSERVED[scope]) errs.push(unserved(`${f}.scopeName`, scope));
     else if (isSupported(scope)) {
       for (const r of unlimitable(scope)) errs.push(invalid('spec.scopeSelector.matchExpressions', scope, `unsupported scope applied to resource: ${scope} does not limit ${r}`));
-      if (req.operator !== 'Exists')
+      // PriorityClass takes any operator, on the object's priorityClassName.
+      if (scope !== 'PriorityClass' && req.operator !== 'Exists')
         errs.push(invalid(`${f}.operator`, req.operator ?? '', "must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort or ResourceQuotaScopeNotBestEffort"));
     }
     if ((req.operator === 'In' || req.operator === 'NotIn') && !req.values?.length)

@@ -20,6 +20,9 @@ export type InstanceSpec = {
   runStrategy?: string;
   nodeName?: string;
   nodeSelector?: Record<string, string>;
+  priorityClassName?: string;
+  priority?: number;
+  preemptionPolicy?: string;
   networks?: InstanceNetwork[];
   disks?: InstanceDisk[];
   cloudInit?: { hostname?: string; users?: InstanceUser[]; userData?: string; networkConfig?: string };
@@ -37,6 +40,7 @@ export type InstanceStatus = {
   reason?: string;
   message?: string;
   nodeName?: string;
+  nominatedNodeName?: string;
   ip?: string;
   ips?: string[];
   interfaces?: Array<{ name: string; network?: string; macAddress?: string; ips?: string[]; hostInterface?: string }>;

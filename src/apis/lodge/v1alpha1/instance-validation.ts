@@ -182,6 +182,9 @@ export function validateInstanceUpdate(spec: InstanceSpec | undefined, old: Inst
   if (!spec || !old) return [];
   const errs: FieldError[] = [];
   if (spec.type !== old.type) errs.push(immutable('spec.type', spec.type));
+  if ((spec.priorityClassName ?? '') !== (old.priorityClassName ?? '')) errs.push(immutable('spec.priorityClassName', spec.priorityClassName));
+  if (spec.priority !== undefined && spec.priority !== old.priority) errs.push(immutable('spec.priority', spec.priority));
+  if (spec.preemptionPolicy !== undefined && spec.preemptionPolicy !== old.preemptionPolicy) errs.push(immutable('spec.preemptionPolicy', spec.preemptionPolicy));
   if (JSON.stringify(spec.source ?? null) !== JSON.stringify(old.source ?? null)) errs.push(immutable('spec.source', spec.source));
   const before = parseQuantity(old.diskSize);
   const after = parseQuantity(spec.diskSize);
