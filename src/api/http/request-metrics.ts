@@ -4,6 +4,7 @@
 // long-running requests (watch, exec, port-forward, consoles, log streams)
 // left out — can be read off /metrics.
 import { metrics, REQUEST_DURATION_BUCKETS } from '../metrics/metrics.js';
+import { beginForeground } from '../../util/time-slice.js';
 import type { ApiRequest } from './body.js';
 import type { ApiResponse } from './respond.js';
 
@@ -47,7 +48,10 @@ export function observeRequest(req: ApiRequest, res: ApiResponse, t: RequestTarg
   const sub = t.subresource ?? '';
   const longRunning = verb === 'WATCH' || LONG_RUNNING.has(sub) || (sub === 'log' && t.query.get('follow') === 'true');
   const labels = { verb, group: t.group, resource: t.resource, subresource: sub, scope: t.name ? 'resource' : t.namespace ? 'namespace' : 'cluster' };
+  const done = longRunning ? undefined : beginForeground();
+  if (done) (res as unknown as import('node:events').EventEmitter).once('close', done);
   (res as unknown as import('node:events').EventEmitter).once('finish', () => {
+    done?.();
     total.inc({ ...labels, code: String((res as { statusCode?: number }).statusCode ?? 0) });
     if (!longRunning) duration.observe(labels, (performance.now() - started) / 1000);
   });
