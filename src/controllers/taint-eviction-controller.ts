@@ -14,9 +14,12 @@ import type { Pod, Taint } from '../apis/core/v1/types.js';
 import type { KubeObject } from '../apis/types.js';
 import { type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+
+/** Kubernetes' taint manager's words on the Pods it deletes. */
+const TAINT_EVICTION = { reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint', manager: 'taint-eviction-controller' };
 import { PodsByNode } from './pods-by-node.js';
 import { evictionDecision, taintId } from './taint-eviction/eviction-deadline.js';
-import { evictPod } from './taint-eviction/evict-pod.js';
+import { disruptPod } from './disrupt-pod.js';
 
 /** Past a deadline before acting on it: timers may fire a little early. */
 const DEADLINE_SLACK_MS = 20;
@@ -86,7 +89,7 @@ export async function runTaintEvictionController(ctx: ControllerContext, o: Tain
       queue.addAfter(key, decision.at - now() + DEADLINE_SLACK_MS);
       return;
     }
-    if (await evictPod(ctx.svc, podType, pod))
+    if (await disruptPod(ctx.svc, podType, pod, TAINT_EVICTION))
       log.info('evicting pod from tainted node', { pod: key, node: nodeName, taint: `${decision.taint.key}:${decision.taint.effect}` });
   };
   await queue.run(sync, (key, err) => log.warn('taint eviction sync failed', { pod: key, error: (err as Error).message }), 2);

@@ -26,7 +26,7 @@ import { SchedulingQueue } from './queue.js';
 import type { NodeInfo } from './node-info.js';
 import { scheduleOne } from './schedule-one.js';
 import { eligibleToPreempt, findPreemption, preemptionMessage, type PdbInfo } from './preemption.js';
-import { preemptPod } from './preempt-victims.js';
+import { disruptPod } from '../controllers/disrupt-pod.js';
 import type { LabelSelector } from '../apis/core/v1/types.js';
 import { boundNode, DEFAULT_SCHEDULER, holdsResources, instanceWorkload, podWorkload, workloadKey, type Workload, type WorkloadKind } from './workload.js';
 
@@ -39,6 +39,8 @@ export const SCHEDULER_NAME = 'lodge-scheduler';
  * bound within ~0.5 s, for a higher tail on the API's own writes.
  */
 const SCHEDULER_SLICE_MS = 12;
+/** kube-scheduler's words on the Pods a preemption deletes (its prepareCandidate). */
+const PREEMPTION = { reason: 'PreemptionByScheduler', message: `${DEFAULT_SCHEDULER}: preempting to accommodate a higher priority pod`, manager: SCHEDULER_NAME };
 
 /** kube-scheduler's attempts counter: result scheduled, unschedulable or error. */
 const attempts = metrics.counter('scheduler_schedule_attempts_total', 'Number of attempts to schedule pods, by the result.', ['result', 'profile']);
@@ -296,7 +298,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
       if (!victim || String(victim.metadata.uid) !== v.uid) continue;
       void (async () => {
         try {
-          if (await preemptPod(ctx.svc, podType, victim, SCHEDULER_NAME, DEFAULT_SCHEDULER))
+          if (await disruptPod(ctx.svc, podType, victim, PREEMPTION))
             o.events?.event(victim, 'Normal', 'Preempted', `Preempted by pod ${w.uid} on node ${node}`);
         } catch (e) {
           log.warn('cannot preempt', { victim: `${v.namespace}/${v.name}`, error: (e as Error).message });
