@@ -12,7 +12,7 @@
 // detaches; the container goes on in the latter case.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { Readable, Writable } from 'node:stream';
+import { Duplex, Readable, Writable } from 'node:stream';
 import type { ExecProcess } from '../../runtime/driver.js';
 import { ATTACH_STDERR, HexDumpReader, READY, SOCAT_BUFFER, SOCAT_ERROR, resizeTerminal } from './console.js';
 
@@ -39,6 +39,8 @@ export interface AttachOptions {
   tty: boolean;
   /** For messages. */
   what: string;
+  /** What the session is called in messages (default "attach"). */
+  label?: string;
 }
 
 /**
@@ -123,12 +125,12 @@ export function attachContainer(o: AttachOptions): Promise<ExecProcess> {
     child.stderr?.on('data', (t: string) => reader.push(t));
     child.once('error', (e) => {
       exited = true;
-      if (!ready) reject(new Error(`attach ${o.what}: cannot run ${o.socatPath}: ${e.message}`));
+      if (!ready) reject(new Error(`${o.label ?? 'attach'} ${o.what}: cannot run ${o.socatPath}: ${e.message}`));
     });
     child.once('close', (code, signal) => {
       exited = true;
       if (!ready) {
-        reject(new Error(`attach ${o.what}: cannot connect to conmon's attach socket ${o.attachSocket}: ${errors.join('; ') || `socat exited ${code ?? signal}`}`));
+        reject(new Error(`${o.label ?? 'attach'} ${o.what}: cannot connect to conmon's attach socket ${o.attachSocket}: ${errors.join('; ') || `socat exited ${code ?? signal}`}`));
         return;
       }
       stdout.push(null);
@@ -166,4 +168,33 @@ function resizer(o: AttachOptions): (cols: number, rows: number) => void {
     latest = { cols, rows };
     chain = chain.then(apply, apply);
   };
+}
+
+/**
+ * A system container's console (see console.ts): an attach with a terminal
+ * and input, as one stream. Destroying it detaches (the container goes on);
+ * it ends when conmon hangs up. Ending it does not end the terminal's input:
+ * a console client that leaves is no end of file for the guest.
+ */
+export async function attachConsole(o: Omit<AttachOptions, 'stdin' | 'tty' | 'label'>): Promise<Duplex> {
+  const proc = await attachContainer({ ...o, stdin: true, tty: true, label: 'console' });
+  const input = proc.stdin as Writable;
+  const output = proc.stdout;
+  const stream = new Duplex({
+    write(chunk: Buffer, _enc, cb) {
+      input.write(chunk, () => cb());
+    },
+    read() {
+      output.resume();
+    },
+    destroy(err, cb) {
+      proc.kill();
+      cb(err);
+    },
+  });
+  output.on('data', (d: Buffer) => {
+    if (!stream.push(d)) output.pause();
+  });
+  output.once('end', () => stream.push(null));
+  return stream;
 }

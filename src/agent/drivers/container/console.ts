@@ -13,11 +13,10 @@
 // so the output is read from there and socat's stdout goes to /dev/null.
 //
 // The size of the terminal is set through conmon's `ctl` FIFO in the bundle
-// ("1 ROWS COLS\n"), which needs no session at all.
-import { spawn, type ChildProcess } from 'node:child_process';
+// ("1 ROWS COLS\n"), which needs no session at all. The session itself is
+// attach.ts's: a console is an attach with a terminal and input, as a stream.
 import { open } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { Duplex } from 'node:stream';
 
 /** conmon's stream numbers on the attach socket (conmon's STDOUT_PIPE, STDERR_PIPE). */
 const ATTACH_STDOUT = 2;
@@ -79,89 +78,6 @@ export class HexDumpReader {
     if (!this.fromSocket || !msg.length) return;
     if (msg[0] === ATTACH_STDOUT || msg[0] === ATTACH_STDERR) this.onMessage(msg.subarray(1), msg[0]);
   }
-}
-
-/**
- * Connect to a conmon attach socket through socat; resolves once socat has
- * connected and relays. Destroying the stream detaches (socat is killed,
- * conmon drops the client, the container goes on); the stream ends when
- * conmon does (the container stopped).
- */
-export function attachConsole(socatPath: string, attachSocket: string, what: string): Promise<Duplex> {
-  const child: ChildProcess = spawn(socatPath, ['-d', '-d', '-x', '-b', String(SOCAT_BUFFER), '-', `UNIX-CONNECT:${attachSocket},type=5`], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    // Its own process group: a Ctrl-C meant for the agent must not cut every console.
-    detached: true,
-  });
-  const errors: string[] = [];
-  let ready = false;
-  let exited = false;
-  let stream: Duplex | undefined;
-  let paused = false;
-
-  const kill = (): void => {
-    if (exited) return;
-    try {
-      child.kill('SIGTERM');
-    } catch {
-      /* gone already */
-    }
-  };
-
-  return new Promise<Duplex>((resolve, reject) => {
-    const reader = new HexDumpReader(
-      (data) => {
-        if (stream && !stream.push(data) && !paused) {
-          paused = true;
-          child.stderr?.pause();
-        }
-      },
-      (line) => {
-        if (!ready && READY.test(line)) {
-          ready = true;
-          resolve((stream = makeStream()));
-          return;
-        }
-        const e = SOCAT_ERROR.exec(line);
-        if (e && errors.length < 8) errors.push(e[1]!.trim());
-      },
-    );
-    const makeStream = (): Duplex =>
-      new Duplex({
-        write(chunk: Buffer, _enc, cb) {
-          const stdin = child.stdin;
-          if (!stdin || stdin.destroyed || exited) return cb();
-          stdin.write(chunk, () => cb());
-        },
-        read() {
-          if (paused) {
-            paused = false;
-            child.stderr?.resume();
-          }
-        },
-        destroy(err, cb) {
-          kill();
-          cb(err);
-        },
-      });
-    child.stdin?.on('error', () => undefined); // socat gone: the exit says why
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (t: string) => reader.push(t));
-    child.once('error', (e) => {
-      exited = true;
-      if (!ready) reject(new Error(`console ${what}: cannot run ${socatPath}: ${e.message}`));
-      else stream?.destroy(e);
-    });
-    child.once('close', (code, signal) => {
-      exited = true;
-      if (!ready) {
-        reject(new Error(`console ${what}: cannot connect to conmon's attach socket ${attachSocket}: ${errors.join('; ') || `socat exited ${code ?? signal}`}`));
-        return;
-      }
-      // conmon hung up (the container stopped) or we detached: the console ends.
-      stream?.push(null);
-    });
-  });
 }
 
 /** Resize the terminal through conmon's control FIFO; best effort (no conmon reading it: nothing to resize). */

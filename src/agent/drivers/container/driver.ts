@@ -24,8 +24,8 @@ import { isFrozen, normalizeCgroupsPath, oomKills, processInCgroup, readCgroupSt
 import { findExecutable } from './command.js';
 import { spawnConmon } from './conmon.js';
 import { checkCriu, criuLogTail, findCriu, type CriuAvailability } from './criu.js';
-import { attachConsole, resizeTerminal } from './console.js';
-import { attachContainer } from './attach.js';
+import { resizeTerminal } from './console.js';
+import { attachConsole, attachContainer } from './attach.js';
 import { startExec } from './exec.js';
 import { probeHost } from './host.js';
 import { Layout, validateId, type ContainerPaths, type ContainerRecord } from './layout.js';
@@ -394,7 +394,7 @@ export class ContainerDriver implements InstanceDriver {
     const st = await this.liveState(id, p, record);
     if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; its console is there only while it runs`);
     if (!this.socatPath) throw new ExecFailedError(id, "a console needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
-    return attachConsole(this.socatPath, p.attachSocket, id);
+    return attachConsole({ socatPath: this.socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, what: id });
   }
 
   /** A running container's main process, through conmon's attach socket (pods/attach); see attach.ts. */
