@@ -88,6 +88,8 @@ describe('cluster DNS', () => {
     assert.equal(slice.metadata.labels['endpointslice.kubernetes.io/managed-by'], 'lodge-agent');
     assert.equal(slice.endpoints[0].nodeName, NODE);
     const node = (await api(w.lodge, 'GET', `/api/v1/nodes/${NODE}`)).json();
+    // The Node owns its endpoint: the garbage collector removes it with the node.
+    assert.deepEqual(slice.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Node', name: NODE, uid: node.metadata.uid }]);
     gateway = node.spec.podCIDR.replace(/0\/24$/, '1');
     assert.deepEqual(slice.endpoints[0].addresses, [gateway]);
   });

@@ -10,7 +10,8 @@ import type { Question } from 'dns-packet';
 import type { KubeClient, ResourceRef } from '../../client/index.js';
 import { objectKey, type ClientInformer } from '../../client/informer.js';
 import type { SharedInformers } from '../../client/shared-informers.js';
-import { INSTANCES, PODS } from '../../client/refs.js';
+import { INSTANCES, NODES, PODS } from '../../client/refs.js';
+import type { KubeObject } from '../../apis/types.js';
 import type { Logger } from '../../util/log.js';
 import type { NodeNetwork } from '../node-network.js';
 import { resolveQuestion, type ResolvedAnswer } from './cluster-resolver.js';
@@ -177,17 +178,25 @@ export class ClusterDns implements ClusterDnsSource {
     if (!server) return;
     if (this.#publishing) return this.#schedulePublish(RETRY_MS);
     this.#publishing = true;
-    const want = dnsEndpointSlice(this.o.nodeName, server.host, server.port, true);
-    const stored = this.#slices.cache.get(`${DNS_NAMESPACE}/${want.metadata.name}`);
+    const stored = this.#slices.cache.get(`${DNS_NAMESPACE}/${dnsSliceName(this.o.nodeName)}`);
     try {
+      // The Node owns the slice. Its uid is read at each publish (they are rare): a Node deleted and registered
+      // again has a new one, and a slice naming the old would be collected as soon as it was made.
+      const node = await this.o.client.get<KubeObject>(NODES, this.o.nodeName);
+      const want = dnsEndpointSlice({ name: this.o.nodeName, uid: String(node.metadata.uid) }, server.host, server.port, true);
       if (sliceMatches(stored, want)) return;
-      if (stored) await this.o.client.update(ENDPOINT_SLICES, { ...stored, ...want, metadata: { ...stored.metadata, labels: { ...stored.metadata.labels, ...want.metadata.labels } } }, { fieldManager: AGENT_MANAGER });
+      if (stored)
+        await this.o.client.update(
+          ENDPOINT_SLICES,
+          { ...stored, ...want, metadata: { ...stored.metadata, labels: { ...stored.metadata.labels, ...want.metadata.labels }, ownerReferences: want.metadata.ownerReferences } },
+          { fieldManager: AGENT_MANAGER },
+        );
       else await this.o.client.create(ENDPOINT_SLICES, want, { fieldManager: AGENT_MANAGER });
-      this.#log.info('published this node as a kube-dns endpoint', { slice: want.metadata.name, address: server.host, port: server.port });
+      this.#log.info('published this node as a kube-dns endpoint', { slice: dnsSliceName(this.o.nodeName), address: server.host, port: server.port });
     } catch (e) {
       if (this.o.signal.aborted) return;
       // A conflict (the cache was behind) or the API away: look again shortly, from the cache as it is then.
-      this.#log.warn('cannot publish the kube-dns endpoint; retrying', { slice: want.metadata.name, error: (e as Error).message });
+      this.#log.warn('cannot publish the kube-dns endpoint; retrying', { slice: dnsSliceName(this.o.nodeName), error: (e as Error).message });
       this.#schedulePublish(RETRY_MS);
     } finally {
       this.#publishing = false;

@@ -2,7 +2,9 @@
 // EndpointSlice kube-dns-<node> in kube-system, managed by the agent (the
 // endpointslice controller leaves slices it does not manage, and Services
 // without a selector, alone). The Service proxy sends the kube-dns clusterIP
-// to these endpoints, as kube-proxy sends it to CoreDNS's Pods.
+// to these endpoints, as kube-proxy sends it to CoreDNS's Pods. The slice
+// names its Node as owner, so the garbage collector removes it with the
+// node: a node that is gone leaves no endpoint behind.
 import type { KubeObject } from '../../apis/types.js';
 import { MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from '../../apis/discovery/v1/endpointslice.js';
 
@@ -14,7 +16,8 @@ export function dnsSliceName(nodeName: string): string {
   return `${DNS_SERVICE}-${nodeName}`.slice(0, 253);
 }
 
-export function dnsEndpointSlice(nodeName: string, ip: string, port: number, ready: boolean): KubeObject {
+export function dnsEndpointSlice(node: { name: string; uid: string }, ip: string, port: number, ready: boolean): KubeObject {
+  const nodeName = node.name;
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -22,6 +25,7 @@ export function dnsEndpointSlice(nodeName: string, ip: string, port: number, rea
       name: dnsSliceName(nodeName),
       namespace: DNS_NAMESPACE,
       labels: { [SERVICE_NAME_LABEL]: DNS_SERVICE, [MANAGED_BY_LABEL]: AGENT_MANAGER },
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.uid }],
     },
     addressType: 'IPv4',
     endpoints: [{ addresses: [ip], conditions: { ready, serving: ready, terminating: false }, nodeName }],
@@ -45,6 +49,7 @@ export function sliceMatches(stored: KubeObject | undefined, want: KubeObject): 
     JSON.stringify([
       o.metadata.labels?.[SERVICE_NAME_LABEL],
       o.metadata.labels?.[MANAGED_BY_LABEL],
+      (o.metadata.ownerReferences ?? []).map((r) => [r.kind, r.name, r.uid]),
       o.addressType,
       ((o.endpoints as Ep[] | undefined) ?? []).map((e) => [e.addresses, e.conditions?.ready, e.nodeName]),
       ((o.ports as Port[] | undefined) ?? []).map((p) => [p.name, p.protocol, p.port]),
