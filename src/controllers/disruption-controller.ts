@@ -21,6 +21,7 @@ import { budgetSelects, budgetStatus, countHealthy, expectedCounts, failSafeStat
 import { controllerOf } from './replicaset/pods.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { serviceEventRecorder } from '../events/index.js';
 
 export const MANAGER = 'disruption-controller';
 
@@ -49,6 +50,8 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
   const sets = ctx.informers.for(rsType);
   const deployments = ctx.informers.for(deployType);
   const write = controllerWrite(MANAGER);
+  // Kubernetes' disruption controller reports as "controllermanager": NoPods, NoControllerRef, NoControllers, CalculateExpectedPodCountFailed.
+  const recorder = serviceEventRecorder(ctx.svc, { component: 'controllermanager', log, signal: ctx.signal });
 
   const budgetsIn = (ns: string | undefined): PodDisruptionBudget[] => (budgets.list() as PodDisruptionBudget[]).filter((b) => b.metadata.namespace === ns);
   /** The budgets a Pod's change may move: those that select it, before or after. */
@@ -96,15 +99,19 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
   };
 
   /** The sum of the scales of the covered Pods' controllers; throws (to SyncFailed) when a Pod has none. */
-  const expectedScale = async (selected: Pod[]): Promise<number> => {
+  const expectedScale = async (pdb: PodDisruptionBudget, selected: Pod[]): Promise<number> => {
     const scales = new Map<string, number>();
+    const fail = (reason: string, message: string): never => {
+      recorder.event(pdb, 'Warning', reason, message);
+      throw new Error(message);
+    };
     for (const p of selected) {
       const ref = controllerOf(p);
-      if (!ref) throw new Error(`found no controller ref for pod "${p.metadata.name}"`);
-      if (scales.has(ref.uid)) continue;
-      const found = await controllerScale(ref, String(p.metadata.namespace));
-      if (!found) throw new Error(`found no controllers for pod "${p.metadata.name}"`);
-      scales.set(found.uid, found.scale);
+      if (!ref) fail('NoControllerRef', `found no controller ref for pod "${p.metadata.name}"`);
+      if (scales.has(ref!.uid)) continue;
+      const found = await controllerScale(ref!, String(p.metadata.namespace));
+      if (!found) fail('NoControllers', `found no controllers for pod "${p.metadata.name}"`);
+      scales.set(found!.uid, found!.scale);
     }
     let total = 0;
     for (const n of scales.values()) total += n;
@@ -117,16 +124,18 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
     const t = now();
     const nowIso = rfc3339(t);
     const selected = podsOfBudget(pdb, pods.list());
+    if (!selected.length) recorder.event(pdb, 'Normal', 'NoPods', 'No matching pods found');
     let status;
     try {
       const needsScale = pdb.spec?.maxUnavailable != null || typeof pdb.spec?.minAvailable === 'string';
-      const scale = needsScale ? await expectedScale(selected) : 0;
+      const scale = needsScale ? await expectedScale(pdb, selected) : 0;
       const { expectedCount, desiredHealthy } = expectedCounts(pdb, selected, () => scale);
       const { disrupted, recheckAt } = pendingDisruptions(pdb, selected, t);
       if (recheckAt !== undefined) queue.addAfter(key, Math.max(0, recheckAt - t) + 50);
       status = budgetStatus(pdb, { expectedCount, desiredHealthy, currentHealthy: countHealthy(selected, disrupted), disrupted }, nowIso);
     } catch (e) {
       log.warn('disruption budget sync failed', { pdb: key, error: (e as Error).message });
+      recorder.event(pdb, 'Warning', 'CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${(e as Error).message}`);
       status = failSafeStatus(pdb, (e as Error).message, nowIso);
     }
     if (jsonEqual(pdb.status ?? {}, status)) return;
@@ -137,4 +146,5 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
     });
   };
   await queue.run(sync, (key, err) => log.warn('disruption sync failed', { pdb: key, error: (err as Error).message }), 2);
+  await recorder.flush();
 }

@@ -162,6 +162,18 @@ test('maxUnavailable and percentages count the replicas of the Pods\' controller
   });
   assert.equal(s.disruptionsAllowed, 0);
   assert.deepEqual(condition(s), { ...condition(s), status: 'False', message: 'found no controller ref for pod "scaled-orphan"' });
+  // …and said on the budget in Kubernetes' words (the recorder writes Events in the background).
+  const events = env.svc.registry.resource('', 'v1', 'events')!;
+  const reasons = await eventually('the budget\'s Warning events', async () => {
+    const got = new Set(
+      (await env.svc.list(events, NS, {})).items
+        .map((it) => JSON.parse(it.value) as KubeObject & { reason?: string; type?: string; involvedObject?: { kind?: string; name?: string } })
+        .filter((e) => e.involvedObject?.kind === 'PodDisruptionBudget' && e.involvedObject.name === 'scaled-max' && e.type === 'Warning')
+        .map((e) => e.reason),
+    );
+    return got.has('NoControllerRef') && got.has('CalculateExpectedPodCountFailed') && got;
+  });
+  assert.ok(reasons);
   await env.svc.delete(pods, NS, 'scaled-orphan', {});
   s = await statusWhen('scaled-max', (x) => condition(x)?.reason === 'SufficientPods');
   assert.equal(s.disruptionsAllowed, 1);
