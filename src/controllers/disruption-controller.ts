@@ -7,7 +7,9 @@
 // DisruptionAllowed condition through the status subresource. The eviction
 // subresource reads that number, decrements it and records the evicted Pod
 // in status.disruptedPods; this controller drops those entries once the Pod
-// is being deleted or gone, or after two minutes.
+// is being deleted or gone, or after two minutes. A Pod left with a
+// DisruptionTarget condition its deletion never followed has it reset to
+// False after two minutes (disruption/stale-disruption.ts).
 //
 // Level-triggered: the queue holds budget keys; Pods, ReplicaSets and
 // Deployments queue the budgets of their namespace that they may affect.
@@ -18,6 +20,7 @@ import type { KubeObject, OwnerReference } from '../apis/types.js';
 import { pathValue } from '../apis/columns.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { budgetSelects, budgetStatus, countHealthy, expectedCounts, failSafeStatus, pendingDisruptions, podsOfBudget } from './disruption/budget.js';
+import { staleDisruptionAt, withDisruptionReset } from './disruption/stale-disruption.js';
 import { controllerOf } from './replicaset/pods.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
 import { WorkQueue } from './runtime/workqueue.js';
@@ -68,9 +71,15 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
     onAdd: (b) => queue.add(keyOf(b)),
     onUpdate: (_old, b) => queue.add(keyOf(b)),
   });
+  /** Pods whose DisruptionTarget condition no deletion followed (yet): reset once stale. */
+  const stale = new WorkQueue();
+  ctx.signal.addEventListener('abort', () => stale.stop());
+  const watchStale = (p: KubeObject): void => {
+    if (staleDisruptionAt(p as Pod) !== undefined) stale.add(keyOf(p));
+  };
   pods.addHandlers({
-    onAdd: (p) => queueForPod(p),
-    onUpdate: (old, p) => queueForPod(p, old),
+    onAdd: (p) => (queueForPod(p), watchStale(p)),
+    onUpdate: (old, p) => (queueForPod(p, old), watchStale(p)),
     onDelete: (p) => queueForPod(p),
   });
   for (const inf of [sets, deployments])
@@ -145,6 +154,21 @@ export async function runDisruptionController(ctx: ControllerContext, o: Disrupt
       if (code !== 409 && code !== 404) throw e;
     });
   };
-  await queue.run(sync, (key, err) => log.warn('disruption sync failed', { pdb: key, error: (err as Error).message }), 2);
+  const resetStale = async (key: string): Promise<void> => {
+    const p = pods.cache.get(key) as Pod | undefined;
+    const at = p && staleDisruptionAt(p);
+    if (!p || at === undefined) return;
+    const t = now();
+    if (at > t) return stale.addAfter(key, at - t + 50);
+    // Pinned to the cached version: a concurrent status write wins, and this key comes round again.
+    await ctx.svc.update(podType, p.metadata.namespace, String(p.metadata.name), { ...p, status: withDisruptionReset(p, rfc3339(t)) }, write, 'status').catch((e: unknown) => {
+      const code = (e as { code?: number }).code;
+      if (code !== 409 && code !== 404) throw e;
+    });
+  };
+  await Promise.all([
+    queue.run(sync, (key, err) => log.warn('disruption sync failed', { pdb: key, error: (err as Error).message }), 2),
+    stale.run(resetStale, (key, err) => log.warn('cannot reset a stale DisruptionTarget condition', { pod: key, error: (err as Error).message })),
+  ]);
   await recorder.flush();
 }

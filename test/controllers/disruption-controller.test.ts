@@ -266,3 +266,26 @@ test('Pods that are Pending, unready under an allowing policy, or not covered go
   // A Pod that does not exist: 404.
   assert.equal(code(await evict('nope').catch((err: unknown) => err)), 404);
 });
+
+test('a DisruptionTarget condition no deletion followed is reset to False after two minutes; a fresh one is left alone', async () => {
+  const mark = async (name: string, at: number): Promise<void> => {
+    const p = (await env.svc.get(pods, NS, name)).obj as Pod;
+    const conditions = [
+      { type: 'Ready', status: 'True', lastTransitionTime: rfc3339() },
+      { type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting', lastTransitionTime: rfc3339(at) },
+    ];
+    await env.svc.update(pods, NS, name, { ...p, status: { ...p.status, phase: 'Running', conditions } }, write, 'status');
+  };
+  const target = async (name: string): Promise<{ status?: string; reason?: string } | undefined> =>
+    (await getPod(name))?.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
+  await createPod('stale-old', { app: 'stale' });
+  await createPod('stale-fresh', { app: 'stale' });
+  await mark('stale-old', Date.now() - 3 * 60_000);
+  await mark('stale-fresh', Date.now());
+  const reset = await eventually('the old mark reset', async () => {
+    const c = await target('stale-old');
+    return c?.status === 'False' && c;
+  });
+  assert.equal(reset.reason, 'EvictionByEvictionAPI', 'the reason stays: it says what was attempted');
+  assert.equal((await target('stale-fresh'))?.status, 'True', 'a mark younger than two minutes stays');
+});
