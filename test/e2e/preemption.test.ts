@@ -118,6 +118,7 @@ test('kubectl get/create priorityclass, 403 for an unknown class, and a high-pri
     return p?.spec?.nodeName && p;
   }, 30_000);
   assert.equal(bound.spec?.nodeName, NODE);
+  assert.equal(bound.status?.nominatedNodeName, undefined, 'the nomination is spent once bound (cleared by the binding)');
   await waitFor('Preempted event', async () => /Normal\s+Preempted\s+pod\/victim\s+Preempted by pod [0-9a-f-]+ on node/.test(k('get', 'events', '--field-selector', 'reason=Preempted')), 20_000);
 
   k('delete', 'pod', 'preemptor', '--wait=false');

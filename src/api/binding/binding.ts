@@ -3,7 +3,7 @@
 // (a Pod's spec.nodeName, an Instance's status.nodeName) and its Scheduled
 // condition, and refuses what Kubernetes refuses: a workload already bound,
 // one being deleted, or — with a uid precondition — a different object of
-// the same name.
+// the same name. A status.nominatedNodeName is cleared with it.
 import type { Condition } from '../../apis/core/v1/types.js';
 import type { KubeObject, ResourceType } from '../../apis/types.js';
 import { rfc3339 } from '../resources/clock.js';
@@ -79,6 +79,9 @@ export async function bind(svc: ResourceService, rt: ResourceType, ns: string | 
         delete (obj.status as Record<string, unknown>).reason;
         delete (obj.status as Record<string, unknown>).message;
       }
+      // A nomination (a preemption's promise of room) is spent once the workload is placed: cleared here, as
+      // kube-apiserver's binding does since Kubernetes 1.34 (KEP-5278), whoever nominated it.
+      delete (obj.status as Record<string, unknown>).nominatedNodeName;
       return obj;
     },
     ctx,
