@@ -117,6 +117,8 @@ export interface DeletionBehaviour {
   onStart?(obj: KubeObject): void;
   /** Names that may never be deleted (the system namespaces). */
   protectedNames?: string[];
+  /** Why, in the 403 (default "this KIND may not be deleted"). */
+  protectedReason?: string;
   /** The node whose agent must stop the object before it goes (a bound Pod), and its default grace period. */
   stoppedByNode?(obj: KubeObject): { node: string; graceSeconds: number } | undefined;
   /**

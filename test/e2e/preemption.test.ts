@@ -68,7 +68,7 @@ test('kubectl get/create priorityclass, 403 for an unknown class, and a high-pri
   ]);
   const del = kubectl(lodge!, ['delete', 'priorityclass', 'system-node-critical']);
   assert.notEqual(del.code, 0);
-  assert.match(del.stderr, /Forbidden|forbidden/);
+  assert.match(del.stderr, /\(Forbidden\): priorityclasses\.scheduling\.k8s\.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted/, del.stderr);
 
   assert.match(k('create', 'priorityclass', 'e2e-low', '--value=100', '--description=batch work'), /priorityclass\.scheduling\.k8s\.io\/e2e-low created/);
   assert.match(k('create', 'priorityclass', 'e2e-high', '--value=100000'), /priorityclass\.scheduling\.k8s\.io\/e2e-high created/);

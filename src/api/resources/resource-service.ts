@@ -549,7 +549,7 @@ export class ResourceService {
   }
 
   private async deleteLoop(rt: ResourceType, ns: string | undefined, name: string, o: DeleteOptions): Promise<{ obj: KubeObject; deleted: boolean }> {
-    if (isProtected(rt, name)) throw forbidden(`${qualifiedResource(rt)} "${name}" is forbidden: this ${rt.singular} may not be deleted`);
+    if (isProtected(rt, name)) throw forbidden(`${qualifiedResource(rt)} "${name}" is forbidden: ${rt.deletion?.protectedReason ?? `this ${rt.singular} may not be deleted`}`);
     const key = objectKey(rt, ns, name);
     for (let attempt = 0; ; attempt++) {
       const current = await this.tryGet(rt, ns, name);

@@ -103,7 +103,8 @@ export const priorityClass: ResourceType = {
   validate(o, old) {
     return validatePriorityClass(asPc(o), old ? asPc(old) : undefined);
   },
-  deletion: { protectedNames: SYSTEM_PRIORITY_CLASSES.map((c) => c.name) },
+  // Kubernetes' words (the PriorityClass registry's Delete).
+  deletion: { protectedNames: SYSTEM_PRIORITY_CLASSES.map((c) => c.name), protectedReason: 'this is a system priority class and cannot be deleted' },
   describe(o) {
     const pc = asPc(o);
     return [
