@@ -113,3 +113,15 @@ export const nameMismatch = (inBody: string, inUrl: string): ApiError =>
 /** A uid precondition (DeleteOptions.preconditions, or a uid in an update body) that names another incarnation. */
 export const uidPreconditionFailed = (rt: Pick<ResourceType, 'plural' | 'group'>, name: string, wanted: string, actual: string | undefined): ApiError =>
   conflict(rt, name, `Precondition failed: UID in precondition: ${wanted}, UID in object meta: ${actual}`);
+
+/** DeleteOptions.preconditions against the object as it is: a 409 in the apiserver's words when one does not hold. */
+export function checkPreconditions(
+  rt: Pick<ResourceType, 'plural' | 'group'>,
+  name: string,
+  pre: { uid?: string; resourceVersion?: string } | undefined,
+  meta: { uid?: string; resourceVersion?: string },
+): void {
+  if (pre?.uid && pre.uid !== meta.uid) throw uidPreconditionFailed(rt, name, pre.uid, meta.uid);
+  if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion)
+    throw conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`);
+}

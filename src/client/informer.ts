@@ -8,6 +8,7 @@ import type { Logger } from '../util/log.js';
 import type { KubeClient } from './client.js';
 import { InformerCache } from './informer-cache.js';
 import type { ResourceRef } from './paths.js';
+import { sleep } from '../util/sleep.js';
 
 export { objectKey, type InformerHandlers } from './informer-cache.js';
 
@@ -59,11 +60,4 @@ export class ClientInformer extends InformerCache {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

@@ -254,6 +254,7 @@ export async function runDaemonSetController(ctx: ControllerContext, o: DaemonSe
     const owned = await claim({ ctx, rt: podType, ownerType: dsType, owner: ds, selector: ds.spec?.selector, manager: MANAGER }, inNs);
     const t = now();
     let error: Error | undefined;
+    const live = podsByNode(owned, false);
     if (satisfied) {
       const plan = planNodes({ ds, nodes: nodeList, byNode: podsByNode(owned, true), fit, hash, backoff, now: t });
       for (const f of plan.failedPods) recorder.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${f.pod.metadata.namespace}/${f.pod.metadata.name} on node ${f.node}, will try to kill it`);
@@ -261,12 +262,12 @@ export async function runDaemonSetController(ctx: ControllerContext, o: DaemonSe
       if (plan.nodesNeedingPods.length || plan.podsToDelete.length) error = await syncNodes(key, ds, hash, plan.podsToDelete, plan.nodesNeedingPods);
       else if ((ds.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate') {
         // Only once the nodes are as they should be: the rollout steps from a settled state.
-        const step = rollingPlan({ ds, nodes: nodeList, byNode: podsByNode(owned, false), fit, hash, now: t });
+        const step = rollingPlan({ ds, nodes: nodeList, byNode: live, fit, hash, now: t });
         if (step.podsToDelete.length || step.nodesToCreate.length) error = await syncNodes(key, ds, hash, step.podsToDelete, step.nodesToCreate);
       }
     }
     await cleanupHistory(ds, old, owned);
-    const { status, nextAvailableAt } = computeStatus({ ds, nodes: nodeList, byNode: podsByNode(owned, false), fit, hash, now: t });
+    const { status, nextAvailableAt } = computeStatus({ ds, nodes: nodeList, byNode: live, fit, hash, now: t });
     if (nextAvailableAt !== undefined) queue.addAfter(key, Math.max(0, nextAvailableAt - now()) + 50);
     if (!jsonEqual(ds.status ?? {}, status)) {
       // Pinned to the cached version: if the spec moved meanwhile, the informer brings it and this key runs again.

@@ -5,11 +5,11 @@
 // ReplicaSet, Job or other controller that owns it makes a replacement.
 import { rfc3339 } from '../api/resources/clock.js';
 import type { ResourceService } from '../api/resources/resource-service.js';
+import { DISRUPTION_TARGET } from '../apis/core/v1/pod-status.js';
 import type { Condition, Pod } from '../apis/core/v1/types.js';
 import type { KubeObject, ResourceType } from '../apis/types.js';
 import { controllerWrite } from './runtime/informer-factory.js';
 
-const DISRUPTION_TARGET = 'DisruptionTarget';
 /** Tries at writing the condition against concurrent status writes (the agent's) before deleting anyway. */
 const CONDITION_ATTEMPTS = 3;
 

@@ -6,6 +6,7 @@
 // bumped by a repeat in between is kept.
 import type { CoreEvent } from '../apis/core/v1/types.js';
 import type { ControllerContext } from './runtime/informer-factory.js';
+import { sleep } from '../util/sleep.js';
 
 /** Kubernetes' --event-ttl default. */
 export const DEFAULT_EVENT_TTL_MS = 60 * 60_000;
@@ -66,20 +67,6 @@ export async function runEventTtlController(ctx: ControllerContext, opts: EventT
     } catch (e) {
       log.warn('event ttl scan failed', { error: (e as Error).message });
     }
-    await sleep(intervalMs, ctx.signal);
+    await sleep(intervalMs, ctx.signal, { unref: true });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

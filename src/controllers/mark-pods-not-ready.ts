@@ -2,7 +2,8 @@
 // its agent says Ready=False), the Pods bound to it are marked Ready=False,
 // so Services stop sending them traffic at once rather than when they are
 // evicted minutes later. The agent sets Ready again when it is back.
-import type { Condition } from '../apis/core/v1/types.js';
+import type { Condition, Pod } from '../apis/core/v1/types.js';
+import { isActive } from './replicaset/pods.js';
 import type { KubeObject } from '../apis/types.js';
 import { rfc3339 } from '../api/resources/clock.js';
 import { controllerWrite, type ControllerContext } from './runtime/informer-factory.js';
@@ -14,7 +15,7 @@ export async function markPodsNotReady(ctx: ControllerContext, podsByNode: PodsB
   let marked = 0;
   for (const pod of podsByNode.on(node)) {
     const status = (pod.status ?? {}) as { phase?: string; conditions?: Condition[] };
-    if (pod.metadata.deletionTimestamp || ['Succeeded', 'Failed'].includes(String(status.phase))) continue;
+    if (!isActive(pod as Pod)) continue;
     const ready = status.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status !== 'True') continue;
     const conditions = (status.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False', reason: 'NodeNotReady', message: `node ${node} is not ready`, lastTransitionTime: rfc3339() } : c));

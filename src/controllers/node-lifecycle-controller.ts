@@ -67,7 +67,7 @@ export async function runNodeLifecycleController(ctx: ControllerContext, o: Node
   const notReady = (node: KubeObject): void => recorder.event(node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
   const nodes = ctx.informers.for(nodeType);
   const leases = ctx.informers.for(leaseType);
-  const podsByNode = new PodsByNode(ctx.informers.for(ctx.registry.resource('', 'v1', 'pods')!));
+  const podsByNode = PodsByNode.for(ctx.informers.for(ctx.registry.resource('', 'v1', 'pods')!));
   const markNotReady = async (name: string): Promise<void> => {
     const n = await markPodsNotReady(ctx, podsByNode, name, MANAGER);
     if (n) log.info('pods marked not ready', { node: name, pods: n });

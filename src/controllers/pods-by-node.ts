@@ -1,14 +1,23 @@
 // Pod keys by the node they are bound to, kept from the Pod informer: what
 // controllers that act per node (taint eviction, marking Pods not ready)
-// look up instead of walking every Pod.
+// look up instead of walking every Pod. One index per informer, shared by
+// the controllers that ask (PodsByNode.for).
 import type { KubeObject } from '../apis/types.js';
-import type { Informer } from './runtime/informer.js';
+import { cacheKey as key, type Informer } from './runtime/informer.js';
+
+const indexes = new WeakMap<Informer, PodsByNode>();
 
 export class PodsByNode {
   private readonly byNode = new Map<string, Set<string>>();
 
-  constructor(private readonly pods: Informer) {
-    const key = (p: KubeObject): string => `${p.metadata.namespace}/${p.metadata.name}`;
+  /** The index kept from this Pod informer (made on first use). */
+  static for(pods: Informer): PodsByNode {
+    let index = indexes.get(pods);
+    if (!index) indexes.set(pods, (index = new PodsByNode(pods)));
+    return index;
+  }
+
+  private constructor(private readonly pods: Informer) {
     const node = (p: KubeObject): string | undefined => (p.spec as { nodeName?: string } | undefined)?.nodeName || undefined;
     const put = (p: KubeObject, add: boolean): void => {
       const n = node(p);
@@ -20,6 +29,8 @@ export class PodsByNode {
     pods.addHandlers({
       onAdd: (p) => put(p, true),
       onUpdate: (o, p) => {
+        // The key never changes; only a move between nodes (a binding) touches the index.
+        if (node(o) === node(p)) return;
         put(o, false);
         put(p, true);
       },

@@ -43,7 +43,7 @@ export async function runTaintEvictionController(ctx: ControllerContext, o: Tain
   const pods = ctx.informers.for(podType);
 
   // Pod keys by node name, so a Node's change reaches only its Pods.
-  const podsOnNode = new PodsByNode(pods);
+  const podsOnNode = PodsByNode.for(pods);
   pods.addHandlers({
     onAdd: (p) => queue.add(keyOf(p)),
     onUpdate: (old, p) => {

@@ -6,7 +6,7 @@ import { EVENTS } from '../client/refs.js';
 import type { EventPatch, EventSink } from './event-sink.js';
 import { eventRecorder, type EventRecorder, type RecorderOptions } from './recorder.js';
 
-export class ClientEventSink implements EventSink {
+class ClientEventSink implements EventSink {
   constructor(
     private readonly client: KubeClient,
     private readonly manager: string,

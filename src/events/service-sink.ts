@@ -8,7 +8,7 @@ import { controllerWrite } from '../controllers/runtime/informer-factory.js';
 import type { EventPatch, EventSink } from './event-sink.js';
 import { eventRecorder, noEvents, type EventRecorder, type RecorderOptions } from './recorder.js';
 
-export class ServiceEventSink implements EventSink {
+class ServiceEventSink implements EventSink {
   constructor(
     private readonly svc: ResourceService,
     private readonly eventType: ResourceType,

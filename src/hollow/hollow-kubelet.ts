@@ -9,6 +9,7 @@
 // Writes go through a work queue: a Pod is queued once however many events
 // arrive meanwhile (coalescing), `maxInFlight` workers write at most that
 // many at once, each write is a compare-and-swap retried on a fresh read.
+import { isPodTerminal } from '../apis/core/v1/pod-status.js';
 import type { KubeObject } from '../apis/types.js';
 import type { KubeClient } from '../client/client.js';
 import { hasStatus } from '../client/errors.js';
@@ -33,7 +34,6 @@ export interface HollowKubeletOptions {
   maxInFlight?: number;
 }
 
-const terminal = (pod: KubeObject): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
 export class HollowKubelet {
   private readonly pods: ClientInformer;
@@ -77,7 +77,7 @@ export class HollowKubelet {
       }
       return;
     }
-    if (terminal(pod)) return;
+    if (isPodTerminal(pod)) return;
     const podIP = this.addresses.assign(node, uid, pod.status?.podIP as string | undefined);
     if (!podIP) {
       this.o.log.warn('hollow node has no Pod address left; the Pod stays Pending', { node, pod: key });
@@ -93,7 +93,7 @@ export class HollowKubelet {
     }
     const at = { hostIP: this.o.nodes.nodeIP(node), podIP };
     const wrote = await writeWithRetry(this.o.client, PODS, pod, (current) => {
-      if (current.metadata.uid !== pod.metadata.uid || current.metadata.deletionTimestamp || terminal(current)) return undefined;
+      if (current.metadata.uid !== pod.metadata.uid || current.metadata.deletionTimestamp || isPodTerminal(current)) return undefined;
       const status = hollowPodStatus(current, at, done);
       return sameStatus(status, current.status) ? undefined : { ...current, status };
     }, 'status');
@@ -113,10 +113,5 @@ export class HollowKubelet {
       this.queue.run((key) => this.sync(key), (key, e) => this.o.log.warn('hollow pod sync failed', { pod: key, error: (e as Error).message }), workers),
       instances,
     ]);
-  }
-
-  /** Resolves once the first list of Pods is in. */
-  get synced(): Promise<void> {
-    return this.pods.hasSynced;
   }
 }

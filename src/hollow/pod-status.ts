@@ -29,11 +29,6 @@ export interface PodPlacement {
   podIP: string;
 }
 
-/** When the Pod's containers started (kept from the status once reported). */
-export function startedAt(pod: KubeObject): string | undefined {
-  return pod.status?.startTime as string | undefined;
-}
-
 function conditions(pod: KubeObject, ready: boolean, now: string): Condition[] {
   const old = (pod.status?.conditions as Condition[] | undefined) ?? [];
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
@@ -62,7 +57,8 @@ function containerStatus(pod: KubeObject, c: ContainerSpec, state: Record<string
 export function hollowPodStatus(pod: KubeObject, at: PodPlacement, done: boolean): Record<string, unknown> {
   const now = rfc3339();
   const old = pod.status ?? {};
-  const start = startedAt(pod) ?? now;
+  // When the containers started: kept from the status once reported.
+  const start = (pod.status?.startTime as string | undefined) ?? now;
   const running = { running: { startedAt: start } };
   const completed = { terminated: { exitCode: 0, reason: 'Completed', startedAt: start, finishedAt: now } };
   type Reported = Array<{ name: string; state?: Record<string, unknown> }> | undefined;

@@ -13,7 +13,7 @@
 // Everything here is a simulation on the scheduler's cache: the node infos
 // are changed and given back before it returns. scheduler.ts deletes the
 // victims and nominates the node.
-import { selectorMatches } from '../apis/core/v1/label-selector.js';
+import { isEmptySelector, selectorMatches } from '../apis/core/v1/label-selector.js';
 import type { LabelSelector } from '../apis/core/v1/types.js';
 import type { SchedulerCache } from './cache.js';
 import { CycleState } from './framework.js';
@@ -88,7 +88,7 @@ export function splitByBudget(pods: Workload[], pdbs: PdbInfo[]): { violating: W
         if (pdb.namespace !== p.namespace) return;
         // For preemption a budget with a null or empty selector matches nothing, as in kube-scheduler.
         const sel = pdb.selector;
-        if (!sel || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length)) return;
+        if (isEmptySelector(sel)) return;
         if (!selectorMatches(sel, p.labels)) return;
         if (pdb.disruptedPods && p.name in pdb.disruptedPods) return;
         allowed[i]--;

@@ -74,10 +74,6 @@ export class SchedulingQueue {
     for (const key of keys) this.afterBackoff(key);
   }
 
-  get pendingUnschedulable(): number {
-    return this.unschedulable.size;
-  }
-
   /** The next workload to decide on, or undefined once stopped. */
   async pop(): Promise<string | undefined> {
     for (;;) {

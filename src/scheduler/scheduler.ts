@@ -110,7 +110,7 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
       const spec = (obj.spec ?? {}) as Pod['spec'] & object;
       if ((spec.schedulerName || DEFAULT_SCHEDULER) !== DEFAULT_SCHEDULER) return false;
       if (spec.schedulingGates?.length) return false;
-      if (['Succeeded', 'Failed'].includes(String(obj.status?.phase ?? ''))) return false;
+      if (!holdsResources(k.kind, obj)) return false;
     }
     return true;
   };
@@ -151,16 +151,17 @@ export async function runScheduler(ctx: ControllerContext, o: SchedulerOptions =
     });
   }
   const schedulingFields = (n: KubeObject): string =>
-    JSON.stringify([n.metadata.labels, (n.spec as { taints?: unknown })?.taints, (n.spec as { unschedulable?: unknown })?.unschedulable, (n.status as { allocatable?: unknown })?.allocatable, (n.status as { images?: unknown })?.images]);
+    JSON.stringify([n.metadata.labels, (n.spec as { taints?: unknown })?.taints, (n.spec as { unschedulable?: unknown })?.unschedulable, (n.status as { allocatable?: unknown })?.allocatable, (n.status as { capacity?: unknown })?.capacity, (n.status as { images?: unknown })?.images]);
   nodes.addHandlers({
     onAdd: (n) => {
       cache.upsertNode(n);
       queue.moveAllToActive();
     },
     onUpdate: (old, n) => {
+      // Heartbeats change nodes every few seconds; only what scheduling reads (all NodeInfo keeps) is taken in and wakes the waiting.
+      if (schedulingFields(old) === schedulingFields(n)) return;
       cache.upsertNode(n);
-      // Heartbeats change nodes every few seconds; only what scheduling reads wakes the waiting.
-      if (schedulingFields(old) !== schedulingFields(n)) queue.moveAllToActive();
+      queue.moveAllToActive();
     },
     onDelete: (n) => cache.removeNode(String(n.metadata.name)),
   });

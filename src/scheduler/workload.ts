@@ -4,8 +4,10 @@
 // spec or an Instance spec themselves — one scheduler for both kinds.
 import type { Container, Pod, Toleration } from '../apis/core/v1/types.js';
 import { parseQuantity } from '../apis/core/v1/quantity.js';
+import { isPodTerminal } from '../apis/core/v1/pod-status.js';
 import type { Instance } from '../apis/lodge/v1alpha1/instance-types.js';
 import type { KubeObject } from '../apis/types.js';
+import { controllerOf } from '../controllers/replicaset/pods.js';
 import type { Affinity, TopologySpreadConstraint } from './affinity-types.js';
 
 export type WorkloadKind = 'Pod' | 'Instance';
@@ -70,9 +72,6 @@ export function workloadKey(kind: WorkloadKind, ns: string | undefined, name: st
   return `${kind}:${ns ?? ''}/${name}`;
 }
 
-function controllerOwner(obj: KubeObject): string | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller)?.uid;
-}
 
 const cpuMilli = (v: unknown): number => Math.ceil((parseQuantity(v) ?? 0) * 1000);
 const bytes = (v: unknown): number => Math.ceil(parseQuantity(v) ?? 0);
@@ -126,7 +125,7 @@ export function podWorkload(pod: Pod): Workload {
     tolerations: spec.tolerations ?? [],
     hostPorts: podHostPorts(pod),
     images: [...(spec.containers ?? []), ...(spec.initContainers ?? [])].map((c) => c.image ?? '').filter(Boolean),
-    ownerUid: controllerOwner(pod),
+    ownerUid: controllerOf(pod)?.uid,
     vm: false,
     schedulerName: spec.schedulerName || DEFAULT_SCHEDULER,
     priority: spec.priority ?? 0,
@@ -156,7 +155,7 @@ export function instanceWorkload(i: Instance): Workload {
     tolerations: [],
     hostPorts: (spec.forwards ?? []).map((f) => ({ protocol: f.protocol ?? 'TCP', hostIP: f.hostIP || '0.0.0.0', port: Number(f.hostPort) })).filter((p) => p.port > 0),
     images: spec.image ? [spec.image] : [],
-    ownerUid: controllerOwner(i),
+    ownerUid: controllerOf(i)?.uid,
     nodeName: spec.nodeName || undefined,
     vm: spec.type === 'vm',
     schedulerName: DEFAULT_SCHEDULER,
@@ -175,6 +174,5 @@ export function boundNode(kind: WorkloadKind, obj: KubeObject): string | undefin
 
 /** A workload that no longer holds anything on its node: finished Pods, and deleted objects. */
 export function holdsResources(kind: WorkloadKind, obj: KubeObject): boolean {
-  if (kind === 'Pod') return !['Succeeded', 'Failed'].includes(String(obj.status?.phase ?? ''));
-  return true;
+  return kind !== 'Pod' || !isPodTerminal(obj);
 }

@@ -21,6 +21,7 @@ import { DEFAULT_CLUSTER_DOMAIN, type ClusterDnsSettings } from './pod-dns-confi
 import { RecordIndex } from './record-index.js';
 import { readHostDnsConfig, HOST_RESOLV_CONF, type DnsConfig } from './resolv-conf.js';
 import { formatUpstream, UpstreamForwarder, type Upstream } from './upstream.js';
+import { sleep } from '../../util/sleep.js';
 
 const SERVICES: ResourceRef = { group: '', version: 'v1', plural: 'services', namespaced: true, kind: 'Service' };
 const ENDPOINT_SLICES: ResourceRef = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', namespaced: true, kind: 'EndpointSlice' };
@@ -94,7 +95,7 @@ export class ClusterDns implements ClusterDnsSource {
 
   /** The resolver settings a workload gets now. */
   async settings(): Promise<ClusterDnsSettings> {
-    await Promise.race([this.#services.hasSynced, sleep(SETTINGS_WAIT_MS, this.o.signal)]);
+    await Promise.race([this.#services.hasSynced, sleep(SETTINGS_WAIT_MS, this.o.signal, { unref: true })]);
     return { clusterDnsIP: this.clusterDnsIP(), clusterDomain: this.clusterDomain, host: await this.#hostConfig() };
   }
 
@@ -152,7 +153,7 @@ export class ClusterDns implements ClusterDnsSource {
       } catch (e) {
         if (this.o.signal.aborted) return;
         this.#log.warn('cannot start the cluster DNS server; retrying', { error: (e as Error).message });
-        await sleep(RETRY_MS, this.o.signal);
+        await sleep(RETRY_MS, this.o.signal, { unref: true });
         continue;
       }
       this.#log.info('cluster DNS serving', { address: host, port: this.#server.port, clusterDomain: this.clusterDomain, upstreams: upstreams.map(formatUpstream) });
@@ -202,12 +203,4 @@ export class ClusterDns implements ClusterDnsSource {
       this.#publishing = false;
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    t.unref();
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
 }

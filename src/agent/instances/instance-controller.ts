@@ -18,9 +18,7 @@ import type { Logger } from '../../util/log.js';
 import { InstanceNotReadyError } from './container-instance.js';
 import { parseInstanceId } from './ids.js';
 import type { InstanceDirs } from './instance-dirs.js';
-import { buildStatus, MANAGER } from './instance-status.js';
 import { InstanceSync, type InstanceRuntime, type InstanceSyncDeps } from './instance-sync.js';
-import { hasStatus } from '../../client/errors.js';
 
 /** Look at every Instance again this often: a missed exit costs this much latency at most. */
 const RESYNC_MS = 10_000;

@@ -9,7 +9,7 @@ import type { KubeObject, ResourceType } from '../../apis/types.js';
 import { rfc3339 } from '../resources/clock.js';
 import type { ResourceService, Stored, WriteContext } from '../resources/resource-service.js';
 import { notSupported, required } from '../../apis/core/v1/field-errors.js';
-import { badRequest, conflict, invalid } from '../status.js';
+import { badRequest, conflict, invalid, nameMismatch, uidPreconditionFailed } from '../status.js';
 
 /** What a Binding (core/v1) asks: put object NAME (uid, optionally) on node TARGET. */
 export interface BindingRequest {
@@ -26,7 +26,7 @@ export function parseBinding(body: unknown, nameInUrl: string | undefined): Bind
   const name = typeof b.metadata?.name === 'string' && b.metadata.name ? b.metadata.name : nameInUrl;
   const binding = { kind: 'Binding', group: '' };
   if (!name) throw invalid(binding, '', [required('metadata.name', 'the name of the object to bind')]);
-  if (nameInUrl && name !== nameInUrl) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${nameInUrl})`);
+  if (nameInUrl && name !== nameInUrl) throw nameMismatch(name, nameInUrl);
   const nodeName = b.target?.name;
   if (typeof nodeName !== 'string' || !nodeName) throw invalid(binding, name, [required('target.name', 'the node to bind to')]);
   if (b.target?.kind !== undefined && b.target.kind !== '' && b.target.kind !== 'Node')
@@ -55,8 +55,7 @@ export async function bind(svc: ResourceService, rt: ResourceType, ns: string | 
     ns,
     req.name,
     (obj: KubeObject) => {
-      if (req.uid && obj.metadata.uid !== req.uid)
-        throw conflict(rt, req.name, `Precondition failed: UID in precondition: ${req.uid}, UID in object meta: ${obj.metadata.uid}`);
+      if (req.uid && obj.metadata.uid !== req.uid) throw uidPreconditionFailed(rt, req.name, req.uid, obj.metadata.uid);
       if (obj.metadata.deletionTimestamp) throw conflict(rt, req.name, `${rt.singular} ${req.name} is being deleted, cannot be assigned to a host`);
       const spec = (obj.spec ?? {}) as Record<string, unknown>;
       const status = (obj.status ?? {}) as Record<string, unknown>;

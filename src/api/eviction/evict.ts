@@ -8,19 +8,19 @@
 // Kubernetes does not support that. Before deleting, the Pod is marked with
 // a DisruptionTarget condition (reason EvictionByEvictionAPI). dryRun checks
 // everything and writes nothing.
+import { DISRUPTION_TARGET } from '../../apis/core/v1/pod-status.js';
 import type { Condition, Pod } from '../../apis/core/v1/types.js';
 import type { PodDisruptionBudget, PodDisruptionBudgetStatus } from '../../apis/policy/v1/poddisruptionbudget.js';
 import type { ResourceType } from '../../apis/types.js';
 import { allowedCondition, budgetSelects } from '../../apis/policy/v1/disruption.js';
 import { rfc3339 } from '../resources/clock.js';
 import type { DeleteOptions, ResourceService, WriteContext } from '../resources/resource-service.js';
-import { ApiError, conflict, forbidden, qualifiedResource, uidPreconditionFailed } from '../status.js';
+import { ApiError, checkPreconditions, forbidden, qualifiedResource } from '../status.js';
 
 /** Tries at a write that lost a compare-and-swap race (Kubernetes retries evictions on conflicts). */
 const CONFLICT_RETRIES = 5;
 /** Most entries in status.disruptedPods before evictions are refused (Kubernetes' MaxDisruptedPodSize). */
 const MAX_DISRUPTED_PODS = 2000;
-const DISRUPTION_TARGET = 'DisruptionTarget';
 
 export const MORE_THAN_ONE_BUDGET = 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.';
 export const WOULD_VIOLATE = "Cannot evict pod as it would violate the pod's disruption budget.";
@@ -120,9 +120,7 @@ async function markAndDelete(svc: ResourceService, podType: ResourceType, ns: st
     for (let attempt = 0; ; attempt++) {
       const current = (await svc.get(podType, ns, name)).obj as Pod;
       const pre = options.preconditions;
-      if (pre?.uid && pre.uid !== current.metadata.uid) throw uidPreconditionFailed(podType, name, pre.uid, current.metadata.uid);
-      if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
-        throw conflict(podType, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+      checkPreconditions(podType, name, pre, current.metadata);
       const conditions: Condition[] = current.status?.conditions ?? [];
       const old = conditions.find((c) => c.type === DISRUPTION_TARGET);
       const condition: Condition = {

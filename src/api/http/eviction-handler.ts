@@ -8,7 +8,7 @@ import type { ResourceType } from '../../apis/types.js';
 import { parseEviction } from '../eviction/eviction-body.js';
 import { evictPod } from '../eviction/evict.js';
 import type { ResourceService } from '../resources/resource-service.js';
-import { ApiError, badRequest, methodNotAllowed } from '../status.js';
+import { badRequest, methodNotAllowed } from '../status.js';
 import { mediaType, readBody, type ApiRequest } from './body.js';
 import { sendJson, type ApiResponse } from './respond.js';
 
@@ -17,17 +17,7 @@ export async function handleEviction(req: ApiRequest, res: ApiResponse, rt: Reso
   const ev = parseEviction(await readBody(req), mediaType(req));
   if (ev.name && ev.name !== name) throw badRequest(`name in URL does not match name in Eviction object: ${name} != ${ev.name}`);
   if (ev.namespace && ev.namespace !== ns) throw badRequest(`namespace in URL does not match namespace in Eviction object: ${ns} != ${ev.namespace}`);
-  let result;
-  try {
-    result = await evictPod(svc, rt, ns, name, ev.deleteOptions);
-  } catch (e) {
-    if (e instanceof ApiError && e.code === 429) {
-      const after = e.details?.retryAfterSeconds;
-      sendJson(res, 429, e.toStatus(), after ? { headers: { 'retry-after': String(after) } } : {});
-      return;
-    }
-    throw e;
-  }
+  const result = await evictPod(svc, rt, ns, name, ev.deleteOptions);
   if (!result.ok) {
     sendJson(res, result.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: result.message, code: result.code });
     return;

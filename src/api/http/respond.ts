@@ -42,5 +42,7 @@ export function sendError(res: ApiResponse, err: unknown, log?: (msg: string, fi
     res.end();
     return;
   }
-  sendJson(res, api.code, api.toStatus());
+  // As kube-apiserver's response writer: a Status that says when to retry says it in the header too.
+  const after = api.details?.retryAfterSeconds;
+  sendJson(res, api.code, api.toStatus(), after && after > 0 ? { headers: { 'retry-after': String(after) } } : {});
 }

@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import { CompactedError, InvalidContinueError, KeyExistsError, NotFoundError, RevisionConflictError } from '../../store/store.js';
 import type { FieldValidation, SchemaValidator } from '../admission/schema-validator.js';
 import { canonical, decode, encode } from '../codec.js';
-import { alreadyExists, ApiError, badRequest, conflict, forbidden, gone, inUse, nameMismatch, notFound, qualifiedResource, staleUpdate, uidPreconditionFailed } from '../status.js';
+import { alreadyExists, ApiError, badRequest, checkPreconditions, forbidden, gone, inUse, nameMismatch, notFound, qualifiedResource, staleUpdate, uidPreconditionFailed } from '../status.js';
 import { admit, checkTypeMeta } from './admit.js';
 import { nameSuffix, rfc3339 } from './clock.js';
 import { collectionPrefix, objectKey } from './keys.js';
@@ -555,15 +555,7 @@ export class ResourceService {
       const current = await this.tryGet(rt, ns, name);
       if (!current) throw notFound(rt, name);
       const obj = current.obj;
-      const pre = o.preconditions;
-      if (pre?.uid && pre.uid !== obj.metadata.uid)
-        throw uidPreconditionFailed(rt, name, pre.uid, obj.metadata.uid);
-      if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion)
-        throw conflict(
-          rt,
-          name,
-          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
-        );
+      checkPreconditions(rt, name, o.preconditions, obj.metadata);
       if (!obj.metadata.deletionTimestamp) await this.checkNotInUse(rt, obj);
       const next = this.markDeleting(rt, obj, o, await this.graceOnNode(rt, obj));
       if (o.dryRun) return { obj: next ?? obj, deleted: !next };

@@ -10,6 +10,7 @@ import { ApiError, isNotFound } from '../../client/errors.js';
 import { resourcePath } from '../../client/paths.js';
 import { PODS } from '../../client/refs.js';
 import { formatGoDuration } from './go-duration.js';
+import { sleep } from '../../util/sleep.js';
 
 /** The API calls the eviction loop makes (a fake stands in for it in unit tests). */
 export interface PodApi {
@@ -69,8 +70,6 @@ export interface EvictOptions {
   /** Between checks of whether a Pod is gone; kubectl's 1 s. */
   pollMs?: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 const isTooManyRequests = (e: unknown): boolean => e instanceof ApiError && (e.code === 429 || e.reason === 'TooManyRequests');
 const namespaceTerminating = (e: unknown): boolean =>

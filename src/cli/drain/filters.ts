@@ -2,6 +2,7 @@
 // kubectl drain's filters (k8s.io/kubectl/pkg/drain/filters.go) with their
 // wording, so the messages read the same as kubectl's. Each Pod runs through
 // the filters in order; the first that does not let it be deleted decides.
+import { isPodTerminal } from '../../apis/core/v1/pod-status.js';
 import type { Pod } from '../../apis/core/v1/types.js';
 
 export const DAEMONSET_FATAL = 'DaemonSet-managed Pods (use --ignore-daemonsets to ignore)';
@@ -36,7 +37,6 @@ const OKAY: PodDeleteStatus = { delete: true };
 export type DaemonSetLookup = (namespace: string, name: string) => Promise<'found' | 'not-found'>;
 
 const controllerOf = (pod: Pod) => pod.metadata.ownerReferences?.find((r) => r.controller === true);
-const finished = (pod: Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 const hasLocalStorage = (pod: Pod): boolean => (pod.spec?.volumes ?? []).some((v) => (v as { emptyDir?: unknown }).emptyDir != null);
 export const podKey = (pod: Pod): string => `${pod.metadata.namespace}/${pod.metadata.name}`;
 
@@ -44,7 +44,7 @@ async function daemonSetFilter(pod: Pod, o: FilterOptions, lookup: DaemonSetLook
   const ref = controllerOf(pod);
   if (!ref || ref.kind !== 'DaemonSet') return OKAY;
   // A finished Pod can be removed, whoever made it.
-  if (finished(pod)) return OKAY;
+  if (isPodTerminal(pod)) return OKAY;
   if ((await lookup(pod.metadata.namespace ?? '', ref.name)) === 'not-found') {
     // An orphan: deleted with a warning when forced.
     const msg = `daemonsets.apps "${ref.name}" not found`;
@@ -59,13 +59,13 @@ function mirrorPodFilter(pod: Pod): PodDeleteStatus {
 }
 
 function localStorageFilter(pod: Pod, o: FilterOptions): PodDeleteStatus {
-  if (!hasLocalStorage(pod) || finished(pod)) return OKAY;
+  if (!hasLocalStorage(pod) || isPodTerminal(pod)) return OKAY;
   if (!o.deleteEmptyDirData) return { delete: false, error: LOCAL_STORAGE_FATAL };
   return { delete: true, warning: LOCAL_STORAGE_WARNING };
 }
 
 function unreplicatedFilter(pod: Pod, o: FilterOptions): PodDeleteStatus {
-  if (finished(pod) || controllerOf(pod)) return OKAY;
+  if (isPodTerminal(pod) || controllerOf(pod)) return OKAY;
   if (o.force) return { delete: true, warning: UNMANAGED_WARNING };
   return { delete: false, error: UNMANAGED_FATAL };
 }

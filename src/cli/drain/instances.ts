@@ -11,6 +11,7 @@ import { INSTANCES } from '../../client/refs.js';
 import { stopPatch } from '../instance-stop-patch.js';
 import type { Output } from './evict.js';
 import { formatGoDuration } from './go-duration.js';
+import { sleep } from '../../util/sleep.js';
 
 export const instanceKey = (i: Instance): string => `${i.metadata.namespace}/${i.metadata.name}`;
 
@@ -40,8 +41,6 @@ export interface StopOptions {
   timeoutMs: number;
   pollMs?: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Poll until the node reports the Instance stopped (or it is gone, or no longer on this node). */
 async function waitStopped(client: KubeClient, i: Instance, node: string, o: StopOptions, output: Output): Promise<void> {

@@ -32,7 +32,7 @@ const sameToleration = (a: Toleration, b: Toleration): boolean =>
   (a.key ?? '') === (b.key ?? '') && (a.operator ?? 'Equal') === (b.operator ?? 'Equal') && (a.value ?? '') === (b.value ?? '') && (a.effect ?? '') === (b.effect ?? '');
 
 /** Adds each daemon toleration, replacing one the template already has for the same taint (its tolerationSeconds goes). */
-export function withDaemonTolerations(spec: PodSpec): PodSpec {
+function withDaemonTolerations(spec: PodSpec): PodSpec {
   const tolerations = [...(spec.tolerations ?? [])];
   for (const d of daemonTolerations(spec.hostNetwork === true)) {
     const i = tolerations.findIndex((t) => sameToleration(t, d));

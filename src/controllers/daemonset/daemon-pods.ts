@@ -1,13 +1,26 @@
 // A DaemonSet's Pods seen per node, and the facts the controller asks of
 // them: which node, which revision, which one is the oldest.
 import type { Pod } from '../../apis/core/v1/types.js';
+import { isPodTerminal } from '../../apis/core/v1/pod-status.js';
 import type { DaemonSet } from '../../apis/apps/v1/daemonset.js';
 import { scaled } from '../deployment/rolling.js';
 import { HASH_LABEL, targetNode } from './daemon-pod.js';
+import type { Node, NodeFit } from './node-fit.js';
 
 export type PodsByNode = Map<string, Pod[]>;
 
-export const isTerminal = (p: Pod): boolean => p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded';
+/** What the status and the rolling update are computed from: the DaemonSet, the nodes and its Pods on them. */
+export interface DaemonSetView {
+  ds: DaemonSet;
+  nodes: Node[];
+  /** Owned Pods by node, finished ones being deleted left out. */
+  byNode: PodsByNode;
+  fit: (node: Node) => NodeFit;
+  hash: string;
+  now: number;
+}
+
+export const isTerminal = isPodTerminal;
 
 /**
  * Owned Pods by the node they are on or meant for. A finished Pod already

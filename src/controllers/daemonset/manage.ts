@@ -8,7 +8,7 @@
 import type { DaemonSet } from '../../apis/apps/v1/daemonset.js';
 import type { Pod } from '../../apis/core/v1/types.js';
 import { availability, isReady } from '../replicaset/pods.js';
-import { allowsSurge, isUpdated, oldestFirst, type PodsByNode } from './daemon-pods.js';
+import { allowsSurge, isTerminal, isUpdated, oldestFirst, type PodsByNode } from './daemon-pods.js';
 import type { FailedPodBackoff } from './failed-backoff.js';
 import type { Node, NodeFit } from './node-fit.js';
 
@@ -32,14 +32,14 @@ export interface ManageInput {
   now: number;
 }
 
-export const backoffKey = (ds: DaemonSet, node: string): string => `${ds.metadata.uid}/${node}`;
+const backoffKey = (ds: DaemonSet, node: string): string => `${ds.metadata.uid}/${node}`;
 
 /** The Pods a node may keep running (failed ones out, those past their back-off marked for deletion). */
 function runningOn(node: string, pods: Pod[], i: ManageInput, plan: NodePlan): Pod[] {
   const running: Pod[] = [];
   for (const p of pods) {
     if (p.metadata.deletionTimestamp) continue;
-    if (p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded') {
+    if (isTerminal(p)) {
       const key = backoffKey(i.ds, node);
       const wait = i.backoff.remaining(key, i.now);
       if (wait > 0) plan.retryAfterMs = Math.min(plan.retryAfterMs ?? Infinity, wait);

@@ -21,7 +21,7 @@ export interface NodeFit {
 }
 
 /** nodeSelector and the required node affinity terms (ORed) of a Pod spec, as the scheduler reads them. */
-export function requiredAffinityMatches(spec: PodSpec, node: Node): boolean {
+function requiredAffinityMatches(spec: PodSpec, node: Node): boolean {
   const required = (spec.affinity?.nodeAffinity as NodeAffinity | undefined)?.requiredDuringSchedulingIgnoredDuringExecution;
   return requiredNodeSelectionMatches(spec.nodeSelector, required ? (required.nodeSelectorTerms ?? []) : undefined, node.metadata.labels ?? {}, String(node.metadata.name));
 }

@@ -5,21 +5,10 @@
 // available old ones on up to maxSurge nodes at a time (at once where the old
 // one is unavailable), and an old Pod goes once the new one beside it is
 // available. Runs only when the node loop had nothing to do. Pure.
-import type { DaemonSet } from '../../apis/apps/v1/daemonset.js';
 import type { Pod } from '../../apis/core/v1/types.js';
 import { availability } from '../replicaset/pods.js';
-import { isUpdated, surgeCount, unavailableCount, type PodsByNode } from './daemon-pods.js';
-import type { Node, NodeFit } from './node-fit.js';
+import { isUpdated, surgeCount, unavailableCount, type DaemonSetView } from './daemon-pods.js';
 
-export interface RollingInput {
-  ds: DaemonSet;
-  nodes: Node[];
-  /** Owned Pods by node, finished ones being deleted left out. */
-  byNode: PodsByNode;
-  fit: (node: Node) => NodeFit;
-  hash: string;
-  now: number;
-}
 
 export interface RollingPlan {
   podsToDelete: Pod[];
@@ -44,7 +33,7 @@ function newAndOld(pods: Pod[], hash: string): { newPod?: Pod; oldPod?: Pod } | 
 }
 
 /** Kubernetes counts against nodes that should run the daemon; both limits at zero would stall, so one may then be unavailable. */
-function limits(i: RollingInput): { maxSurge: number; maxUnavailable: number; desired: number } {
+function limits(i: DaemonSetView): { maxSurge: number; maxUnavailable: number; desired: number } {
   const desired = i.nodes.filter((n) => i.fit(n).shouldRun).length;
   const maxSurge = surgeCount(i.ds, desired);
   let maxUnavailable = unavailableCount(i.ds, desired);
@@ -52,7 +41,7 @@ function limits(i: RollingInput): { maxSurge: number; maxUnavailable: number; de
   return { maxSurge, maxUnavailable, desired };
 }
 
-function withoutSurge(i: RollingInput, maxUnavailable: number): RollingPlan {
+function withoutSurge(i: DaemonSetView, maxUnavailable: number): RollingPlan {
   const available = (p: Pod): boolean => availability(p, i.ds.spec?.minReadySeconds ?? 0, i.now).available;
   let unavailable = 0;
   const replaceAnyway: Pod[] = [];
@@ -75,7 +64,7 @@ function withoutSurge(i: RollingInput, maxUnavailable: number): RollingPlan {
   return { podsToDelete: [...replaceAnyway, ...candidates.slice(0, room)], nodesToCreate: [] };
 }
 
-function withSurge(i: RollingInput, maxSurge: number, desired: number): RollingPlan {
+function withSurge(i: DaemonSetView, maxSurge: number, desired: number): RollingPlan {
   const available = (p: Pod): boolean => availability(p, i.ds.spec?.minReadySeconds ?? 0, i.now).available;
   const nodeByName = new Map(i.nodes.map((n) => [n.metadata.name as string, n]));
   const shouldRun = (name: string): boolean => {
@@ -113,7 +102,7 @@ function withSurge(i: RollingInput, maxSurge: number, desired: number): RollingP
   return { podsToDelete, nodesToCreate: [...replaceAnyway, ...candidates.slice(0, room)] };
 }
 
-export function rollingPlan(i: RollingInput): RollingPlan {
+export function rollingPlan(i: DaemonSetView): RollingPlan {
   const { maxSurge, maxUnavailable, desired } = limits(i);
   return maxSurge === 0 ? withoutSurge(i, maxUnavailable) : withSurge(i, maxSurge, desired);
 }

@@ -3,20 +3,10 @@
 // has a Pod, and whether the oldest one is ready, available and of the
 // current revision; nodes with a Pod that should not have one are
 // misscheduled.
-import type { DaemonSet, DaemonSetStatus } from '../../apis/apps/v1/daemonset.js';
+import type { DaemonSetStatus } from '../../apis/apps/v1/daemonset.js';
 import { availability, isReady } from '../replicaset/pods.js';
-import { isUpdated, oldestFirst, type PodsByNode } from './daemon-pods.js';
-import type { Node, NodeFit } from './node-fit.js';
+import { isUpdated, oldestFirst, type DaemonSetView } from './daemon-pods.js';
 
-export interface StatusInput {
-  ds: DaemonSet;
-  nodes: Node[];
-  /** Owned Pods by node, finished ones being deleted left out. */
-  byNode: PodsByNode;
-  fit: (node: Node) => NodeFit;
-  hash: string;
-  now: number;
-}
 
 export interface ComputedStatus {
   status: DaemonSetStatus;
@@ -24,7 +14,7 @@ export interface ComputedStatus {
   nextAvailableAt?: number;
 }
 
-export function computeStatus(i: StatusInput): ComputedStatus {
+export function computeStatus(i: DaemonSetView): ComputedStatus {
   const minReady = i.ds.spec?.minReadySeconds ?? 0;
   let desired = 0;
   let current = 0;

@@ -3,9 +3,9 @@
 // two minutes Kubernetes' disruption controller sets the condition False, so
 // the Pod does not claim forever a disruption that never happened; this is
 // that rule.
+import { DISRUPTION_TARGET } from '../../apis/core/v1/pod-status.js';
 import type { Condition, Pod } from '../../apis/core/v1/types.js';
 
-export const DISRUPTION_TARGET = 'DisruptionTarget';
 /** Kubernetes' stalePodDisruptionTimeout. */
 export const STALE_DISRUPTION_MS = 2 * 60_000;
 

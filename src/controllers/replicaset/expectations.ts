@@ -25,11 +25,11 @@ export class Expectations {
   }
 
   expectCreations(key: string, n: number): void {
-    this.byKey.set(key, { adds: n, deletes: new Set(), at: this.now() });
+    this.expect(key, n, []);
   }
 
   expectDeletions(key: string, uids: string[]): void {
-    this.byKey.set(key, { adds: 0, deletes: new Set(uids), at: this.now() });
+    this.expect(key, 0, uids);
   }
 
   /** Creations and deletions asked for in one sync (a DaemonSet's may do both at once). */

@@ -21,6 +21,7 @@ import { ApiError } from '../../api/status.js';
 import { microTime } from '../../api/resources/clock.js';
 import type { Logger } from '../../util/log.js';
 import { controllerWrite } from './informer-factory.js';
+import { sleep } from '../../util/sleep.js';
 
 export interface LeaderElectionTiming {
   /** How long others wait after the last renewal they saw (Kubernetes' default 15 s). */
@@ -71,33 +72,16 @@ export function holderIsGone(identity: string): boolean {
   return !existsSync(`/proc/${m[3]}`);
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-
 export class LeaderElector {
   private readonly timing: LeaderElectionTiming;
   private readonly namespace: string;
   /** The last record seen and when (by this process's clock): expiry is judged from it. */
   private observed: { holder: string; renewTime: string; at: number } | undefined;
-  private leading = false;
 
   constructor(private readonly cfg: LeaderElectionConfig) {
     this.timing = { ...DEFAULT_TIMING, ...cfg.timing };
     this.namespace = cfg.namespace ?? 'kube-system';
     if (this.timing.renewDeadlineMs >= this.timing.leaseDurationMs) throw new Error(`leader election: the renew deadline (${this.timing.renewDeadlineMs} ms) must be shorter than the lease duration (${this.timing.leaseDurationMs} ms)`);
-  }
-
-  get isLeader(): boolean {
-    return this.leading;
   }
 
   /**
@@ -110,7 +94,6 @@ export class LeaderElector {
       // Acquire.
       while (!signal.aborted && !(await this.tryAcquireOrRenew(log))) await sleep(this.timing.retryPeriodMs, signal);
       if (signal.aborted) break;
-      this.leading = true;
       log.info('became leader');
       const term = new AbortController();
       const stopTerm = (): void => term.abort();
@@ -127,7 +110,6 @@ export class LeaderElector {
           break;
         }
       }
-      this.leading = false;
       term.abort();
       signal.removeEventListener('abort', stopTerm);
       await running;

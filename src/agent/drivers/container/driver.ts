@@ -388,23 +388,29 @@ export class ContainerDriver implements InstanceDriver {
 
   /** The terminal of a running container created with `terminal` (a system container's console), through conmon's attach socket. */
   async console(id: string): Promise<Duplex> {
-    const p = await this.existing(id);
-    const record = (await this.readRecord(p)) as ContainerRecord;
-    if (!record.terminal) throw new ExecFailedError(id, 'the container was created without a terminal, so it has no console (a system container created before consoles existed gets one when it is restarted)');
-    const st = await this.liveState(id, p, record);
-    if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; its console is there only while it runs`);
-    if (!this.socatPath) throw new ExecFailedError(id, "a console needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
-    return attachConsole({ socatPath: this.socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, what: id });
+    const { p, socatPath } = await this.attachable(id, {
+      needsTerminal: 'the container was created without a terminal, so it has no console (a system container created before consoles existed gets one when it is restarted)',
+      notRunning: 'its console is there only while it runs',
+      noSocat: 'a console needs socat',
+    });
+    return attachConsole({ socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, what: id });
   }
 
   /** A running container's main process, through conmon's attach socket (pods/attach); see attach.ts. */
   async attach(id: string, opts: { stdin: boolean }): Promise<ExecProcess> {
+    const { p, record, socatPath } = await this.attachable(id, { notRunning: 'attaching needs it running', noSocat: 'attaching needs socat' });
+    return attachContainer({ socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, stdin: opts.stdin, tty: record.terminal === true, what: id });
+  }
+
+  /** What console() and attach() check first: the container runs (or is paused) and socat is there to reach conmon's socket. */
+  private async attachable(id: string, why: { needsTerminal?: string; notRunning: string; noSocat: string }): Promise<{ p: ContainerPaths; record: ContainerRecord; socatPath: string }> {
     const p = await this.existing(id);
     const record = (await this.readRecord(p)) as ContainerRecord;
+    if (why.needsTerminal && !record.terminal) throw new ExecFailedError(id, why.needsTerminal);
     const st = await this.liveState(id, p, record);
-    if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; attaching needs it running`);
-    if (!this.socatPath) throw new ExecFailedError(id, "attaching needs socat (Debian package socat) to reach conmon's attach socket, and it was not found");
-    return attachContainer({ socatPath: this.socatPath, attachSocket: p.attachSocket, ctlFifo: p.ctlFifo, containerPidFile: p.containerPid, stdin: opts.stdin, tty: record.terminal === true, what: id });
+    if (st?.status !== 'running' && st?.status !== 'paused') throw new ExecFailedError(id, `container is ${st?.status ?? 'not running'}; ${why.notRunning}`);
+    if (!this.socatPath) throw new ExecFailedError(id, `${why.noSocat} (Debian package socat) to reach conmon's attach socket, and it was not found`);
+    return { p, record, socatPath: this.socatPath };
   }
 
   async resizeConsole(id: string, cols: number, rows: number): Promise<void> {

@@ -6,6 +6,7 @@
 // (a guest gets what it asks for), under the same names as a Pod's.
 import type { Container, Pod, ResourceList } from '../../../apis/core/v1/types.js';
 import type { KubeObject, ResourceType } from '../../../apis/types.js';
+import { isPodTerminal } from '../../../apis/core/v1/pod-status.js';
 import { add, milli, type Amounts } from './amounts.js';
 
 /** Resource names a Pod must state for each container when a quota limits them (Kubernetes' backward-compatible rule). */
@@ -48,7 +49,7 @@ function podCompute(pod: Pod): Amounts {
 }
 
 /** A Pod that has finished holds nothing (Kubernetes' quota ignores terminal pods). */
-export const isTerminal = (pod: KubeObject): boolean => ['Succeeded', 'Failed'].includes(String(pod.status?.phase ?? ''));
+export const isTerminal = isPodTerminal;
 
 export function usageOf(rt: ResourceType, obj: KubeObject): Amounts {
   const out: Amounts = { [countName(rt)]: 1000 };

@@ -3,7 +3,7 @@
 import { ageColumn, column } from '../../columns.js';
 import { arr, enumOf, int32, intOrString, obj, ref, type Schema } from '../../schema.js';
 import type { Column, FieldError, KubeObject, ResourceType } from '../../types.js';
-import { invalid, nonNegative, notSupported, required } from '../../core/v1/field-errors.js';
+import { intOrPercent, invalid, nonNegative, notSupported, required } from '../../core/v1/field-errors.js';
 import { coreRef, withDefault } from '../../core/v1/names.js';
 import { formatLabelMap } from '../../core/v1/label-selector.js';
 import type { Condition } from '../../core/v1/types.js';
@@ -112,13 +112,10 @@ function applyDaemonSetDefaults(spec: DaemonSetSpec | undefined): void {
 }
 
 /** A count or a percentage up to 100%; its errors and whether it is zero (Kubernetes' ValidatePositiveIntOrPercent and IsNotMoreThan100Percent). */
+/** A DaemonSet's maxUnavailable or maxSurge: at most 100%, unset counts as zero. */
 function countOrPercent(field: string, v: IntOrString | undefined): { errors: FieldError[]; zero: boolean } {
-  if (v === undefined) return { errors: [], zero: true };
-  if (typeof v === 'number') return { errors: nonNegative(field, v), zero: v === 0 };
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) return { errors: [invalid(field, v, 'a valid percent string must be a numeric string followed by an ending \'%\' (e.g. \'1%\',  or \'93%\')')], zero: false };
-  const pct = Number(m[1]);
-  return { errors: pct > 100 ? [invalid(field, v, 'must not be greater than 100%')] : [], zero: pct === 0 };
+  const r = intOrPercent(field, v, { max100: true });
+  return { errors: r.errors, zero: r.zero ?? true };
 }
 
 function validateUpdateStrategy(s: DaemonSetSpec['updateStrategy']): FieldError[] {

@@ -3,7 +3,7 @@
 import { ageColumn, column } from '../../columns.js';
 import { bool, int32, intOrString, obj, enumOf, arr, ref, type Schema } from '../../schema.js';
 import type { FieldError, KubeObject, ResourceType } from '../../types.js';
-import { forbidden, invalid, nonNegative } from '../../core/v1/field-errors.js';
+import { forbidden, intOrPercent, invalid, nonNegative } from '../../core/v1/field-errors.js';
 import { coreRef } from '../../core/v1/names.js';
 import { withDefault } from '../../core/v1/names.js';
 import { kindDefinition, labelSelector } from '../../meta/v1.js';
@@ -102,16 +102,6 @@ function applyDeploymentDefaults(spec: DeploymentSpec | undefined): void {
 }
 
 /** A count or a percentage: 2, "2", "25%". */
-function intOrPercent(field: string, v: IntOrString | undefined, isUnavailable: boolean): { errors: FieldError[]; zero: boolean } {
-  if (v === undefined) return { errors: [], zero: false };
-  if (typeof v === 'number') return { errors: nonNegative(field, v), zero: v === 0 };
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) return { errors: [invalid(field, v, 'a valid percent string must be a numeric string followed by an ending \'%\' (e.g. \'1%\',  or \'93%\')')], zero: false };
-  const pct = Number(m[1]);
-  if (isUnavailable && pct > 100) return { errors: [invalid(field, v, 'must not be greater than 100%')], zero: false };
-  return { errors: [], zero: pct === 0 };
-}
-
 function validateDeployment(d: Deployment, old?: Deployment): FieldError[] {
   const spec = d.spec;
   const errs = validateWorkload(spec, old?.spec, 'deployment');
@@ -127,10 +117,11 @@ function validateDeployment(d: Deployment, old?: Deployment): FieldError[] {
     errs.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
   const ru = strategy?.rollingUpdate;
   if (ru && strategy?.type !== 'Recreate') {
-    const unavailable = intOrPercent('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, true);
-    const surge = intOrPercent('spec.strategy.rollingUpdate.maxSurge', ru.maxSurge, false);
+    const unavailable = intOrPercent('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, { max100: true });
+    const surge = intOrPercent('spec.strategy.rollingUpdate.maxSurge', ru.maxSurge, { max100: false });
     errs.push(...unavailable.errors, ...surge.errors);
-    if (unavailable.zero && surge.zero)
+    // Unset is not zero here: the defaults (25%) apply.
+    if (unavailable.zero === true && surge.zero === true)
       errs.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
   }
   return errs;

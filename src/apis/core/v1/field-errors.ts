@@ -67,3 +67,18 @@ export function nonNegative(field: string, value: number | undefined): FieldErro
 export function positive(field: string, value: number | undefined): FieldError[] {
   return value !== undefined && value <= 0 ? [invalid(field, value, 'must be greater than 0')] : [];
 }
+
+/**
+ * Kubernetes' ValidatePositiveIntOrPercent (with max100, also
+ * IsNotMoreThan100Percent) for an IntOrString count such as maxUnavailable:
+ * the errors, and whether the value is zero (undefined when it is unset, as
+ * each caller gives that its own meaning).
+ */
+export function intOrPercent(field: string, v: number | string | undefined | null, o: { max100: boolean }): { errors: FieldError[]; zero?: boolean } {
+  if (v === undefined || v === null) return { errors: [] };
+  if (typeof v === 'number') return { errors: nonNegative(field, v), zero: v === 0 };
+  const m = /^(\d+)%$/.exec(v);
+  if (!m) return { errors: [invalid(field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')")], zero: false };
+  const pct = Number(m[1]);
+  return { errors: o.max100 && pct > 100 ? [invalid(field, v, 'must not be greater than 100%')] : [], zero: pct === 0 };
+}

@@ -4,6 +4,10 @@ import { atomicList, core, coreRef } from './names.js';
 import { resourceList } from './resources.js';
 
 export const POD_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'] as const;
+/** The condition a Pod gets before a deletion it did not ask for (eviction, preemption, taint eviction). */
+export const DISRUPTION_TARGET = 'DisruptionTarget';
+/** A Pod that has finished (Succeeded or Failed): it runs no more and holds nothing. */
+export const isPodTerminal = (pod: { status?: { phase?: unknown } }): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 export const QOS_CLASSES = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
 
 const containerStatuses = (which: string): Schema => atomicList(coreRef('ContainerStatus'), `Status of each ${which} container.`);

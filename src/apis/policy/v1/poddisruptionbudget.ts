@@ -5,7 +5,7 @@
 import { ageColumn, column } from '../../columns.js';
 import { arr, enumOf, int32, int64, intOrString, mapOf, obj, ref, time, type Schema } from '../../schema.js';
 import type { FieldError, KubeObject, ResourceType } from '../../types.js';
-import { invalid, nonNegative, notSupported } from '../../core/v1/field-errors.js';
+import { intOrPercent, invalid, nonNegative, notSupported } from '../../core/v1/field-errors.js';
 import { formatSelector, validateLabelSelector } from '../../core/v1/label-selector.js';
 import type { Condition, IntOrString, LabelSelector } from '../../core/v1/types.js';
 import { CONDITION, kindDefinition, labelSelector } from '../../meta/v1.js';
@@ -64,20 +64,11 @@ export const podDisruptionBudgetDefinitions: Record<string, Schema> = {
 
 const asPdb = (o: KubeObject): PodDisruptionBudget => o as PodDisruptionBudget;
 
-/** Kubernetes' ValidatePositiveIntOrPercent and IsNotMoreThan100Percent. */
-function intOrPercent(field: string, v: IntOrString | undefined): FieldError[] {
-  if (v === undefined || v === null) return [];
-  if (typeof v === 'number') return nonNegative(field, v);
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) return [invalid(field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%')")];
-  return Number(m[1]) > 100 ? [invalid(field, v, 'must not be greater than 100%')] : [];
-}
-
 export function validatePodDisruptionBudget(p: PodDisruptionBudget): FieldError[] {
   const s = p.spec ?? {};
   const errs: FieldError[] = [];
   if (s.minAvailable != null && s.maxUnavailable != null) errs.push(invalid('spec', s, 'minAvailable and maxUnavailable cannot be both set'));
-  errs.push(...intOrPercent('spec.minAvailable', s.minAvailable), ...intOrPercent('spec.maxUnavailable', s.maxUnavailable));
+  errs.push(...intOrPercent('spec.minAvailable', s.minAvailable, { max100: true }).errors, ...intOrPercent('spec.maxUnavailable', s.maxUnavailable, { max100: true }).errors);
   errs.push(...validateLabelSelector('spec.selector', s.selector));
   if (s.unhealthyPodEvictionPolicy !== undefined && !(UNHEALTHY_POD_EVICTION_POLICIES as readonly string[]).includes(s.unhealthyPodEvictionPolicy))
     errs.push(notSupported('spec.unhealthyPodEvictionPolicy', s.unhealthyPodEvictionPolicy, UNHEALTHY_POD_EVICTION_POLICIES));
