@@ -123,6 +123,7 @@ export class InstanceBackups implements NodeBackup {
     return new Promise<Readable>((resolve, reject) => {
       void this.d.disks.withLock(uid, async () => {
         let staging: string | undefined;
+        let out: PassThrough | undefined;
         try {
           const rec = await readStorageRecord(dir);
           if (rec.pending) throw new BackupError(409, 'Busy', `instance ${ref(t)} has a disk operation (${rec.pending.op}) to finish; try again shortly`);
@@ -162,13 +163,14 @@ export class InstanceBackups implements NodeBackup {
           const members = [manifest.disks ? 'disks' : '', manifest.upper ?? '', manifest.lower ?? '', manifest.snapshots.some((x) => x.state || x.upper) ? 'snapshots' : ''].filter((m) => m !== '');
           const child = tarCreate(staging, members);
           const stderr = collectStderr(child);
-          const out = new PassThrough();
-          out.write(ustarMember(MANIFEST_NAME, Buffer.from(JSON.stringify(manifest, null, 1))));
-          child.stdout!.pipe(out);
+          const stream = (out = new PassThrough());
+          stream.write(ustarMember(MANIFEST_NAME, Buffer.from(JSON.stringify(manifest, null, 1))));
+          // Ended below, once the staging dir is gone: a client that has read the whole export finds nothing of it left behind.
+          child.stdout!.pipe(stream, { end: false });
           const kill = (): void => void child.kill('SIGTERM');
-          out.once('close', kill);
-          signal.addEventListener('abort', () => out.destroy(), { once: true });
-          resolve(out);
+          stream.once('close', kill);
+          signal.addEventListener('abort', () => stream.destroy(), { once: true });
+          resolve(stream);
           const code = await new Promise<number | null>((res) => child.once('close', (c) => res(c)));
           if (code !== 0 && !out.destroyed) out.destroy(new Error(`tar of instance ${ref(t)} failed (exit ${code}): ${stderr()}`));
           this.d.log.info('instance exported', { instance: ref(t), snapshots: snaps.length, stageMs: Math.round(performance.now() - started), ok: code === 0 });
@@ -176,6 +178,7 @@ export class InstanceBackups implements NodeBackup {
           reject(e instanceof BackupError ? e : new BackupError(500, 'ExportFailed', `export of instance ${ref(t)}: ${(e as Error).message}`));
         } finally {
           if (staging) await rm(staging, { recursive: true, force: true });
+          if (out && !out.destroyed) out.end();
         }
       });
     });
